@@ -1,0 +1,85 @@
+# The entry point: `make` sets up the host and builds the images; `make check` runs every test.
+# The work is done by out/bin/imgbuild (builder/); this file builds the host tools and calls it.
+.SUFFIXES:
+
+OUT      = out
+VERSION  = $(shell cat VERSION)
+JOBS     = $(shell nproc)
+PROFILE  = recipes/images/hypervisor.image
+NAME     = $(shell sed -n 's/^name *= *//p' $(PROFILE))
+ISO      = $(OUT)/$(NAME)-$(VERSION).iso
+SOURCE_DATE_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+
+CC       = gcc
+# Quiet unless V=1.
+Q        = $(if $(filter 1,$(V)),,@)
+WARN     = -Wall -Wextra -Werror
+CFLAGS   = -std=gnu11 -O2 -g $(WARN)
+CPPFLAGS = -Ilib -Ibuilder
+LIBS     = -larchive -lcrypto
+
+LIB_SRC     = lib/util.c
+BUILDER_SRC = builder/kv.c builder/recipe.c builder/profile.c builder/graph.c builder/hash.c \
+              builder/run.c builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
+              builder/initramfs.c builder/kmod.c builder/tree.c
+HDR         = lib/*.h builder/*.h
+
+all: setup $(OUT)/bin/imgbuild
+	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) build $(PROFILE)
+
+setup: $(OUT)/.setup-done
+$(OUT)/.setup-done: builder/host-packages builder/setup.sh
+	sh builder/setup.sh builder/host-packages
+	mkdir -p $(OUT) && touch $@
+
+SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_TESTS = recipe profile graph kmod hash pkg
+LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o)
+
+# Objects in two flavours: plain (the tools, valgrind runs) and asan (ASan+UBSan test runs).
+$(OUT)/obj/plain/%.o: %.c $(HDR)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+$(OUT)/obj/asan/%.o: %.c $(HDR)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -c -o $@ $<
+
+$(OUT)/bin/imgbuild: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/builder/main.o | setup
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/test/plain/test-%: tests/unit/builder/test-%.c $(LIB_OBJ:%=$(OUT)/obj/plain/%) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(LIBS)
+$(OUT)/test/asan/test-%: tests/unit/builder/test-%.c $(LIB_OBJ:%=$(OUT)/obj/asan/%) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ:%=$(OUT)/obj/asan/%) $(LIBS)
+
+unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/test-%) $(UNIT_TESTS:%=$(OUT)/test/asan/test-%)
+
+tools: $(OUT)/bin/imgbuild
+
+check: all unit-tests
+	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run
+
+bench: all
+	OUT=$(OUT) VERSION=$(VERSION) ISO=$(ISO) sh tests/bench.sh
+
+fuzz: setup
+	OUT=$(OUT) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz/run.sh
+
+run: all
+	sh tests/integration/run-qemu.sh $(ISO)
+
+# The download cache out/dl survives `make clean`; `make distclean` removes everything.
+clean:
+	find $(OUT) -mindepth 1 -maxdepth 1 ! -name dl -exec rm -rf {} +
+
+distclean:
+	rm -rf $(OUT)
+
+# Keep the objects between runs.
+.SECONDARY:
+
+.PHONY: all setup tools unit-tests check bench fuzz run clean distclean

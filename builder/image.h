@@ -1,0 +1,22 @@
+/* Assembling an image from packages: initramfs, system payload, boot.cfg, manifest, and the
+ * hybrid BIOS/UEFI ISO (docs/building.md). */
+#ifndef IMAGE_H
+#define IMAGE_H
+
+#include "build.h"
+#include "profile.h"
+
+struct image_opts {
+	const char *out;       /* output folder */
+	const char *version;   /* the image version */
+	long long epoch;       /* SOURCE_DATE_EPOCH */
+	int tty;
+};
+
+/* Build out/<name>-<version>.iso from the profile's packages (already built). Skips the work
+ * when nothing that goes into the image changed. 0, or -EINVAL with d filled (no ISO left). */
+int image_build(const struct image_opts *o, const struct profile *p, struct build *b, struct diag *d);
+/* The path of the ISO the profile makes; owned by the caller. */
+char *image_iso_path(const struct image_opts *o, const struct profile *p);
+
+#endif

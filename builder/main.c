@@ -1,0 +1,211 @@
+/* imgbuild: builds the appliance's packages from recipes and assembles its images. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "graph.h"
+#include "hash.h"
+#include "image.h"
+#include "profile.h"
+#include "run.h"
+#include "util.h"
+
+#define IMGBUILD_VERSION "0.1.0"
+#define DEFAULT_PROFILE "recipes/images/hypervisor.image"
+
+static const char usage[] =
+	"Usage: imgbuild [OPTIONS] [COMMAND] [PROFILE]\n"
+	"\n"
+	"Builds the packages an image profile needs from recipes/, then the image.\n"
+	"\n"
+	"Commands:\n"
+	"  build      build the packages and the ISO out/<name>-<version>.iso (default)\n"
+	"  packages   build the packages only\n"
+	"  list       print the recipes the profile needs, dependencies first, with their keys\n"
+	"             and whether their package is cached\n"
+	"  lint       parse every recipe and the profile, and check the dependency graph\n"
+	"\n"
+	"PROFILE defaults to " DEFAULT_PROFILE ".\n"
+	"\n"
+	"Options:\n"
+	"  -C DIR               the repository (default: the current folder)\n"
+	"  -o DIR               the output folder (default: out)\n"
+	"  -j N                 build N recipes at once (default: the number of cores)\n"
+	"  --image-version V    the image's version (default: the VERSION file)\n"
+	"  -h, --help           show this help\n"
+	"  --version            show imgbuild's version\n"
+	"\n"
+	"Environment: SOURCE_DATE_EPOCH fixes every timestamp in the image (default: the time of\n"
+	"the last git commit), so that two builds of the same inputs are bit-identical.\n"
+	"\n"
+	"Exit status: 0 on success, 1 on any error (printed as FILE:LINE: what; what to do),\n"
+	"2 on bad usage. Recipes are documented in docs/recipes.md.\n";
+
+struct opts {
+	const char *out, *command, *profile;
+	char *version;
+	int jobs;
+};
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"image-version", required_argument, NULL, 'v'},
+		{0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "C:o:j:h", longopts, NULL)) != -1) {
+		if (c == 'C' && chdir(optarg) < 0)
+			util_die("-C %s: cannot enter the folder:", optarg);
+		else if (c == 'o')
+			o->out = optarg;
+		else if (c == 'j' && (o->jobs = atoi(optarg)) < 1)
+			util_die("-j %s: give a number of parallel builds, 1 or more", optarg);
+		else if (c == 'v')
+			o->version = xstrdup(optarg);
+		else if (c == 'h')
+			fputs(usage, stdout), exit(0);
+		else if (c == 'V')
+			puts("imgbuild " IMGBUILD_VERSION), exit(0);
+		else if (c == '?')
+			fputs("Try 'imgbuild --help'.\n", stderr), exit(2);
+	}
+	if (optind < argc)
+		o->command = argv[optind++];
+	if (optind < argc)
+		o->profile = argv[optind++];
+	if (optind < argc)
+		fprintf(stderr, "imgbuild: unexpected argument '%s'; try 'imgbuild --help'\n", argv[optind]), exit(2);
+}
+
+static char *read_version(void)
+{
+	char *text;
+
+	if (util_read_file("VERSION", &text, NULL) < 0)
+		util_die("VERSION: cannot read the image version; create it or pass --image-version");
+	text[strcspn(text, " \t\r\n")] = '\0';
+	if (!*text)
+		util_die("VERSION:1: empty version; write one like 1.0.0");
+	return text;
+}
+
+static long long source_date_epoch(void)
+{
+	const char *env = getenv("SOURCE_DATE_EPOCH");
+	char *argv[] = {"git", "log", "-1", "--format=%ct", NULL};
+	struct buf out = {0};
+	long long t = 0;
+
+	if (env && *env) {
+		char *end;
+		t = strtoll(env, &end, 10);
+		if (*end || t < 0)
+			util_die("SOURCE_DATE_EPOCH=%s is not a number of seconds; fix or unset it", env);
+		return t;
+	}
+	if (run_argv(argv, NULL, NULL, NULL, &out) == 0 && out.data)
+		t = strtoll(out.data, NULL, 10);
+	buf_free(&out);
+	return t;
+}
+
+static struct recipe **order_for(const struct graph *g, const struct profile *p, size_t *n, struct diag *d)
+{
+	struct strv roots = {0};
+	int *lines = xcalloc(p->initramfs.names.n + p->system.names.n + 2, sizeof(int));
+	struct recipe **order = NULL;
+
+	strv_push(&roots, p->kernel);
+	lines[0] = p->kernel_line;
+	for (size_t i = 0; i < p->initramfs.names.n; i++) {
+		lines[roots.n] = p->initramfs.lines[i];
+		strv_push(&roots, p->initramfs.names.v[i]);
+	}
+	for (size_t i = 0; i < p->system.names.n; i++) {
+		lines[roots.n] = p->system.lines[i];
+		strv_push(&roots, p->system.names.v[i]);
+	}
+	if (graph_order(g, &roots, lines, p->path, &order, n, d) < 0)
+		order = NULL;
+	strv_free(&roots);
+	free(lines);
+	return order;
+}
+
+static void list(const struct build *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		printf("%-20s %-24s %.16s %s\n", b->job[i].r->name, b->job[i].r->version, b->job[i].key,
+		       access(b->job[i].pkg, F_OK) == 0 ? "cached" : "to build");
+}
+
+static int run_command(const struct opts *o, struct graph *g, struct profile *p, struct diag *d)
+{
+	struct build b = {.out = o->out, .jobs = o->jobs, .tty = isatty(2)};
+	struct image_opts io = {.out = o->out, .version = o->version, .tty = b.tty};
+	size_t n;
+	struct recipe **order = order_for(g, p, &n, d);
+	int err = order ? 0 : -EINVAL;
+
+	if (err == 0 && strcmp(o->command, "lint") == 0) {
+		printf("%zu recipes and %s are valid\n", g->n, p->path);
+		free(order);
+		return 0;
+	}
+	if (err == 0)
+		err = build_prepare(&b, order, n, d);
+	if (err == 0 && strcmp(o->command, "list") == 0)
+		list(&b);
+	else if (err == 0 && (err = build_run(&b, d)) == 0 && strcmp(o->command, "build") == 0) {
+		io.epoch = source_date_epoch();
+		err = image_build(&io, p, &b, d);
+	}
+	build_free(&b);
+	free(order);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.out = "out", .command = "build", .profile = DEFAULT_PROFILE};
+	struct graph g = {0};
+	struct profile *p = NULL;
+	struct diag d = {{0}};
+	int err;
+
+	util_progname = "imgbuild";
+	o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	parse_args(argc, argv, &o);
+	if (strcmp(o.command, "build") && strcmp(o.command, "packages") && strcmp(o.command, "list") &&
+	    strcmp(o.command, "lint"))
+		fprintf(stderr, "imgbuild: unknown command '%s'; try 'imgbuild --help'\n", o.command), exit(2);
+	/* A recipe's own make must not join the outer make's job server. */
+	unsetenv("MAKEFLAGS"), unsetenv("MFLAGS"), unsetenv("MAKELEVEL");
+	if (!o.version)
+		o.version = read_version();
+	util_mkdir_p(o.out, 0755);
+	char *cache = xasprintf("%s/hash-cache", o.out);
+	hash_cache_open(cache);
+	free(cache);
+	err = graph_load(&g, "recipes", ".", &d);
+	if (err == 0)
+		err = profile_load(o.profile, &p, &d);
+	if (err == 0)
+		err = run_command(&o, &g, p, &d);
+	hash_cache_close();
+	if (err < 0 && d.msg[0])
+		fprintf(stderr, "imgbuild: %s\n", d.msg);
+	profile_free(p);
+	graph_free(&g);
+	free(o.version);
+	return err < 0 ? 1 : 0;
+}

@@ -1,0 +1,36 @@
+/* Image profiles: recipes/images/<name>.image lists what goes into an image (docs/recipes.md). */
+#ifndef PROFILE_H
+#define PROFILE_H
+
+#include "kv.h"
+#include "util.h"
+
+/* Names with the line each was given on. */
+struct namelist {
+	struct strv names;
+	int *lines;
+};
+
+struct profile {
+	char *path, *text;
+	size_t text_len;
+	char *name, *description, *cmdline;
+	char *kernel;           /* the recipe whose package holds /boot/vmlinuz and /lib/modules */
+	int kernel_line;
+	struct namelist initramfs; /* packages unpacked into the initramfs */
+	struct namelist system;    /* packages in the squashfs system payload */
+	struct namelist modules;   /* kernel modules (names, without .ko), dependencies added */
+	unsigned long long size_max; /* bytes; 0 means no budget */
+	int size_max_line;
+};
+
+/* Parse a profile from text; *ret owned by the caller (profile_free()), or -EINVAL and d filled. */
+int profile_parse(const char *path, const char *text, size_t len, struct profile **ret, struct diag *d);
+/* Read and parse a profile file. */
+int profile_load(const char *path, struct profile **ret, struct diag *d);
+/* Free a profile; accepts NULL. */
+void profile_free(struct profile *p);
+/* Parse "32M", "512K", "1G" or plain bytes; -EINVAL on anything else. */
+int profile_parse_size(const char *s, unsigned long long *ret);
+
+#endif

@@ -1,0 +1,63 @@
+#include <string.h>
+
+#include "profile.h"
+#include "tap.h"
+
+static void test_profile_parses_when_valid(void)
+{
+	const char *t = "name = hv\nkernel = kernel\ninitramfs = init busybox\nsystem = a\nsystem = b\n"
+			"modules = loop squashfs\ncmdline = console=ttyS0 quiet\nsize-max = 32M\n";
+	struct profile *p = NULL;
+	struct diag d = {{0}};
+	int e = profile_parse("x.image", t, strlen(t), &p, &d);
+
+	ok(e == 0, "profile: a valid profile parses (%s)", d.msg);
+	if (e)
+		return;
+	ok(p->initramfs.names.n == 2 && p->system.names.n == 2 && p->system.lines[1] == 5,
+	   "profile: package lists with their lines");
+	ok(p->size_max == 32ULL << 20, "profile: size-max 32M is 32 MiB");
+	ok(strcmp(p->cmdline, "console=ttyS0 quiet") == 0, "profile: cmdline kept whole");
+	profile_free(p);
+}
+
+static void expect_error(const char *t, const char *want, const char *what)
+{
+	struct profile *p = NULL;
+	struct diag d = {{0}};
+	int e = profile_parse("x.image", t, strlen(t), &p, &d);
+
+	ok(e < 0 && strstr(d.msg, want), "profile: %s (got: %s)", what, d.msg);
+	profile_free(p);
+}
+
+static void test_profile_rejects_bad_input(void)
+{
+	expect_error("name = a\nkernel = k\ninitramfs = i\nsize-max = 3X\n", "x.image:4: size '3X' is not a size",
+		     "bad size");
+	expect_error("kernel = k\ninitramfs = i\n", "missing 'name'", "missing name");
+	expect_error("name = a\ninitramfs = i\n", "missing 'kernel'", "missing kernel");
+	expect_error("name = a\nkernel = k\n", "missing 'initramfs'", "missing initramfs");
+	expect_error("name = a/b\nkernel = k\ninitramfs = i\n", "must be a plain file name", "name with a slash");
+	expect_error("name = a\nkernal = k\n", "x.image:2: unknown key 'kernal'; did you mean 'kernel'?",
+		     "unknown key with a hint");
+}
+
+static void test_profile_size_parses_units(void)
+{
+	unsigned long long v = 0;
+
+	ok(profile_parse_size("512K", &v) == 0 && v == 512 * 1024, "profile: 512K");
+	ok(profile_parse_size("1G", &v) == 0 && v == 1ULL << 30, "profile: 1G");
+	ok(profile_parse_size("100", &v) == 0 && v == 100, "profile: plain bytes");
+	ok(profile_parse_size("-1", &v) < 0 && profile_parse_size("99999999999999999999G", &v) < 0,
+	   "profile: negative and overflowing sizes refused");
+}
+
+int main(void)
+{
+	test_profile_parses_when_valid();
+	test_profile_rejects_bad_input();
+	test_profile_size_parses_units();
+	return tap_done();
+}
