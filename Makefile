@@ -22,7 +22,7 @@ LIBS     = -larchive -lcrypto
 LIB_SRC     = lib/util.c
 BUILDER_SRC = builder/kv.c builder/recipe.c builder/profile.c builder/graph.c builder/hash.c \
               builder/run.c builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
-              builder/initramfs.c builder/kmod.c builder/tree.c
+              builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c
 HDR         = lib/*.h builder/*.h
 
 all: setup $(OUT)/bin/imgbuild
@@ -47,7 +47,7 @@ $(OUT)/obj/asan/%.o: %.c $(HDR)
 
 $(OUT)/bin/imgbuild: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/builder/main.o | setup
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(OUT)/test/plain/test-%: tests/unit/builder/test-%.c $(LIB_OBJ:%=$(OUT)/obj/plain/%) tests/unit/tap.h
 	@mkdir -p $(@D)

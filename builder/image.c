@@ -1,3 +1,438 @@
+#define _GNU_SOURCE
 #include "image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "initramfs.h"
+#include "iso.h"
+#include "kmod.h"
+#include "run.h"
+#include "tree.h"
+#include "util.h"
+
+/* Bump when the image layout changes, so that an old image is not taken as up to date. */
+#define IMAGE_FORMAT "imgbuild-image/1"
+
+/* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}. */
+struct stage {
+	char *top, *initramfs, *system, *tree, *work, *iso, *kver, *kdir;
+};
+
+char *image_iso_path(const struct image_opts *o, const struct profile *p)
+{
+	return xasprintf("%s/%s-%s.iso", o->out, p->name, o->version);
+}
+
+static void stage_free(struct stage *s)
+{
+	free(s->top), free(s->initramfs), free(s->system), free(s->tree), free(s->work), free(s->iso);
+	free(s->kver), free(s->kdir);
+}
+
+/* The image key: its format, the profile, the version, the epoch and every package's key. */
+static void image_key(const struct image_opts *o, const struct profile *p, const struct build *b,
+		      char out[HASH_HEX_LEN])
+{
+	struct hasher h;
+	char epoch[32];
+
+	snprintf(epoch, sizeof(epoch), "%lld", o->epoch);
+	hasher_init(&h);
+	hasher_add_str(&h, IMAGE_FORMAT);
+	hasher_add(&h, p->text, p->text_len);
+	hasher_add_str(&h, o->version);
+	hasher_add_str(&h, epoch);
+	for (size_t i = 0; i < b->n; i++)
+		hasher_add_str(&h, b->job[i].key);
+	hasher_end(&h, out);
+}
+
+static int stage_packages(const struct namelist *l, struct build *b, const char *into, struct diag *d)
+{
+	for (size_t i = 0; i < l->names.n; i++) {
+		struct job *j = build_find(b, l->names.v[i]);
+		if (build_stage(j, d) < 0)
+			return -EINVAL;
+		if (tree_merge(j->dest, into) < 0)
+			return diag_set(d, into, 0, "cannot copy package %s in", j->r->name);
+	}
+	return 0;
+}
+
+/* The kernel package holds one lib/modules/<version>; its name is the kernel's version. */
+static int find_kernel(struct stage *s, struct job *k, struct diag *d)
+{
+	char *mods = xasprintf("%s/lib/modules", k->dest);
+	DIR *dp = opendir(mods);
+	struct dirent *e;
+
+	while (dp && (e = readdir(dp)))
+		if (e->d_name[0] != '.' && !s->kver)
+			s->kver = xstrdup(e->d_name);
+	if (dp)
+		closedir(dp);
+	free(mods);
+	if (!s->kver)
+		return diag_set(d, k->r->path, 0, "the kernel package has no lib/modules/<version>; install the modules there");
+	s->kdir = xasprintf("%s/lib/modules/%s", k->dest, s->kver);
+	return 0;
+}
+
+static int write_text(const char *dir, const char *rel, const char *text, struct diag *d)
+{
+	char *path = xasprintf("%s/%s", dir, rel), *parent = xstrdup(path);
+	int r;
+
+	*strrchr(parent, '/') = '\0';
+	util_mkdir_p(parent, 0755);
+	r = util_write_file_atomic(path, text, strlen(text), 0644);
+	if (r < 0)
+		diag_set(d, path, 0, "cannot write: %s", strerror(-r));
+	free(path);
+	free(parent);
+	return r;
+}
+
+/* Copy the modules the profile names, and what they need, and list them in load order. */
+static int add_modules(const struct stage *s, const struct profile *p, struct diag *d)
+{
+	struct kmod_db db = {0};
+	struct strv paths = {0};
+	struct buf list = {0};
+	int r = kmod_load(&db, s->kdir, d);
+
+	if (r == 0)
+		r = kmod_resolve(&db, &p->modules.names, p->modules.lines, p->path, &paths, d);
+	buf_puts(&list, "");
+	for (size_t i = 0; i < paths.n && r == 0; i++) {
+		char *from = xasprintf("%s/%s", s->kdir, paths.v[i]);
+		char *to = xasprintf("%s/lib/modules/%s/%s", s->initramfs, s->kver, paths.v[i]), *dir = xstrdup(to);
+		char *argv[] = {"cp", from, to, NULL};
+		*strrchr(dir, '/') = '\0';
+		util_mkdir_p(dir, 0755);
+		if (run_argv(argv, NULL, NULL, NULL, NULL) != 0)
+			r = diag_set(d, from, 0, "cannot copy the module into the initramfs");
+		buf_printf(&list, "%s\n", paths.v[i]);
+		free(from), free(to), free(dir);
+	}
+	if (r == 0)
+		r = write_text(s->initramfs, "etc/modules.load", list.data, d);
+	buf_free(&list);
+	strv_free(&paths);
+	kmod_free(&db);
+	return r;
+}
+
+static char *os_release(const struct image_opts *o, const struct profile *p)
+{
+	return xasprintf("NAME=\"%s\"\nID=%s\nVERSION_ID=%s\nPRETTY_NAME=\"%s %s\"\nBUILD_ID=%lld\n",
+			 p->description ? p->description : p->name, p->name, o->version,
+			 p->description ? p->description : p->name, o->version, o->epoch);
+}
+
+static int fill_roots(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
+		      struct diag *d)
+{
+	char *rel = os_release(o, p);
+	int r = stage_packages(&p->initramfs, b, s->initramfs, d);
+
+	if (r == 0)
+		r = stage_packages(&p->system, b, s->system, d);
+	if (r == 0)
+		r = add_modules(s, p, d);
+	if (r == 0)
+		r = write_text(s->initramfs, "etc/os-release", rel, d);
+	if (r == 0)
+		r = write_text(s->system, "etc/os-release", rel, d);
+	free(rel);
+	return r;
+}
+
+/* The payload reaches the kernel as an initrd: an uncompressed cpio holding system.sqfs, which the
+ * kernel unpacks into the initramfs next to the zstd one. No storage driver is needed to boot. */
+static int wrap_payload(const char *sqfs, const char *out, long long epoch, struct diag *d)
+{
+	char *dir = xasprintf("%s.d", sqfs), *lnk = xasprintf("%s/system.sqfs", dir);
+	int r;
+
+	util_rm_rf(dir);
+	util_mkdir_p(dir, 0755);
+	r = link(sqfs, lnk) < 0 ? diag_set(d, sqfs, 0, "cannot link: %s", strerror(errno)) : 0;
+	if (r == 0)
+		r = initramfs_write_plain(dir, out, epoch, d);
+	util_rm_rf(dir);
+	free(dir);
+	free(lnk);
+	return r;
+}
+
+static int make_payload(const struct stage *s, long long epoch, struct diag *d)
+{
+	char *sqfs = xasprintf("%s/system.sqfs", s->work), *out = xasprintf("%s/boot/system.cpio", s->tree);
+	char *log = xasprintf("%s/mksquashfs.log", s->work);
+	/* SOURCE_DATE_EPOCH, exported by image_build(), dates the filesystem and every file. */
+	char *argv[] = {"mksquashfs", s->system, sqfs, "-noappend", "-comp", "zstd", "-all-root", "-no-xattrs",
+			"-quiet", "-no-progress", NULL};
+	int r = run_argv(argv, NULL, NULL, log, NULL) == 0 ? 0
+		: diag_set(d, log, 0, "mksquashfs failed to make the system payload; see this log");
+
+	if (r == 0)
+		r = wrap_payload(sqfs, out, epoch, d);
+	free(sqfs), free(out), free(log);
+	return r;
+}
+
+static int copy_kernel(const struct stage *s, const struct job *k, struct diag *d)
+{
+	char *from = xasprintf("%s/boot/vmlinuz-%s", k->dest, s->kver), *to = xasprintf("%s/boot/vmlinuz", s->tree);
+	char *argv[] = {"cp", from, to, NULL};
+	int r = run_argv(argv, NULL, NULL, NULL, NULL) == 0 ? 0
+		: diag_set(d, k->r->path, 0, "the kernel package has no boot/vmlinuz-%s; install it there", s->kver);
+
+	free(from);
+	free(to);
+	return r;
+}
+
+/* boot.cfg is both "key=value" text and a GRUB script that sets those variables. */
+static int write_boot_cfg(const struct image_opts *o, const struct profile *p, const struct stage *s,
+			  struct diag *d)
+{
+	char *text = xasprintf("# What GRUB loads from this image; written by imgbuild.\n"
+			       "product=\"%s\"\nversion=\"%s\"\nbuild=\"%lld\"\n"
+			       "kernel=\"/boot/vmlinuz\"\ninitrd=\"/boot/initrd.img /boot/system.cpio\"\n"
+			       "cmdline=\"%s\"\n", p->name, o->version, o->epoch, p->cmdline ? p->cmdline : "");
+	int r = write_text(s->tree, "boot.cfg", text, d);
+
+	free(text);
+	return r;
+}
+
+static int write_grub_cfg(const struct profile *p, const struct stage *s, struct diag *d)
+{
+	char *text = xasprintf(
+		"# The live image's menu; written by imgbuild (docs/building.md).\n"
+		"serial --unit=0 --speed=115200\n"
+		"terminal_input serial console\n"
+		"terminal_output serial console\n"
+		"set timeout=1\n"
+		"set default=0\n"
+		"menuentry \"Boot %s (live, from RAM)\" {\n"
+		"  source /boot.cfg\n"
+		"  echo \"Loading $product $version\"\n"
+		"  linux $kernel $cmdline bootbank=live\n"
+		"  initrd $initrd\n"
+		"}\n", p->name);
+	int r = write_text(s->tree, "boot/grub/grub.cfg", text, d);
+
+	free(text);
+	return r;
+}
+
+static void manifest_add(struct buf *m, const char *path, const char *name, struct diag *d, int *r)
+{
+	char hex[HASH_HEX_LEN];
+	struct stat st;
+
+	if (*r == 0 && (stat(path, &st) < 0 || hash_file(path, hex) < 0))
+		*r = diag_set(d, path, 0, "cannot read for the manifest: %s", strerror(errno));
+	if (*r == 0)
+		buf_printf(m, "%s %10lld %s\n", hex, (long long)st.st_size, name);
+}
+
+/* MANIFEST: the image's identity, then "sha256 size path" for every file it boots from. */
+static int write_manifest(const struct image_opts *o, const struct profile *p, const struct stage *s,
+			  const char *key, struct diag *d)
+{
+	static const char *const files[] = {"boot.cfg", "boot/grub/grub.cfg", "boot/vmlinuz", "boot/initrd.img",
+					    "boot/system.cpio"};
+	struct buf m = {0};
+	int r = 0;
+
+	buf_printf(&m, "# Every file of the image with its sha256 and size; written by imgbuild.\n"
+		   "product = %s\nversion = %s\nbuild-id = %.16s\nsource-date-epoch = %lld\n",
+		   p->name, o->version, key, o->epoch);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *path = xasprintf("%s/%s", s->tree, files[i]), *name = xasprintf("/%s", files[i]);
+		manifest_add(&m, path, name, d, &r);
+		free(path), free(name);
+	}
+	char *bios = xasprintf("%s/eltorito.img", s->work), *efi = xasprintf("%s/efi.img", s->work);
+	manifest_add(&m, bios, "/boot/grub/i386-pc/eltorito.img", d, &r);
+	manifest_add(&m, efi, "efi.img (EFI system partition)", d, &r);
+	free(bios), free(efi);
+	if (r == 0)
+		r = write_text(s->tree, "MANIFEST", m.data, d);
+	buf_free(&m);
+	return r;
+}
+
+static long long tree_bytes(const char *root)
+{
+	struct strv files = {0};
+	long long total = 0;
+
+	tree_list(root, &files);
+	for (size_t i = 0; i < files.n; i++) {
+		char *p = xasprintf("%s/%s", root, files.v[i]);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+			total += st.st_size;
+		free(p);
+	}
+	strv_free(&files);
+	return total;
+}
+
+static long long file_bytes(const char *dir, const char *rel)
+{
+	char *p = xasprintf("%s/%s", dir, rel);
+	struct stat st;
+	long long n = stat(p, &st) == 0 ? st.st_size : 0;
+
+	free(p);
+	return n;
+}
+
+/* sizes.txt: what each part of the image weighs, for `make bench` and for people. */
+static void write_sizes(const struct profile *p, struct build *b, const struct stage *s, long long iso)
+{
+	struct buf t = {0};
+	char *path = xasprintf("%s/sizes.txt", s->top);
+
+	buf_printf(&t, "# part bytes (in the ISO, compressed where the part is)\n");
+	buf_printf(&t, "iso %lld\nkernel %lld\ninitramfs %lld\nsystem %lld\ngrub-bios %lld\ngrub-efi %lld\n", iso,
+		   file_bytes(s->tree, "boot/vmlinuz"), file_bytes(s->tree, "boot/initrd.img"),
+		   file_bytes(s->tree, "boot/system.cpio"), file_bytes(s->work, "eltorito.img"),
+		   file_bytes(s->work, "efi.img"));
+	buf_printf(&t, "# package bytes (uncompressed, before the image compresses them)\n");
+	for (size_t i = 0; i < p->initramfs.names.n; i++)
+		buf_printf(&t, "pkg:%s %lld\n", p->initramfs.names.v[i],
+			   tree_bytes(build_find(b, p->initramfs.names.v[i])->dest));
+	for (size_t i = 0; i < p->system.names.n; i++)
+		buf_printf(&t, "pkg:%s %lld\n", p->system.names.v[i], tree_bytes(build_find(b, p->system.names.v[i])->dest));
+	char *mods = xasprintf("%s/lib/modules", s->initramfs);
+	buf_printf(&t, "modules %lld\n", tree_bytes(mods));
+	free(mods);
+	util_write_file_atomic(path, t.data, t.len, 0644);
+	buf_free(&t);
+	free(path);
+}
+
+static void stage_init(struct stage *s, const struct image_opts *o, const struct profile *p)
+{
+	s->top = xasprintf("%s/images/%s", o->out, p->name);
+	s->initramfs = xasprintf("%s/initramfs", s->top);
+	s->system = xasprintf("%s/system", s->top);
+	s->tree = xasprintf("%s/iso", s->top);
+	s->work = xasprintf("%s/work", s->top);
+	s->iso = xasprintf("%s/%s.iso.tmp", s->top, p->name);
+	util_rm_rf(s->top);
+	util_mkdir_p(s->initramfs, 0755);
+	util_mkdir_p(s->system, 0755);
+	util_mkdir_p(s->work, 0755);
+	char *boot = xasprintf("%s/boot/grub", s->tree);
+	util_mkdir_p(boot, 0755);
+	free(boot);
+}
+
+static int assemble(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
+		    const char *key, struct diag *d)
+{
+	struct job *k = build_find(b, p->kernel);
+	char *initrd = xasprintf("%s/boot/initrd.img", s->tree);
+	int r = build_stage(k, d);
+
+	if (r == 0)
+		r = find_kernel(s, k, d);
+	if (r == 0)
+		r = fill_roots(o, p, b, s, d);
+	if (r == 0)
+		r = copy_kernel(s, k, d);
+	if (r == 0)
+		r = initramfs_write(s->initramfs, initrd, o->epoch, d);
+	if (r == 0)
+		r = make_payload(s, o->epoch, d);
+	if (r == 0)
+		r = write_boot_cfg(o, p, s, d);
+	if (r == 0)
+		r = write_grub_cfg(p, s, d);
+	if (r == 0)
+		r = iso_boot_images(s->work, o->epoch, d);
+	if (r == 0)
+		r = write_manifest(o, p, s, key, d);
+	if (r == 0)
+		r = iso_assemble(s->tree, s->work, s->iso, "HYPERVISOR", o->epoch, d);
+	free(initrd);
+	return r;
+}
+
+static int check_budget(const struct profile *p, const char *iso, long long *ret_size, struct diag *d)
+{
+	struct stat st;
+
+	if (stat(iso, &st) < 0)
+		return diag_set(d, iso, 0, "the ISO was not made: %s", strerror(errno));
+	*ret_size = st.st_size;
+	if (p->size_max && (unsigned long long)st.st_size > p->size_max)
+		return diag_set(d, p->path, p->size_max_line, "the image is %.1f MiB, over its budget of %.1f MiB; "
+				"drop packages or modules, or raise size-max (see out/images/%s/sizes.txt)",
+				st.st_size / 1048576.0, p->size_max / 1048576.0, p->name);
+	return 0;
+}
+
+static int key_matches(const char *keyfile, const char *iso, const char *key)
+{
+	char *text = NULL;
+	int ok = access(iso, F_OK) == 0 && util_read_file(keyfile, &text, NULL) == 0 && strncmp(text, key, 64) == 0;
+
+	free(text);
+	return ok;
+}
+
 int image_build(const struct image_opts *o, const struct profile *p, struct build *b, struct diag *d)
-{ (void)o; (void)p; (void)b; (void)d; return 0; }
+{
+	char key[HASH_HEX_LEN], *iso = image_iso_path(o, p), *keyfile = xasprintf("%s/images/%s-%s.key", o->out, p->name, o->version);
+	struct stage s = {0};
+	long long size = 0;
+	int r = 0;
+
+	image_key(o, p, b, key);
+	if (key_matches(keyfile, iso, key)) {
+		if (b->built == 0)
+			fprintf(stderr, "imgbuild: %s is up to date\n", iso);
+		free(iso), free(keyfile);
+		return 0;
+	}
+	/* Whatever happens next, no ISO of other inputs may be left looking current. */
+	unlink(iso), unlink(keyfile);
+	char *epoch = xasprintf("%lld", o->epoch);
+	setenv("SOURCE_DATE_EPOCH", epoch, 1);
+	setenv("TZ", "UTC", 1);
+	free(epoch);
+	stage_init(&s, o, p);
+	r = assemble(o, p, b, &s, key, d);
+	if (r == 0)
+		r = check_budget(p, s.iso, &size, d);
+	if (r == 0 && rename(s.iso, iso) < 0)
+		r = diag_set(d, iso, 0, "cannot move the ISO into place: %s", strerror(errno));
+	if (r == 0) {
+		write_sizes(p, b, &s, size);
+		util_write_file_atomic(keyfile, key, 64, 0644);
+		fprintf(stderr, "imgbuild: %s (%.1f MiB)\n", iso, size / 1048576.0);
+	}
+	unlink(s.iso);
+	stage_free(&s);
+	free(iso), free(keyfile);
+	return r;
+}

@@ -62,7 +62,7 @@ static int add_entry(struct archive *a, const char *root, const char *rel, long 
 	return r;
 }
 
-int initramfs_write(const char *root, const char *out, long long epoch, struct diag *d)
+static int write_cpio(const char *root, const char *out, long long epoch, int zstd, struct diag *d)
 {
 	struct archive *a = archive_write_new();
 	struct strv files = {0};
@@ -70,8 +70,10 @@ int initramfs_write(const char *root, const char *out, long long epoch, struct d
 	int r = tree_list(root, &files);
 
 	archive_write_set_format_cpio_newc(a);
-	archive_write_add_filter_zstd(a);
-	archive_write_set_filter_option(a, "zstd", "compression-level", "19");
+	if (zstd) {
+		archive_write_add_filter_zstd(a);
+		archive_write_set_filter_option(a, "zstd", "compression-level", "19");
+	}
 	if (r == 0 && archive_write_open_filename(a, tmp) != ARCHIVE_OK)
 		r = -EIO;
 	for (size_t i = 0; i < files.n && r == 0; i++)
@@ -89,4 +91,14 @@ int initramfs_write(const char *root, const char *out, long long epoch, struct d
 	free(tmp);
 	strv_free(&files);
 	return r;
+}
+
+int initramfs_write(const char *root, const char *out, long long epoch, struct diag *d)
+{
+	return write_cpio(root, out, epoch, 1, d);
+}
+
+int initramfs_write_plain(const char *root, const char *out, long long epoch, struct diag *d)
+{
+	return write_cpio(root, out, epoch, 0, d);
 }

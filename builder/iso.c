@@ -1,0 +1,157 @@
+#define _GNU_SOURCE
+#include "iso.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+
+#define GRUB_LIB "/usr/lib/grub"
+
+/* Everything GRUB needs is built into the core images, so the ISO carries no module folders. */
+#define GRUB_MODULES "iso9660", "part_gpt", "part_msdos", "fat", "search", "search_fs_uuid", "configfile", \
+		     "normal", "linux", "serial", "terminal", "echo", "test"
+
+void iso_uuid(long long epoch, char out[32])
+{
+	time_t t = (time_t)epoch;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d-%H-%M-%S-00", &tm);
+}
+
+static int tool(char *const argv[], const char *log, const char *what, struct diag *d)
+{
+	int st = run_argv(argv, NULL, NULL, log, NULL);
+
+	if (st != 0)
+		return diag_set(d, log, 0, "%s failed (%s exit %d); see this log", what, argv[0], st);
+	return 0;
+}
+
+/* The early config both cores carry: find this ISO by its UUID wherever it was booted from. */
+static int write_early_cfg(const char *path, long long epoch)
+{
+	char uuid[32], *text;
+	int r;
+
+	iso_uuid(epoch, uuid);
+	text = xasprintf("search --no-floppy --fs-uuid --set=root %s\n"
+			 "set prefix=($root)/boot/grub\n"
+			 "configfile ($root)/boot/grub/grub.cfg\n", uuid);
+	r = util_write_file_atomic(path, text, strlen(text), 0644);
+	free(text);
+	return r;
+}
+
+static int make_cores(const char *work, const char *log, struct diag *d)
+{
+	char *cfg = xasprintf("%s/early.cfg", work), *bios = xasprintf("%s/eltorito.img", work);
+	char *efi = xasprintf("%s/BOOTX64.EFI", work);
+	char *bargv[] = {"grub-mkimage", "-O", "i386-pc-eltorito", "-d", GRUB_LIB "/i386-pc", "-p", "/boot/grub",
+			 "-c", cfg, "-o", bios, "biosdisk", GRUB_MODULES, NULL};
+	char *eargv[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "/boot/grub",
+			 "-c", cfg, "-o", efi, GRUB_MODULES, NULL};
+	int r = tool(bargv, log, "making the BIOS GRUB image", d);
+
+	if (r == 0)
+		r = tool(eargv, log, "making the UEFI GRUB image", d);
+	free(cfg), free(bios), free(efi);
+	return r;
+}
+
+/* efi.img: a FAT image with \EFI\BOOT\BOOTX64.EFI, its serial and dates fixed by the epoch. */
+static int make_efi_img(const char *work, long long epoch, const char *log, struct diag *d)
+{
+	char *img = xasprintf("%s/efi.img", work), *efi = xasprintf("%s/BOOTX64.EFI", work);
+	char *serial = xasprintf("%08llX", epoch & 0xffffffffLL), *kib;
+	struct stat st;
+	int r = stat(efi, &st) < 0 ? -errno : 0;
+
+	kib = xasprintf("%lld", ((long long)st.st_size / 1024 + 256 + 63) / 64 * 64);
+	unlink(img);
+	char *mkfs[] = {"mkfs.fat", "-C", "--invariant", "-i", serial, "-n", "EFIBOOT", img, kib, NULL};
+	char *mmd[] = {"mmd", "-i", img, "::/EFI", "::/EFI/BOOT", NULL};
+	char *mcopy[] = {"mcopy", "-m", "-i", img, efi, "::/EFI/BOOT/BOOTX64.EFI", NULL};
+	if (r == 0)
+		r = tool(mkfs, log, "making the EFI FAT image", d);
+	if (r == 0)
+		r = tool(mmd, log, "making folders in the EFI image", d);
+	if (r == 0)
+		r = tool(mcopy, log, "copying GRUB into the EFI image", d);
+	free(img), free(efi), free(serial), free(kib);
+	return r;
+}
+
+static int set_dates(const char *dir, long long epoch, const char *log, struct diag *d)
+{
+	char *at = xasprintf("@%lld", epoch);
+	char *argv[] = {"find", (char *)dir, "-exec", "touch", "-h", "-d", at, "{}", "+", NULL};
+	int r = tool(argv, log, "dating the ISO tree", d);
+
+	free(at);
+	return r;
+}
+
+static int run_xorriso(const char *tree, const char *work, const char *out, const char *volid, long long epoch,
+		       const char *log, struct diag *d)
+{
+	char date[32], *graft = xasprintf("boot/grub/i386-pc/eltorito.img=%s/eltorito.img", work);
+	char *efi = xasprintf("%s/efi.img", work), *moddate;
+	time_t t = (time_t)epoch;
+	struct tm tm;
+	int r;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y%m%d%H%M%S00", &tm);
+	moddate = xasprintf("--modification-date=%s", date);
+	char *argv[] = {"xorriso", "-as", "mkisofs", "-o", (char *)out, "-iso-level", "3", "-r", "-V", (char *)volid,
+			moddate, "--grub2-mbr", GRUB_LIB "/i386-pc/boot_hybrid.img",
+			"-append_partition", "2", "0xef", efi, "-appended_part_as_gpt",
+			"-c", "boot/boot.cat", "--boot-catalog-hide",
+			"-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4",
+			"-boot-info-table", "--grub2-boot-info",
+			"-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::", "-no-emul-boot",
+			"-graft-points", (char *)tree, graft, NULL};
+	r = tool(argv, log, "assembling the ISO", d);
+	free(graft), free(efi), free(moddate);
+	return r;
+}
+
+int iso_boot_images(const char *work, long long epoch, struct diag *d)
+{
+	char *log = xasprintf("%s/iso.log", work), *cfg = xasprintf("%s/early.cfg", work);
+	int r = 0;
+
+	unlink(log);
+	if (write_early_cfg(cfg, epoch) < 0)
+		r = diag_set(d, cfg, 0, "cannot write: %s", strerror(errno));
+	if (r == 0)
+		r = make_cores(work, log, d);
+	if (r == 0)
+		r = make_efi_img(work, epoch, log, d);
+	free(log);
+	free(cfg);
+	return r;
+}
+
+int iso_assemble(const char *tree, const char *work, const char *iso, const char *volid, long long epoch,
+		 struct diag *d)
+{
+	char *log = xasprintf("%s/iso.log", work);
+	int r = set_dates(tree, epoch, log, d);
+
+	if (r == 0)
+		r = set_dates(work, epoch, log, d);
+	if (r == 0)
+		r = run_xorriso(tree, work, iso, volid, epoch, log, d);
+	free(log);
+	return r;
+}
