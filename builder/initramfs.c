@@ -66,7 +66,7 @@ static int write_cpio(const char *root, const char *out, long long epoch, int zs
 {
 	struct archive *a = archive_write_new();
 	struct strv files = {0};
-	char *tmp = xasprintf("%s.tmp", out);
+	char *tmp = xasprintf("%s.tmp.%ld", out, (long)getpid());
 	int r = tree_list(root, &files);
 
 	archive_write_set_format_cpio_newc(a);

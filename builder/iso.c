@@ -2,6 +2,7 @@
 #include "iso.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,9 @@ static int make_efi_img(const char *work, long long epoch, const char *log, stru
 	int r = stat(efi, &st) < 0 ? -errno : 0;
 
 	kib = xasprintf("%lld", ((long long)st.st_size / 1024 + 256 + 63) / 64 * 64);
+	/* mcopy -m keeps the file's time; mtools dates the folders from SOURCE_DATE_EPOCH. */
+	struct timespec ts[2] = {{.tv_sec = (time_t)epoch}, {.tv_sec = (time_t)epoch}};
+	utimensat(AT_FDCWD, efi, ts, 0);
 	unlink(img);
 	char *mkfs[] = {"mkfs.fat", "-C", "--invariant", "-i", serial, "-n", "EFIBOOT", img, kib, NULL};
 	char *mmd[] = {"mmd", "-i", img, "::/EFI", "::/EFI/BOOT", NULL};

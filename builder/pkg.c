@@ -154,7 +154,7 @@ int pkg_create(const char *root, const char *name, const char *version, const ch
 {
 	struct strv files = {0};
 	struct buf info = {0};
-	char *tmp = xasprintf("%s.tmp", out);
+	char *tmp = xasprintf("%s.tmp.%ld", out, (long)getpid());
 	int r = tree_list(root, &files);
 
 	if (r < 0)

@@ -1,0 +1,84 @@
+/* The appliance's PID 1: boot steps, the one-line boot report, then a console shell. See README.md. */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Each step needs the ones before it, so the first failure ends the sequence. */
+static const boot_step_fn boot_steps[] = {
+	mounts_setup,  /* 1: /proc, /sys, /dev, /run, /tmp and the console */
+	modules_load,  /* 2: /etc/modules.load */
+	payload_mount, /* 3: /system.sqfs on /system */
+	config_read,   /* 4: version and bootbank= */
+	health_check,  /* 5: the health table */
+};
+
+static const char *boot_run(struct boot_state *st)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(boot_steps); i++) {
+		const char *reason = boot_steps[i](st);
+
+		if (reason)
+			return reason;
+	}
+	return NULL;
+}
+
+/* Tests and the bootloader's try logic read the serial port, whatever console= says. */
+static void report_write(const struct boot_state *st, const char *reason)
+{
+	char line[160];
+	int len, fd;
+
+	if (reason)
+		len = snprintf(line, sizeof(line), "BOOT-FAILED reason=%s\n", reason);
+	else
+		len = snprintf(line, sizeof(line), "BOOT-OK bank=%s version=%s\n", st->bank, st->version);
+	fd = tty_open("/dev/ttyS0", O_WRONLY);
+	if (fd < 0) {
+		log_error("cannot open /dev/ttyS0: %s; the boot result goes to the console only", strerror(errno));
+		fd = dup(STDOUT_FILENO);
+	}
+	if (fd < 0 || fd_write_all(fd, line, (size_t)len) < 0)
+		log_error("cannot write the boot result; check the serial port");
+	if (fd >= 0) {
+		tcdrain(fd); /* the line must leave before a reboot or power-off cuts it */
+		close(fd);
+	}
+}
+
+static void __attribute__((noreturn)) system_end(int how, unsigned int delay)
+{
+	sync();
+	sleep(delay);
+	reboot(how);
+	log_error("cannot %s: %s; init exits instead, so the kernel panics and panic=N restarts it",
+		  how == RB_POWER_OFF ? "power off" : "reboot", strerror(errno));
+	_exit(1);
+}
+
+int main(void)
+{
+	struct boot_state st = { .bank = "live" };
+	const char *reason;
+
+	if (getpid() != 1) {
+		/* It mounts over /dev and reboots on failure: never let it run on a build host by mistake. */
+		log_error("must run as process 1; boot it as the kernel's init, not from a shell");
+		return 1;
+	}
+	reason = boot_run(&st);
+	report_write(&st, reason);
+	if (reason)
+		system_end(RB_AUTOBOOT, 2); /* 2 s so the console shows why before the reset */
+	session_prepare();
+	if (st.poweroff)
+		system_end(RB_POWER_OFF, 0);
+	shell_supervise();
+}

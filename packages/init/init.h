@@ -1,0 +1,53 @@
+/* Shared declarations of the appliance's PID 1; README.md describes the boot sequence. */
+#ifndef INIT_H
+#define INIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What the boot steps learn; the health checks and the final report read it. */
+struct boot_state {
+	char version[64]; /* VERSION_ID of the initramfs's /etc/os-release */
+	char bank[8];     /* A, B or live, from bootbank= on the kernel command line */
+	bool poweroff;    /* init.poweroff on the command line: tests want a clean exit, not a shell */
+};
+
+/*
+ * Every boot step and health check returns NULL when all is well, else a short reason without
+ * spaces for the BOOT-FAILED line, after printing the details with log_error().
+ */
+typedef const char *(*boot_step_fn)(struct boot_state *st);
+
+/* Boot steps, in the order init.c runs them. */
+const char *mounts_setup(struct boot_state *st);  /* early.c */
+const char *modules_load(struct boot_state *st);  /* modules.c */
+const char *payload_mount(struct boot_state *st); /* payload.c */
+const char *config_read(struct boot_state *st);   /* config.c */
+const char *health_check(struct boot_state *st);  /* health.c */
+
+/* After BOOT-OK (shell.c). */
+void session_prepare(void);
+void shell_supervise(void) __attribute__((noreturn));
+
+/* util.c */
+/* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Read a small file whole into buf (NUL-terminated); returns its length or -errno (-EFBIG if too big). */
+ssize_t file_read(const char *path, char *buf, size_t size);
+/* The next line of *cursor with surrounding blanks removed, or NULL at the end; modifies the text. */
+char *text_line_next(char **cursor);
+/* The last value of KEY=value in os-release style text, quotes removed; false if absent or too long. */
+bool osrelease_value(const char *text, const char *key, char *out, size_t size);
+/* The last value of word key=value in kernel command line text; false if absent or too long. */
+bool cmdline_value(const char *text, const char *key, char *out, size_t size);
+/* Whether the kernel command line text has the bare word flag. */
+bool cmdline_flag(const char *text, const char *flag);
+/* Open a terminal for writing or reading without waiting for modem carrier; -1 with errno on error. */
+int tty_open(const char *path, int flags);
+/* write() all of buf, retrying short writes; 0 or -errno. */
+int fd_write_all(int fd, const char *buf, size_t len);
+
+#endif

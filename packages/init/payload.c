@@ -1,0 +1,123 @@
+/* Step 3: attach /system.sqfs to a read-only loop device and mount it at /system. */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PAYLOAD_FILE "/system.sqfs"
+#define PAYLOAD_DIR "/system"
+
+static int loop_get_free(void)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	int nr;
+
+	if (ctl < 0)
+		return -errno;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	nr = nr < 0 ? -errno : nr;
+	close(ctl);
+	return nr;
+}
+
+/*
+ * AUTOCLEAR detaches the device when its last user goes, so a failed mount leaves nothing behind
+ * and an unmount needs no losetup -d.
+ */
+static int loop_configure(int loop_fd, int file_fd)
+{
+	struct loop_config cfg = { .fd = (unsigned int)file_fd };
+	struct loop_info64 *info = &cfg.info;
+
+	info->lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+	snprintf((char *)info->lo_file_name, sizeof(info->lo_file_name), "%s", PAYLOAD_FILE);
+	if (ioctl(loop_fd, LOOP_CONFIGURE, &cfg) == 0)
+		return 0;
+	/* Kernels before 5.8 lack LOOP_CONFIGURE: the older two-call form does the same. */
+	if (errno != EINVAL && errno != ENOTTY)
+		return -errno;
+	if (ioctl(loop_fd, LOOP_SET_FD, file_fd) < 0)
+		return -errno;
+	if (ioctl(loop_fd, LOOP_SET_STATUS64, info) < 0) {
+		int err = -errno;
+
+		ioctl(loop_fd, LOOP_CLR_FD, 0);
+		return err;
+	}
+	return 0;
+}
+
+/* Attach file_fd to a free loop device, whose path goes to dev; the open loop fd or -errno. */
+static int loop_attach(int file_fd, char *dev, size_t size)
+{
+	int err = -EBUSY;
+
+	/* Another process may grab the free device between GET_FREE and the attach: retry then. */
+	for (int tries = 0; tries < 3 && err == -EBUSY; tries++) {
+		int nr = loop_get_free(), loop_fd;
+
+		if (nr < 0)
+			return nr;
+		snprintf(dev, size, "/dev/loop%d", nr);
+		loop_fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (loop_fd < 0)
+			return -errno;
+		err = loop_configure(loop_fd, file_fd);
+		if (err == 0)
+			return loop_fd;
+		close(loop_fd);
+	}
+	return err;
+}
+
+static const char *payload_mount_on(const char *dev)
+{
+	int err;
+
+	if (mkdir(PAYLOAD_DIR, 0755) < 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s; the initramfs root must be writable", PAYLOAD_DIR,
+			  strerror(errno));
+		return "payload-mount-failed";
+	}
+	if (mount(dev, PAYLOAD_DIR, "squashfs", MS_RDONLY, NULL) == 0)
+		return NULL;
+	err = errno;
+	log_error("cannot mount %s (%s) on %s: %s; %s", PAYLOAD_FILE, dev, PAYLOAD_DIR, strerror(err),
+		  err == ENODEV ? "list kernel/fs/squashfs/squashfs.ko in /etc/modules.load"
+				: "check that it is a squashfs image in a compression the kernel reads");
+	return "payload-mount-failed";
+}
+
+const char *payload_mount(struct boot_state *st)
+{
+	int file_fd = open(PAYLOAD_FILE, O_RDONLY | O_CLOEXEC), loop_fd;
+	const char *reason;
+	char dev[32];
+
+	(void)st;
+	if (file_fd < 0) {
+		log_error("cannot open %s: %s; the bootloader must load the bank's system.sqfs as a "
+			  "second initrd", PAYLOAD_FILE, strerror(errno));
+		return "payload-missing";
+	}
+	loop_fd = loop_attach(file_fd, dev, sizeof(dev));
+	close(file_fd); /* the loop device holds its own reference to the file */
+	if (loop_fd < 0) {
+		log_error("cannot attach %s to a loop device: %s; list kernel/drivers/block/loop.ko in "
+			  "/etc/modules.load or build the kernel with BLK_DEV_LOOP", PAYLOAD_FILE,
+			  strerror(-loop_fd));
+		return "loop-failed";
+	}
+	reason = payload_mount_on(dev);
+	/* Only now: with AUTOCLEAR, closing the last opener before mount(2) would detach the device. */
+	close(loop_fd);
+	return reason;
+}
