@@ -1,0 +1,43 @@
+#!/bin/bash
+# `make bench`: the builder's and the image's speed and size figures against their targets.
+# Not part of `make check`: absolute times depend on the machine and its load.
+set -u
+. "$(dirname "$0")/integration/common.sh"
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+rows=()
+
+# row FIGURE VALUE UNIT TARGET-OP TARGET: one line of the table; OP is <= or >=.
+row() {
+	local verdict
+	verdict=$(awk -v v="$2" -v t="$5" -v op="$4" 'BEGIN { print ((op == "<=" ? v <= t : v >= t) ? "met" : "MISSED") }')
+	rows+=("$(printf '| %-44s | %10s %-3s | %2s %-8s | %-6s |' "$1" "$2" "$3" "$4" "$5" "$verdict")")
+}
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'; }
+
+scratch_repo own-packages
+clean=$(seconds $IMGBUILD build)
+row "clean build, downloads cached" "$clean" s "<=" 60
+noop=$(seconds $IMGBUILD build)
+row "no-op rebuild (imgbuild)" "$noop" s "<=" 0.2
+noop_make=$(seconds make -s -C "$(pwd)" OUT="$OUT" all)
+row "no-op rebuild (make, whole tree)" "$noop_make" s "<=" 0.2
+echo "bench" >>"$SCRATCH/packages/base-files/etc/motd"
+one=$(seconds $IMGBUILD build)
+row "rebuild after one component changed" "$one" s "<=" 10
+
+sizes=$OUT/images/$NAME/sizes.txt
+iso_mib=$(awk '/^iso / { printf "%.2f", $2 / 1048576 }' "$sizes")
+row "ISO size" "$iso_mib" MiB "<=" 32
+for b in bios uefi; do
+	QEMU_BOOT_NAME=bench-$b
+	export QEMU_BOOT_NAME
+	t=$(qemu_boot "$ISO" "$b" cd 'BOOT-OK' 300 | sed -n 's/^elapsed=//p')
+	row "QEMU (TCG) start to BOOT-OK, $b CD" "${t:-timeout}" s "<=" 10
+done
+
+printf '| %-44s | %14s | %-11s | %-6s |\n' figure value target result
+printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "-------------" "--------"
+printf '%s\n' "${rows[@]}"
+echo
+echo "ISO size by part ($sizes):"
+awk '!/^#/ { printf "  %-22s %9.1f KiB\n", $1, $2 / 1024 }' "$sizes"
