@@ -15,7 +15,8 @@ check 2 "no-op build says the image is up to date" grep -q "is up to date" "$SCR
 check 3 "no-op build builds no package" bash -c "! grep -q ' built ' '$SCRATCH/log2'"
 check 4 "no-op build leaves the ISO untouched" test "$before" = "$(stat -c %Y.%s "$iso")"
 
-echo "changed by the incremental test" >>"$SCRATCH/packages/base-files/etc/motd"
+# A fresh change each run: the package cache is shared with the main build.
+echo "changed by the incremental test $$ $(date +%s.%N)" >>"$SCRATCH/packages/base-files/etc/motd"
 $IMGBUILD build >"$SCRATCH/log3" 2>&1
 check 5 "after a change to base-files, base-files is rebuilt" grep -q "built base-files" "$SCRATCH/log3"
 check 6 "and nothing else is" test "$(grep -c ' built ' "$SCRATCH/log3")" = 1

@@ -22,7 +22,9 @@ expect_boot_ok() {
 		echo "not ok 1 - $fw $media: $(grep -a 'BOOT-FAILED' "$log" | tr -d '\r')"
 		return 1
 	fi
-	if [ "$(grep -ac "^BOOT-OK bank=live version=$VERSION" "$log")" != 1 ]; then
+	# Exactly one BOOT-OK line, and it names this version (the serial log has CRLF endings).
+	if [ "$(tr -d '\r' <"$log" | grep -ac 'BOOT-OK')" != 1 ] ||
+		! tr -d '\r' <"$log" | grep -aqx "BOOT-OK bank=live version=$VERSION"; then
 		echo "not ok 1 - $fw $media: expected one 'BOOT-OK bank=live version=$VERSION', got: $(grep -a BOOT-OK "$log")"
 		return 1
 	fi
