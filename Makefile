@@ -16,14 +16,14 @@ CC       = gcc
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibuilder
+CPPFLAGS = -Ilib -Ibuilder -Ibootbank
 LIBS     = -larchive -lcrypto
 
 LIB_SRC     = lib/util.c
 BUILDER_SRC = builder/kv.c builder/recipe.c builder/profile.c builder/graph.c builder/hash.c \
               builder/run.c builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
               builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c
-HDR         = lib/*.h builder/*.h
+HDR         = lib/*.h builder/*.h bootbank/*.h
 
 all: setup $(OUT)/bin/imgbuild
 	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) build $(PROFILE)
@@ -34,8 +34,10 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 	mkdir -p $(OUT) && touch $@
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_TESTS = recipe profile graph kmod hash pkg
-LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o)
+UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
+             builder/test-hash builder/test-pkg bootbank/test-bank
+BANK_SRC   = bootbank/bank.c
+LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
 
 # Objects in two flavours: plain (the tools, valgrind runs) and asan (ASan+UBSan test runs).
 $(OUT)/obj/plain/%.o: %.c $(HDR)
@@ -49,14 +51,14 @@ $(OUT)/bin/imgbuild: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/builder/ma
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(OUT)/test/plain/test-%: tests/unit/builder/test-%.c $(LIB_OBJ:%=$(OUT)/obj/plain/%) tests/unit/tap.h
+$(OUT)/test/plain/%: tests/unit/%.c $(LIB_OBJ:%=$(OUT)/obj/plain/%) tests/unit/tap.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(LIBS)
-$(OUT)/test/asan/test-%: tests/unit/builder/test-%.c $(LIB_OBJ:%=$(OUT)/obj/asan/%) tests/unit/tap.h
+$(OUT)/test/asan/%: tests/unit/%.c $(LIB_OBJ:%=$(OUT)/obj/asan/%) tests/unit/tap.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ:%=$(OUT)/obj/asan/%) $(LIBS)
 
-unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/test-%) $(UNIT_TESTS:%=$(OUT)/test/asan/test-%)
+unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%)
 
 tools: $(OUT)/bin/imgbuild
 
@@ -64,7 +66,7 @@ check: all unit-tests
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run
 
 bench: all
-	OUT=$(OUT) VERSION=$(VERSION) ISO=$(ISO) sh tests/bench.sh
+	OUT=$(OUT) VERSION=$(VERSION) ISO=$(ISO) bash tests/bench.sh
 
 fuzz: setup
 	OUT=$(OUT) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz/run.sh

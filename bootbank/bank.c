@@ -1,0 +1,197 @@
+#include "bank.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = {"empty", "good", "trial", "bad"};
+static const char signature[] = "# GRUB Environment Block\n";
+
+const char *bank_state_name(enum bank_state_kind s)
+{
+	return (unsigned)s < 4 ? state_names[s] : "?";
+}
+
+int bank_state_parse(const char *word)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(word, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+char bank_letter(int i)
+{
+	return i == 0 ? 'A' : 'B';
+}
+
+int bank_index(const char *name)
+{
+	if (strcmp(name, "A") == 0 || strcmp(name, "a") == 0)
+		return 0;
+	if (strcmp(name, "B") == 0 || strcmp(name, "b") == 0)
+		return 1;
+	return -1;
+}
+
+/* Digits only, no sign, no overflow past 10^15: GRUB's test compares them as numbers. */
+static int parse_number(const char *s, unsigned long *ret)
+{
+	char *end;
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 15 || s[n] != '\0')
+		return -EINVAL;
+	*ret = strtoul(s, &end, 10);
+	return 0;
+}
+
+struct seen {
+	bool seq, seqend, state[2], tries[2], gen[2];
+	unsigned long seqend_value;
+};
+
+static int set_bank_var(struct bank_env *env, struct seen *seen, int i, const char *field, const char *value)
+{
+	unsigned long v;
+	int s;
+
+	if (strcmp(field, "state") == 0) {
+		if ((s = bank_state_parse(value)) < 0)
+			return -EINVAL;
+		env->bank[i].state = (enum bank_state_kind)s;
+		seen->state[i] = true;
+		return 0;
+	}
+	if (parse_number(value, &v) < 0)
+		return -EINVAL;
+	if (strcmp(field, "tries") == 0 && v <= 9) {
+		env->bank[i].tries = (unsigned)v;
+		seen->tries[i] = true;
+	} else if (strcmp(field, "gen") == 0) {
+		env->bank[i].gen = v;
+		seen->gen[i] = true;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One "name=value" line. Names other than ours are ignored, as GRUB's whitelist does. */
+static int parse_var(struct bank_env *env, struct seen *seen, const char *name, const char *value)
+{
+	if (strcmp(name, "seq") == 0) {
+		seen->seq = true;
+		return parse_number(value, &env->seq);
+	}
+	if (strcmp(name, "seqend") == 0) {
+		seen->seqend = true;
+		return parse_number(value, &seen->seqend_value);
+	}
+	if ((name[0] == 'a' || name[0] == 'b') && name[1] == '_')
+		return set_bank_var(env, seen, name[0] - 'a', name + 2, value);
+	return 0;
+}
+
+static int parse_lines(char *text, struct bank_env *env, struct seen *seen)
+{
+	char *save = NULL;
+
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(l, '=');
+		if (l[0] == '#')
+			continue;
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		if (parse_var(env, seen, l, eq + 1) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int bank_env_parse(const char *block, size_t len, struct bank_env *ret)
+{
+	struct bank_env env = {0};
+	struct seen seen = {0};
+	char text[BANK_ENV_SIZE + 1];
+	int r;
+
+	if (len != BANK_ENV_SIZE || memcmp(block, signature, sizeof(signature) - 1) != 0 ||
+	    memchr(block, '\0', len))
+		return -EINVAL;
+	memcpy(text, block + sizeof(signature) - 1, len - (sizeof(signature) - 1));
+	text[len - (sizeof(signature) - 1)] = '\0';
+	r = parse_lines(text, &env, &seen);
+	if (r < 0 || !seen.seq || !seen.seqend || seen.seqend_value != env.seq)
+		return -EINVAL;
+	for (int i = 0; i < 2; i++)
+		if (!seen.state[i] || !seen.tries[i] || !seen.gen[i])
+			return -EINVAL;
+	*ret = env;
+	return 0;
+}
+
+void bank_env_format(const struct bank_env *env, char out[BANK_ENV_SIZE])
+{
+	int n = snprintf(out, BANK_ENV_SIZE, "%sseq=%lu\n", signature, env->seq);
+
+	for (int i = 0; i < 2; i++)
+		n += snprintf(out + n, (size_t)(BANK_ENV_SIZE - n), "%c_state=%s\n%c_tries=%u\n%c_gen=%lu\n",
+			      'a' + i, bank_state_name(env->bank[i].state), 'a' + i, env->bank[i].tries, 'a' + i,
+			      env->bank[i].gen);
+	n += snprintf(out + n, (size_t)(BANK_ENV_SIZE - n), "seqend=%lu\n", env->seq);
+	memset(out + n, '#', (size_t)(BANK_ENV_SIZE - n));
+}
+
+int bank_env_pick(const struct bank_env *c0, const struct bank_env *c1, struct bank_env *ret)
+{
+	int which;
+
+	if (!c0 && !c1)
+		return -ENOENT;
+	which = !c0 ? 1 : !c1 ? 0 : (c1->seq > c0->seq ? 1 : 0);
+	*ret = which ? *c1 : *c0;
+	return which;
+}
+
+static bool bootable(const struct bank *b, bool present)
+{
+	return present && (b->state == BANK_GOOD || (b->state == BANK_TRIAL && b->tries > 0));
+}
+
+/* Of the banks allowed by ok[], the one with the higher generation (A on a tie), or -1. */
+static int newest(const struct bank_env *env, const bool ok[2])
+{
+	if (ok[0] && ok[1])
+		return env->bank[1].gen > env->bank[0].gen ? 1 : 0;
+	return ok[0] ? 0 : ok[1] ? 1 : -1;
+}
+
+void bank_choose(const struct bank_env *env, const bool present[2], struct bank_choice *ret)
+{
+	bool ok[2], any[2];
+
+	*ret = (struct bank_choice){.boot = -1, .mark_bad = -1};
+	for (int i = 0; i < 2; i++) {
+		ok[i] = bootable(&env->bank[i], present[i]);
+		any[i] = present[i] && env->bank[i].state != BANK_EMPTY;
+		if (env->bank[i].state == BANK_TRIAL && env->bank[i].tries == 0)
+			ret->mark_bad = i;
+	}
+	ret->boot = newest(env, ok);
+	if (ret->boot < 0) {
+		ret->boot = newest(env, any);
+		ret->last_resort = ret->boot >= 0;
+	}
+	ret->take_try = ret->boot >= 0 && env->bank[ret->boot].state == BANK_TRIAL && env->bank[ret->boot].tries > 0;
+}
+
+void bank_apply(struct bank_env *env, const struct bank_choice *c)
+{
+	if (c->mark_bad >= 0)
+		env->bank[c->mark_bad].state = BANK_BAD;
+	if (c->take_try)
+		env->bank[c->boot].tries--;
+}
