@@ -35,15 +35,14 @@ int bank_index(const char *name)
 	return -1;
 }
 
-/* Digits only, no sign, no overflow past 10^15: GRUB's test compares them as numbers. */
-static int parse_number(const char *s, unsigned long *ret)
+/* Digits only, at most max_digits of them: the patterns GRUB's script accepts. */
+static int parse_number(const char *s, size_t max_digits, unsigned long *ret)
 {
-	char *end;
 	size_t n = strspn(s, "0123456789");
 
-	if (n == 0 || n > 15 || s[n] != '\0')
+	if (n == 0 || n > max_digits || s[n] != '\0')
 		return -EINVAL;
-	*ret = strtoul(s, &end, 10);
+	*ret = strtoul(s, NULL, 10);
 	return 0;
 }
 
@@ -64,9 +63,9 @@ static int set_bank_var(struct bank_env *env, struct seen *seen, int i, const ch
 		seen->state[i] = true;
 		return 0;
 	}
-	if (parse_number(value, &v) < 0)
+	if (parse_number(value, strcmp(field, "gen") == 0 ? 9 : 1, &v) < 0)
 		return -EINVAL;
-	if (strcmp(field, "tries") == 0 && v <= 9) {
+	if (strcmp(field, "tries") == 0 && v <= BANK_TRIES) {
 		env->bank[i].tries = (unsigned)v;
 		seen->tries[i] = true;
 	} else if (strcmp(field, "gen") == 0) {
@@ -81,16 +80,19 @@ static int set_bank_var(struct bank_env *env, struct seen *seen, int i, const ch
 /* One "name=value" line. Names other than ours are ignored, as GRUB's whitelist does. */
 static int parse_var(struct bank_env *env, struct seen *seen, const char *name, const char *value)
 {
-	if (strcmp(name, "seq") == 0) {
-		seen->seq = true;
-		return parse_number(value, &env->seq);
+	unsigned long v;
+
+	if (strcmp(name, "seq") == 0 || strcmp(name, "seqend") == 0) {
+		if (parse_number(value, 1, &v) < 0 || v > 2)
+			return -EINVAL;
+		if (name[3] == '\0')
+			env->seq = (unsigned)v, seen->seq = true;
+		else
+			seen->seqend_value = v, seen->seqend = true;
+		return 0;
 	}
-	if (strcmp(name, "seqend") == 0) {
-		seen->seqend = true;
-		return parse_number(value, &seen->seqend_value);
-	}
-	if ((name[0] == 'a' || name[0] == 'b') && name[1] == '_')
-		return set_bank_var(env, seen, name[0] - 'a', name + 2, value);
+	if ((name[0] == 'A' || name[0] == 'B') && name[1] == '_')
+		return set_bank_var(env, seen, name[0] - 'A', name + 2, value);
 	return 0;
 }
 
@@ -135,13 +137,13 @@ int bank_env_parse(const char *block, size_t len, struct bank_env *ret)
 
 void bank_env_format(const struct bank_env *env, char out[BANK_ENV_SIZE])
 {
-	int n = snprintf(out, BANK_ENV_SIZE, "%sseq=%lu\n", signature, env->seq);
+	int n = snprintf(out, BANK_ENV_SIZE, "%sseq=%u\n", signature, env->seq);
 
 	for (int i = 0; i < 2; i++)
 		n += snprintf(out + n, (size_t)(BANK_ENV_SIZE - n), "%c_state=%s\n%c_tries=%u\n%c_gen=%lu\n",
-			      'a' + i, bank_state_name(env->bank[i].state), 'a' + i, env->bank[i].tries, 'a' + i,
+			      'A' + i, bank_state_name(env->bank[i].state), 'A' + i, env->bank[i].tries, 'A' + i,
 			      env->bank[i].gen);
-	n += snprintf(out + n, (size_t)(BANK_ENV_SIZE - n), "seqend=%lu\n", env->seq);
+	n += snprintf(out + n, (size_t)(BANK_ENV_SIZE - n), "seqend=%u\n", env->seq);
 	memset(out + n, '#', (size_t)(BANK_ENV_SIZE - n));
 }
 
@@ -151,9 +153,14 @@ int bank_env_pick(const struct bank_env *c0, const struct bank_env *c1, struct b
 
 	if (!c0 && !c1)
 		return -ENOENT;
-	which = !c0 ? 1 : !c1 ? 0 : (c1->seq > c0->seq ? 1 : 0);
+	which = !c0 ? 1 : !c1 ? 0 : (c1->seq == bank_env_next_seq(c0->seq) ? 1 : 0);
 	*ret = which ? *c1 : *c0;
 	return which;
+}
+
+unsigned bank_env_next_seq(unsigned seq)
+{
+	return (seq + 1) % 3;
 }
 
 static bool bootable(const struct bank *b, bool present)

@@ -2,22 +2,23 @@
  * Boot banks: the on-disk boot state and the choice of the bank to boot.
  *
  * The boot state is a GRUB environment block (exactly 1024 bytes) kept in two copies on the
- * EFI system partition, /hypervisor/state1 and /hypervisor/state2. A copy reads:
+ * EFI system partition, /grub/envA and /grub/envB. A copy reads:
  *
  *   # GRUB Environment Block
- *   seq=7
- *   a_state=good
- *   a_tries=0
- *   a_gen=1
- *   b_state=trial
- *   b_tries=3
- *   b_gen=2
- *   seqend=7
+ *   seq=1
+ *   A_state=good
+ *   A_tries=0
+ *   A_gen=1
+ *   B_state=trial
+ *   B_tries=3
+ *   B_gen=2
+ *   seqend=1
  *   ######...            ('#' up to 1024 bytes)
  *
- * A writer rewrites the OLDER copy in place with seq+1, so a write cut anywhere (inside a sector,
- * or between the copies) leaves at least one copy whose seq equals its seqend; readers take the
- * valid copy with the higher seq. GRUB (bootbank/grub.cfg.in) follows the same rules.
+ * A writer rewrites the copy that is not current, in place, with the next seq, so a write cut
+ * anywhere (inside a sector, or between the copies) leaves at least one copy whose seq equals its
+ * seqend. GRUB has no arithmetic, so seq counts 0, 1, 2, 0, ...: of two valid copies the current
+ * one is the one whose seq follows the other's. GRUB (bootbank/grub.cfg) follows the same rules.
  *
  * This library is shared by host tools (bankctl, imgbuild) and the target's init: it does no I/O,
  * never prints and never exits.
@@ -29,7 +30,8 @@
 #include <stddef.h>
 
 #define BANK_ENV_SIZE 1024
-#define BANK_TRIES 3 /* tries a freshly staged bank gets */
+#define BANK_TRIES 3     /* tries a freshly staged bank gets; GRUB's if-table counts down from 3 */
+#define BANK_GEN_MAX 999999999UL /* nine digits, as GRUB's check allows */
 
 enum bank_state_kind { BANK_EMPTY, BANK_GOOD, BANK_TRIAL, BANK_BAD };
 
@@ -40,7 +42,7 @@ struct bank {
 };
 
 struct bank_env {
-	unsigned long seq;
+	unsigned seq;          /* 0, 1 or 2 */
 	struct bank bank[2];   /* [0] = A, [1] = B */
 };
 
@@ -60,11 +62,15 @@ int bank_env_parse(const char *block, size_t len, struct bank_env *ret);
 /* Format a copy into out (exactly BANK_ENV_SIZE bytes). */
 void bank_env_format(const struct bank_env *env, char out[BANK_ENV_SIZE]);
 /*
- * Of two copies (either may be NULL when invalid), the current state: the valid one with the
- * higher seq. Returns the index (0 or 1) of the copy used, or -ENOENT when neither is valid.
- * The next write goes to the other index.
+ * Of two copies (either may be NULL when invalid), the current state: the valid one, or of two
+ * valid ones the one whose seq follows the other's (A when neither does). Returns the index
+ * (0 or 1) of the copy used, or -ENOENT when neither is valid. The next write goes to the other
+ * copy with bank_env_next_seq().
  */
 int bank_env_pick(const struct bank_env *c0, const struct bank_env *c1, struct bank_env *ret);
+
+/* The seq of the next write: (seq + 1) mod 3. */
+unsigned bank_env_next_seq(unsigned seq);
 
 /* What the boot loader will do, computed the way bootbank/grub.cfg.in does it. */
 struct bank_choice {

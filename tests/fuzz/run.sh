@@ -5,10 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c builder/kv.c builder/recipe.c builder/profile.c builder/kmod.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -D_GNU_SOURCE"
+SRC="lib/util.c lib/kv.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c altbootbank/bundle.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Ialtbootbank -D_GNU_SOURCE"
+LIBS="-larchive -lcrypto"
 n=0 failed=0
-for t in recipe profile kmod; do
+for t in recipe profile kmod manifest bootstate; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -16,9 +17,13 @@ for t in recipe profile kmod; do
 	recipe) cp recipes/*/*.recipe "$dir/corpus/" 2>/dev/null ;;
 	profile) cp recipes/images/*.image "$dir/corpus/" 2>/dev/null ;;
 	kmod) printf 'kernel/a.ko: kernel/b.ko\nkernel/b.ko:\n' >"$dir/corpus/seed" ;;
+	manifest) printf 'format = 1\nproduct = p\nversion = 1.0\nbuild-id = x\nfile = %064d 3 boot/a\n' 0 >"$dir/corpus/seed" ;;
+	bootstate) { printf '# GRUB Environment Block\nseq=1\nA_state=good\nA_tries=0\nA_gen=1\n'
+		printf 'B_state=trial\nB_tries=3\nB_gen=2\nseqend=1\n'; } >"$dir/corpus/seed"
+		truncate -s 1024 "$dir/corpus/seed"; sed -i 's/\x0/#/g' "$dir/corpus/seed" ;;
 	esac
 	# shellcheck disable=SC2086
-	if ! clang $CFLAGS -o "$dir/fuzz-$t" "tests/fuzz/fuzz-$t.c" $SRC >"$dir/build.log" 2>&1; then
+	if ! clang $CFLAGS -o "$dir/fuzz-$t" "tests/fuzz/fuzz-$t.c" $SRC $LIBS >"$dir/build.log" 2>&1; then
 		echo "not ok $n - fuzz-$t: does not build"; cat "$dir/build.log"; failed=1; continue
 	fi
 	if "$dir/fuzz-$t" -max_total_time="$SECS" -max_len=4096 -timeout=10 -rss_limit_mb=1024 \

@@ -7,7 +7,7 @@
 static struct bank_env env_of(enum bank_state_kind a, unsigned at, unsigned long ag, enum bank_state_kind b,
 			      unsigned bt, unsigned long bg)
 {
-	struct bank_env e = {.seq = 5};
+	struct bank_env e = {.seq = 1};
 
 	e.bank[0] = (struct bank){a, at, ag};
 	e.bank[1] = (struct bank){b, bt, bg};
@@ -20,9 +20,9 @@ static void test_env_round_trips_when_formatted(void)
 	char block[BANK_ENV_SIZE];
 
 	bank_env_format(&e, block);
-	ok(memcmp(block, "# GRUB Environment Block\nseq=5\na_state=good\n", 44) == 0 && block[BANK_ENV_SIZE - 1] == '#',
+	ok(memcmp(block, "# GRUB Environment Block\nseq=1\nA_state=good\n", 44) == 0 && block[BANK_ENV_SIZE - 1] == '#',
 	   "env: formatted as a GRUB environment block padded with '#'");
-	ok(bank_env_parse(block, sizeof(block), &back) == 0 && back.seq == 5 && back.bank[1].state == BANK_TRIAL &&
+	ok(bank_env_parse(block, sizeof(block), &back) == 0 && back.seq == 1 && back.bank[1].state == BANK_TRIAL &&
 	   back.bank[1].tries == 3 && back.bank[1].gen == 2, "env: parses back to the same state");
 }
 
@@ -32,17 +32,21 @@ static void test_env_rejects_torn_and_foreign_blocks(void)
 	char block[BANK_ENV_SIZE], torn[BANK_ENV_SIZE];
 
 	bank_env_format(&e, block);
-	e.seq = 6;
+	e.seq = 2;
 	e.bank[1].state = BANK_TRIAL;
 	bank_env_format(&e, torn);
 	/* A write of the new copy cut after 60 bytes: new head, old tail. */
 	memcpy(torn + 60, block + 60, BANK_ENV_SIZE - 60);
 	ok(bank_env_parse(torn, sizeof(torn), &out) == -EINVAL, "env: a block torn mid-write is refused (seq != seqend)");
 	ok(bank_env_parse(block, 512, &out) == -EINVAL, "env: a short block is refused");
+	bank_env_format(&e, torn);
+	memcpy(strstr(torn, "seq=2"), "seq=3", 5);
+	memcpy(strstr(torn, "seqend=2"), "seqend=3", 8);
+	ok(bank_env_parse(torn, sizeof(torn), &out) == -EINVAL, "env: a seq outside 0..2 is refused");
 	block[0] = 'X';
 	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: a block without GRUB's signature is refused");
 	bank_env_format(&e, block);
-	memcpy(strstr(block, "a_tries=0"), "a_tries=x", 9);
+	memcpy(strstr(block, "A_tries=0"), "A_tries=x", 9);
 	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: a non-numeric value is refused");
 	memset(block, 0, sizeof(block));
 	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: zeros are refused");
@@ -52,9 +56,11 @@ static void test_env_pick_takes_the_newest_valid_copy(void)
 {
 	struct bank_env a = env_of(BANK_GOOD, 0, 1, BANK_EMPTY, 0, 0), b = a, out;
 
-	b.seq = 6;
-	ok(bank_env_pick(&a, &b, &out) == 1 && out.seq == 6, "env: the copy with the higher seq wins");
-	ok(bank_env_pick(&a, NULL, &out) == 0 && out.seq == 5, "env: a torn newer copy leaves the older one");
+	b.seq = 2;
+	ok(bank_env_pick(&a, &b, &out) == 1 && out.seq == 2, "env: the copy whose seq follows the other's wins");
+	a.seq = 0;
+	ok(bank_env_pick(&a, &b, &out) == 0 && out.seq == 0, "env: seq wraps: 0 follows 2");
+	ok(bank_env_pick(&a, NULL, &out) == 0 && out.seq == 0, "env: a torn copy leaves the other one");
 	ok(bank_env_pick(NULL, NULL, &out) == -ENOENT, "env: no valid copy is reported");
 }
 

@@ -1,4 +1,4 @@
-/* The line format shared by recipes and image profiles: "key = value", '#' comments,
+/* The line format shared by recipes, image profiles and bundle manifests: "key = value", '#' comments,
  * and a trailing backslash continuing a value onto the next line. */
 #ifndef KV_H
 #define KV_H
