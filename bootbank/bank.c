@@ -183,7 +183,7 @@ void bank_choose(const struct bank_env *env, const bool present[2], struct bank_
 	*ret = (struct bank_choice){.boot = -1, .mark_bad = -1};
 	for (int i = 0; i < 2; i++) {
 		ok[i] = bootable(&env->bank[i], present[i]);
-		any[i] = present[i] && env->bank[i].state != BANK_EMPTY;
+		any[i] = present[i];
 		if (env->bank[i].state == BANK_TRIAL && env->bank[i].tries == 0)
 			ret->mark_bad = i;
 	}

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "bundle.h"
+#include "disk.h"
 #include "initramfs.h"
 #include "iso.h"
 #include "kmod.h"
@@ -21,7 +23,8 @@
 #include "util.h"
 
 /* Bump when the image layout changes, so that an old image is not taken as up to date. */
-#define IMAGE_FORMAT "imgbuild-image/1"
+#define IMAGE_FORMAT "imgbuild-image/2"
+#define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
 
 /* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}. */
 struct stage {
@@ -31,6 +34,23 @@ struct stage {
 char *image_iso_path(const struct image_opts *o, const struct profile *p)
 {
 	return xasprintf("%s/%s-%s.iso", o->out, p->name, o->version);
+}
+
+/* What a build leaves: the ISO, the disk image and the update bundle. */
+static const char *const outputs[] = {"iso", "img", "bundle"};
+
+static char *output_path(const struct image_opts *o, const struct profile *p, const char *ext)
+{
+	return xasprintf("%s/%s-%s.%s", o->out, p->name, o->version, ext);
+}
+
+static void remove_outputs(const struct image_opts *o, const struct profile *p)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(outputs); i++) {
+		char *path = output_path(o, p, outputs[i]);
+		unlink(path);
+		free(path);
+	}
 }
 
 static void stage_free(struct stage *s)
@@ -54,6 +74,8 @@ static void image_key(const struct image_opts *o, const struct profile *p, const
 	hasher_add_str(&h, epoch);
 	for (size_t i = 0; i < b->n; i++)
 		hasher_add_str(&h, b->job[i].key);
+	if (hash_file(GRUB_AB_TEMPLATE, out) == 0)
+		hasher_add_str(&h, out);
 	hasher_end(&h, out);
 }
 
@@ -391,13 +413,54 @@ static int check_budget(const struct profile *p, const char *iso, long long *ret
 	return 0;
 }
 
-static int key_matches(const char *keyfile, const char *iso, const char *key)
+static int key_matches(const struct image_opts *o, const struct profile *p, const char *keyfile, const char *key)
 {
 	char *text = NULL;
-	int ok = access(iso, F_OK) == 0 && util_read_file(keyfile, &text, NULL) == 0 && strncmp(text, key, 64) == 0;
+	int ok = util_read_file(keyfile, &text, NULL) == 0 && strncmp(text, key, 64) == 0;
 
+	for (size_t i = 0; i < ARRAY_SIZE(outputs) && ok; i++) {
+		char *path = output_path(o, p, outputs[i]);
+		ok = access(path, F_OK) == 0;
+		free(path);
+	}
 	free(text);
 	return ok;
+}
+
+static const char *const bank_files[] = {"boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio",
+					 "MANIFEST"};
+
+/* The disk image (bank A holds this build) and the update bundle, from the staged tree. */
+static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
+				const char *key, struct diag *d)
+{
+	char *img = output_path(o, p, "img.tmp"), *bundle = output_path(o, p, "bundle.tmp");
+	char *work = xasprintf("%s/disk", s->top), *seed = xasprintf("%s-disk", p->name), build_id[17];
+	struct disk_opts dopts = {.tree = s->tree, .work = work, .out = img, .grub_cfg = GRUB_AB_TEMPLATE,
+				  .seed = seed, .epoch = o->epoch};
+	int r = disk_make(&dopts, d);
+
+	snprintf(build_id, sizeof(build_id), "%.16s", key);
+	if (r == 0)
+		r = bundle_write(bundle, s->tree, bank_files, ARRAY_SIZE(bank_files), p->name, o->version, build_id,
+				 o->epoch, d);
+	free(img), free(bundle), free(work), free(seed);
+	return r;
+}
+
+/* Move out/<name>-<version>.<ext>.tmp files into place, the ISO last. */
+static int publish(const struct image_opts *o, const struct profile *p, const struct stage *s, struct diag *d)
+{
+	int r = 0;
+
+	for (size_t i = ARRAY_SIZE(outputs); i-- > 0 && r == 0;) {
+		char *ext = xasprintf("%s.tmp", outputs[i]);
+		char *from = i == 0 ? xstrdup(s->iso) : output_path(o, p, ext), *to = output_path(o, p, outputs[i]);
+		if (rename(from, to) < 0)
+			r = diag_set(d, to, 0, "cannot move into place: %s", strerror(errno));
+		free(ext), free(from), free(to);
+	}
+	return r;
 }
 
 int image_build(const struct image_opts *o, const struct profile *p, struct build *b, struct diag *d)
@@ -408,14 +471,15 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	int r = 0;
 
 	image_key(o, p, b, key);
-	if (key_matches(keyfile, iso, key)) {
+	if (key_matches(o, p, keyfile, key)) {
 		if (b->built == 0)
 			fprintf(stderr, "imgbuild: %s is up to date\n", iso);
 		free(iso), free(keyfile);
 		return 0;
 	}
-	/* Whatever happens next, no ISO of other inputs may be left looking current. */
-	unlink(iso), unlink(keyfile);
+	/* Whatever happens next, no image of other inputs may be left looking current. */
+	remove_outputs(o, p);
+	unlink(keyfile);
 	char *epoch = xasprintf("%lld", o->epoch);
 	setenv("SOURCE_DATE_EPOCH", epoch, 1);
 	setenv("TZ", "UTC", 1);
@@ -424,14 +488,23 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	r = assemble(o, p, b, &s, key, d);
 	if (r == 0)
 		r = check_budget(p, s.iso, &size, d);
-	if (r == 0 && rename(s.iso, iso) < 0)
-		r = diag_set(d, iso, 0, "cannot move the ISO into place: %s", strerror(errno));
+	if (r == 0)
+		r = make_disk_and_bundle(o, p, &s, key, d);
+	if (r == 0)
+		r = publish(o, p, &s, d);
 	if (r == 0) {
 		write_sizes(p, b, &s, size);
 		util_write_file_atomic(keyfile, key, 64, 0644);
 		fprintf(stderr, "imgbuild: %s (%.1f MiB)\n", iso, size / 1048576.0);
 	}
+	if (r < 0)
+		remove_outputs(o, p);
 	unlink(s.iso);
+	for (size_t i = 1; i < ARRAY_SIZE(outputs); i++) {
+		char *ext = xasprintf("%s.tmp", outputs[i]), *tmp = output_path(o, p, ext);
+		unlink(tmp);
+		free(ext), free(tmp);
+	}
 	stage_free(&s);
 	free(iso), free(keyfile);
 	return r;
