@@ -17,15 +17,15 @@ Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
 CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank
-LIBS     = -larchive -lcrypto
+LIBS     = -larchive -lcrypto -lfdisk
 
-LIB_SRC     = lib/util.c lib/kv.c lib/hash.c
+LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
 BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
-              builder/run.c builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
+              builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
               builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c
 HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h
 
-all: setup $(OUT)/bin/imgbuild
+all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl
 	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
@@ -36,7 +36,8 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
              builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle
-BANK_SRC   = bootbank/bank.c altbootbank/bundle.c
+BANK_SRC   = bootbank/bank.c altbootbank/bundle.c altbootbank/bootdisk.c altbootbank/bootstate.c \
+             altbootbank/stage.c
 LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
 
 # Objects in two flavours: plain (the tools, valgrind runs) and asan (ASan+UBSan test runs).
@@ -60,7 +61,11 @@ $(OUT)/test/asan/%: tests/unit/%.c $(LIB_OBJ:%=$(OUT)/obj/asan/%) tests/unit/tap
 
 unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%)
 
-tools: $(OUT)/bin/imgbuild
+$(OUT)/bin/bankctl: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/altbootbank/bankctl.o | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl
 
 check: all unit-tests
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run

@@ -1,0 +1,338 @@
+/* bankctl: the operator's tool for the boot banks: status, stage, mark-good, rollback. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootdisk.h"
+#include "stage.h"
+
+#define BANKCTL_VERSION "0.1.0"
+
+static const char usage[] =
+	"Usage: bankctl [--disk FILE] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  status [--json]        each bank's version, state, tries and generation, and the bank\n"
+	"                         GRUB boots next (computed the way GRUB computes it)\n"
+	"  stage [--allow-downgrade] BUNDLE\n"
+	"                         verify BUNDLE, write its payload into the inactive bank, read it\n"
+	"                         back, and mark the bank to be tried on the next boot\n"
+	"  mark-good [A|B]        mark a bank good (default: the running bank; with --disk, the\n"
+	"                         bank that boots next)\n"
+	"  rollback               boot the other bank next, if it holds a good image\n"
+	"\n"
+	"Options:\n"
+	"  --disk FILE            work on this disk or disk image file, without root or loop\n"
+	"                         devices (default: the disk this host booted from)\n"
+	"  -h, --help             show this help\n"
+	"  --version              show bankctl's version\n"
+	"\n"
+	"Exit status: 0 done; 1 refused or failed (the message says why and what to do; the banks\n"
+	"and the boot state are as they were, except that a bank being staged stays marked empty\n"
+	"if writing it failed); 2 bad usage. See bankctl(8) and docs/ab-boot.md.\n";
+
+struct ctx {
+	struct bootdisk bd;
+	struct bootstate st;
+	struct bankinfo info[2];
+	int running;          /* the bank this host booted from, -1 when unknown (--disk) */
+	bool json;
+};
+
+static int running_bank(void)
+{
+	char *cmdline = NULL, *p;
+	int bank = -1;
+
+	if (util_read_file("/proc/cmdline", &cmdline, NULL) == 0 && (p = strstr(cmdline, "bootbank=")))
+		bank = p[9] == 'A' ? 0 : p[9] == 'B' ? 1 : -1;
+	free(cmdline);
+	return bank;
+}
+
+/* Without --disk: the first disk with our partitions. */
+static char *find_boot_disk(void)
+{
+	DIR *dp = opendir("/sys/block");
+	struct dirent *e;
+	char *found = NULL;
+
+	while (dp && !found && (e = readdir(dp))) {
+		struct bootdisk bd;
+		struct diag d;
+		char *dev = xasprintf("/dev/%s", e->d_name);
+		if (e->d_name[0] != '.' && strncmp(e->d_name, "loop", 4) && bootdisk_open(dev, 0, &bd, &d) == 0) {
+			found = xstrdup(dev);
+			bootdisk_close(&bd);
+		}
+		free(dev);
+	}
+	if (dp)
+		closedir(dp);
+	return found;
+}
+
+static int ctx_open(struct ctx *c, const char *disk, bool writable, struct diag *d)
+{
+	char *found = disk ? NULL : find_boot_disk();
+	int r;
+
+	c->running = disk ? -1 : running_bank();
+	if (!disk && !found)
+		return diag_set(d, "bankctl", 0, "no disk with bank-a and bank-b partitions found; install the "
+				"hypervisor first, or name a disk image with --disk FILE");
+	r = bootdisk_open(disk ? disk : found, writable, &c->bd, d);
+	free(found);
+	if (r == 0)
+		r = bootstate_read(&c->bd, &c->st, d);
+	for (int i = 0; i < 2 && r == 0; i++)
+		r = bankinfo_read(&c->bd, i, &c->info[i], d);
+	return r;
+}
+
+static void ctx_close(struct ctx *c)
+{
+	bankinfo_free(&c->info[0]);
+	bankinfo_free(&c->info[1]);
+	bootdisk_close(&c->bd);
+}
+
+static void next_boot(const struct ctx *c, struct bank_choice *ch)
+{
+	bool present[2] = {c->info[0].files, c->info[1].files};
+
+	bank_choose(&c->st.env, present, ch);
+}
+
+static void status_text(const struct ctx *c, const struct bank_choice *ch)
+{
+	printf("%-5s %-6s %-6s %-5s %-12s %s\n", "bank", "state", "tries", "gen", "version", "build");
+	for (int i = 0; i < 2; i++) {
+		const struct bank *b = &c->st.env.bank[i];
+		char tries[8] = "-";
+		if (b->state == BANK_TRIAL)
+			snprintf(tries, sizeof(tries), "%u", b->tries);
+		printf("%-5c %-6s %-6s %-5lu %-12s %s%s%s\n", bank_letter(i), bank_state_name(b->state), tries, b->gen,
+		       c->info[i].version ? c->info[i].version : "-", c->info[i].build ? c->info[i].build : "-",
+		       c->running == i ? "  (running)" : "", c->info[i].files || b->state == BANK_EMPTY ? "" : "  (files missing)");
+	}
+	if (ch->boot < 0)
+		printf("next boot: none (no bank holds an image)\n");
+	else
+		printf("next boot: bank %c%s%s\n", bank_letter(ch->boot),
+		       ch->take_try ? " (trial: one try is taken)" : "", ch->last_resort ? " (last resort: no bank is good)" : "");
+	if (ch->mark_bad >= 0)
+		printf("bank %c is out of tries: GRUB marks it bad\n", bank_letter(ch->mark_bad));
+	if (c->st.current < 0)
+		printf("warning: neither copy of the boot state is valid; GRUB boots any bank with files\n");
+}
+
+static void json_str(const char *key, const char *v, const char *sep)
+{
+	printf("\"%s\": ", key);
+	if (v)
+		printf("\"%s\"%s", v, sep); /* versions and builds are plain words: nothing to escape */
+	else
+		printf("null%s", sep);
+}
+
+static void status_json(const struct ctx *c, const struct bank_choice *ch)
+{
+	printf("{\"banks\": [");
+	for (int i = 0; i < 2; i++) {
+		const struct bank *b = &c->st.env.bank[i];
+		printf("%s{\"bank\": \"%c\", \"state\": \"%s\", \"tries\": %u, \"gen\": %lu, ", i ? ", " : "",
+		       bank_letter(i), bank_state_name(b->state), b->tries, b->gen);
+		json_str("product", c->info[i].product, ", ");
+		json_str("version", c->info[i].version, ", ");
+		json_str("build", c->info[i].build, ", ");
+		printf("\"files\": %s, \"running\": %s}", c->info[i].files ? "true" : "false", c->running == i ? "true" : "false");
+	}
+	printf("], \"next\": ");
+	if (ch->boot >= 0)
+		printf("\"%c\"", bank_letter(ch->boot));
+	else
+		printf("null");
+	printf(", \"next_is_trial\": %s, \"state_valid\": %s}\n", ch->take_try ? "true" : "false",
+	       c->st.current >= 0 ? "true" : "false");
+}
+
+static int cmd_status(struct ctx *c)
+{
+	struct bank_choice ch;
+
+	next_boot(c, &ch);
+	if (c->json)
+		status_json(c, &ch);
+	else
+		status_text(c, &ch);
+	return 0;
+}
+
+/* The bank staging must not touch: the running one, or (--disk) the newest good one. */
+static int protected_bank(const struct ctx *c)
+{
+	const struct bank *b = c->st.env.bank;
+	struct bank_choice ch;
+
+	if (c->running >= 0)
+		return c->running;
+	if (b[0].state == BANK_GOOD && b[1].state == BANK_GOOD)
+		return b[1].gen > b[0].gen ? 1 : 0;
+	if (b[0].state == BANK_GOOD || b[1].state == BANK_GOOD)
+		return b[0].state == BANK_GOOD ? 0 : 1;
+	next_boot(c, &ch);
+	return ch.boot >= 0 ? ch.boot : 0;
+}
+
+static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct diag *d)
+{
+	int keep = protected_bank(c);
+	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = isatty(2)};
+
+	if (c->running >= 0 && c->st.env.bank[keep].state == BANK_TRIAL && c->st.env.bank[!keep].state == BANK_GOOD)
+		return diag_set(d, c->bd.path, 0, "bank %c (running) is on trial and bank %c is the fallback; refusing to "
+				"stage onto the fallback: run 'bankctl mark-good' or reboot first", bank_letter(keep),
+				bank_letter(!keep));
+	printf("bankctl: staging %s into bank %c of %s (bank %c is kept)\n", bundle, bank_letter(o.target), c->bd.path,
+	       bank_letter(keep));
+	return stage_run(&c->bd, &c->st, &o, d);
+}
+
+static int current_bank(const struct ctx *c)
+{
+	struct bank_choice ch;
+
+	if (c->running >= 0)
+		return c->running;
+	next_boot(c, &ch);
+	return ch.boot;
+}
+
+static int cmd_mark_good(struct ctx *c, const char *which, struct diag *d)
+{
+	int bank = which ? bank_index(which) : current_bank(c);
+	struct bank_env e = c->st.env;
+
+	if (which && bank < 0)
+		return diag_set(d, which, 0, "not a bank; write A or B");
+	if (bank < 0 || e.bank[bank].state == BANK_EMPTY || !c->info[bank].files)
+		return diag_set(d, c->bd.path, 0, "bank %c holds no image; stage one first", bank < 0 ? '?' : bank_letter(bank));
+	if (e.bank[bank].state == BANK_GOOD) {
+		printf("bankctl: bank %c is already good\n", bank_letter(bank));
+		return 0;
+	}
+	e.bank[bank].state = BANK_GOOD;
+	e.bank[bank].tries = 0;
+	if (bootstate_write(&c->bd, &c->st, &e, d) < 0)
+		return -EIO;
+	printf("bankctl: bank %c (%s) marked good\n", bank_letter(bank), c->info[bank].version ? c->info[bank].version : "?");
+	return 0;
+}
+
+static int cmd_rollback(struct ctx *c, struct diag *d)
+{
+	int cur = current_bank(c), other = cur < 0 ? 0 : !cur;
+	struct bank_env e = c->st.env;
+	unsigned long gen = e.bank[0].gen > e.bank[1].gen ? e.bank[0].gen : e.bank[1].gen;
+
+	if (e.bank[other].state != BANK_GOOD || !c->info[other].files)
+		return diag_set(d, c->bd.path, 0, "bank %c is %s%s; there is nothing good to roll back to",
+				bank_letter(other), bank_state_name(e.bank[other].state),
+				c->info[other].files ? "" : " and holds no image");
+	if (gen >= BANK_GEN_MAX)
+		return diag_set(d, c->bd.path, 0, "the generation counter is exhausted; reinstall the host");
+	e.bank[other].gen = gen + 1;
+	if (bootstate_write(&c->bd, &c->st, &e, d) < 0)
+		return -EIO;
+	printf("bankctl: rolled back: bank %c (%s) boots next; bank %c is kept as it is\n", bank_letter(other),
+	       c->info[other].version ? c->info[other].version : "?", cur < 0 ? '?' : bank_letter(cur));
+	return 0;
+}
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "bankctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "; try 'bankctl --help'\n");
+	exit(2);
+}
+
+struct args {
+	const char *disk, *cmd, *arg;
+	bool json, downgrade;
+};
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{"disk", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+		{"allow-downgrade", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'}, {0},
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'd')
+			a->disk = optarg;
+		else if (ch == 'j')
+			a->json = true;
+		else if (ch == 'a')
+			a->downgrade = true;
+		else if (ch == 'h')
+			fputs(usage, stdout), exit(0);
+		else if (ch == 'V')
+			puts("bankctl " BANKCTL_VERSION), exit(0);
+		else
+			usage_error("%s", "bad option");
+	}
+	if (optind >= argc)
+		usage_error("%s", "no command given");
+	a->cmd = argv[optind++];
+	if (optind < argc)
+		a->arg = argv[optind++];
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+static int run(struct ctx *c, const struct args *a, struct diag *d)
+{
+	if (strcmp(a->cmd, "status") == 0)
+		return cmd_status(c);
+	if (strcmp(a->cmd, "stage") == 0)
+		return cmd_stage(c, a->arg, a->downgrade, d);
+	if (strcmp(a->cmd, "mark-good") == 0)
+		return cmd_mark_good(c, a->arg, d);
+	return cmd_rollback(c, d);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	struct ctx c = {.running = -1};
+	struct diag d = {{0}};
+	int r;
+
+	util_progname = "bankctl";
+	setenv("MTOOLS_SKIP_CHECK", "1", 1);
+	parse_args(argc, argv, &a);
+	if (strcmp(a.cmd, "status") && strcmp(a.cmd, "stage") && strcmp(a.cmd, "mark-good") && strcmp(a.cmd, "rollback"))
+		usage_error("unknown command '%s'", a.cmd);
+	if (strcmp(a.cmd, "stage") == 0 && !a.arg)
+		usage_error("%s", "stage needs a BUNDLE");
+	if ((strcmp(a.cmd, "status") == 0 || strcmp(a.cmd, "rollback") == 0) && a.arg)
+		usage_error("unexpected argument '%s'", a.arg);
+	c.json = a.json;
+	r = ctx_open(&c, a.disk, strcmp(a.cmd, "status") != 0, &d);
+	if (r == 0)
+		r = run(&c, &a, &d);
+	if (r < 0)
+		fprintf(stderr, "bankctl: %s\n", d.msg);
+	ctx_close(&c);
+	return r < 0 ? 1 : 0;
+}

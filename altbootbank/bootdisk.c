@@ -1,0 +1,152 @@
+#define _GNU_SOURCE
+#include "bootdisk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdisk/libfdisk.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static int find_parts(struct bootdisk *bd, struct fdisk_context *cxt, struct diag *d)
+{
+	static const char *const names[] = {"esp", "bank-a", "bank-b", "persist"};
+	struct bootdisk_part *slots[] = {&bd->esp, &bd->bank[0], &bd->bank[1], &bd->persist};
+	struct fdisk_table *tb = NULL;
+	unsigned long ss = fdisk_get_sector_size(cxt);
+	bool found[4] = {0};
+
+	if (fdisk_get_partitions(cxt, &tb) < 0)
+		return diag_set(d, bd->path, 0, "cannot read the partition table");
+	for (size_t i = 0; i < fdisk_table_get_nents(tb); i++) {
+		struct fdisk_partition *pa = fdisk_table_get_partition(tb, i);
+		const char *name = fdisk_partition_get_name(pa), *uuid = fdisk_partition_get_uuid(pa);
+		for (int k = 0; k < 4 && name; k++)
+			if (strcmp(name, names[k]) == 0 && uuid) {
+				slots[k]->offset = (unsigned long long)fdisk_partition_get_start(pa) * ss;
+				slots[k]->size = (unsigned long long)fdisk_partition_get_size(pa) * ss;
+				snprintf(slots[k]->uuid, sizeof(slots[k]->uuid), "%s", uuid);
+				found[k] = true;
+			}
+	}
+	fdisk_unref_table(tb);
+	for (int k = 0; k < 4; k++)
+		if (!found[k])
+			return diag_set(d, bd->path, 0, "no GPT partition named '%s'; this is not a disk installed with "
+					"the hypervisor (see docs/disk-layout.md)", names[k]);
+	return 0;
+}
+
+int bootdisk_open(const char *path, int writable, struct bootdisk *ret, struct diag *d)
+{
+	struct bootdisk bd = {.path = xstrdup(path), .fd = -1};
+	struct fdisk_context *cxt = fdisk_new_context();
+	int r = 0;
+
+	if (!cxt || fdisk_assign_device(cxt, path, 1) < 0)
+		r = diag_set(d, path, 0, "cannot open the disk: %s", strerror(errno));
+	else if (!fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT))
+		r = diag_set(d, path, 0, "no GPT on this disk; this is not a disk installed with the hypervisor");
+	if (r == 0)
+		r = find_parts(&bd, cxt, d);
+	if (cxt)
+		fdisk_unref_context(cxt);
+	if (r == 0 && (bd.fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)) < 0)
+		r = diag_set(d, path, 0, "cannot open for %s: %s", writable ? "writing" : "reading", strerror(errno));
+	if (r < 0) {
+		bootdisk_close(&bd);
+		return r;
+	}
+	*ret = bd;
+	return 0;
+}
+
+void bootdisk_close(struct bootdisk *bd)
+{
+	if (bd->fd >= 0)
+		close(bd->fd);
+	free(bd->path);
+	bd->path = NULL;
+	bd->fd = -1;
+}
+
+char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_part *p)
+{
+	return xasprintf("%s@@%llu", bd->path, p->offset);
+}
+
+int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
+		       struct diag *d)
+{
+	char *img = bootdisk_mtools_image(bd, p), *src = xasprintf("::%s", path);
+	char *argv[] = {"mtype", "-i", img, src, NULL};
+	int st = run_argv(argv, NULL, NULL, NULL, out);
+
+	free(img);
+	free(src);
+	if (st == 0)
+		return 0;
+	if (out && out->data && strstr(out->data, "not found"))
+		return -ENOENT;
+	return diag_set(d, bd->path, 0, "cannot read %s from the partition at %llu with mtools (exit %d)", path,
+			p->offset, st);
+}
+
+/* Little-endian fields of a FAT boot sector. */
+static unsigned le(const unsigned char *p, int n)
+{
+	unsigned v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* "::/grub/envA <384>" or "<384-385>": the first and last cluster of a contiguous file. */
+static int parse_clusters(const char *text, unsigned long *first, unsigned long *last)
+{
+	const char *lt = strchr(text, '<');
+
+	if (!lt || strchr(lt + 1, '<'))
+		return -EINVAL;
+	if (sscanf(lt, "<%lu-%lu>", first, last) == 2)
+		return 0;
+	if (sscanf(lt, "<%lu>", first) == 1) {
+		*last = *first;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, size_t len,
+			 unsigned long long *ret, struct diag *d)
+{
+	char *img = bootdisk_mtools_image(bd, p), *src = xasprintf("::%s", path);
+	char *argv[] = {"mshowfat", "-i", img, src, NULL};
+	unsigned char bpb[512];
+	struct buf out = {0};
+	unsigned long first = 0, last = 0;
+	int st = run_argv(argv, NULL, NULL, NULL, &out), r = 0;
+
+	if (st != 0 || !out.data || parse_clusters(out.data, &first, &last) < 0 || first < 2)
+		r = diag_set(d, bd->path, 0, "%s is missing or not in one piece on the ESP; reinstall the boot loader", path);
+	else if (pread(bd->fd, bpb, sizeof(bpb), (off_t)p->offset) != sizeof(bpb) || bpb[510] != 0x55 || bpb[511] != 0xaa)
+		r = diag_set(d, bd->path, 0, "no FAT boot sector at %llu; the ESP is damaged", p->offset);
+	if (r == 0) {
+		unsigned bps = le(bpb + 11, 2), spc = bpb[13], reserved = le(bpb + 14, 2), fats = bpb[16];
+		unsigned roots = le(bpb + 17, 2), fatsz = le(bpb + 22, 2) ? le(bpb + 22, 2) : le(bpb + 36, 4);
+		unsigned long long data = reserved + (unsigned long long)fats * fatsz + (roots * 32ULL + bps - 1) / bps;
+		if (bps < 512 || !spc || (last - first + 1) * spc * bps < len)
+			r = diag_set(d, bd->path, 0, "%s is smaller than %zu bytes on the ESP; reinstall the boot loader",
+				     path, len);
+		else
+			*ret = p->offset + (data + (first - 2) * (unsigned long long)spc) * bps;
+	}
+	buf_free(&out);
+	free(img);
+	free(src);
+	return r;
+}

@@ -1,0 +1,57 @@
+/* The boot disk as bankctl sees it: a device or an image file with the GPT of
+ * docs/disk-layout.md. Partitions are found by their GPT names; FAT file systems are read with
+ * mtools (no mount, no root), and the boot state is rewritten in place. */
+#ifndef BOOTDISK_H
+#define BOOTDISK_H
+
+#include "bank.h"
+#include "kv.h"
+#include "util.h"
+
+struct bootdisk_part {
+	unsigned long long offset, size; /* bytes */
+	char uuid[37];                   /* GPT partition UUID; the FAT serial derives from it */
+};
+
+struct bootdisk {
+	char *path;
+	int fd;                          /* open O_RDWR when writable */
+	struct bootdisk_part esp, bank[2], persist;
+};
+
+/* Open path and find esp, bank-a, bank-b, persist in its GPT. -EINVAL with d on error. */
+int bootdisk_open(const char *path, int writable, struct bootdisk *ret, struct diag *d);
+void bootdisk_close(struct bootdisk *bd);
+/* mtools' "-i" argument for a partition: "<path>@@<offset>". Owned by the caller. */
+char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_part *p);
+/* Read a file of a partition's FAT file system into out. 0, -ENOENT, or -EIO with d. */
+int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
+		       struct diag *d);
+/* The byte offset on the disk of a FAT file's first len bytes, which must lie in consecutive
+ * sectors (so that they can be rewritten in place). 0 or -EIO with d. */
+int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, size_t len,
+			 unsigned long long *ret, struct diag *d);
+
+/* The boot state: both copies read, the current one picked (bank.h). */
+struct bootstate {
+	struct bank_env env;
+	int current;          /* which copy (0 = envA, 1 = envB) is current, -1 if none was valid */
+	bool valid[2];
+};
+/* Read both copies of the boot state from the ESP. -EIO with d when neither is readable. */
+int bootstate_read(const struct bootdisk *bd, struct bootstate *ret, struct diag *d);
+/* Write env as the next copy (the one that is not current), in place, and flush it to the disk.
+ * st is updated to say that copy is now current. 0 or -EIO with d. */
+int bootstate_write(const struct bootdisk *bd, struct bootstate *st, const struct bank_env *env, struct diag *d);
+
+/* A bank's boot.cfg values (product, version); NULL fields when absent. */
+struct bankinfo {
+	char *product, *version, *build;
+	bool files;           /* boot.cfg, its kernel and every initrd it names are there */
+};
+int bankinfo_read(const struct bootdisk *bd, int bank, struct bankinfo *ret, struct diag *d);
+void bankinfo_free(struct bankinfo *bi);
+/* The value of key="value" in boot.cfg text; NULL if absent. Owned by the caller. */
+char *bootcfg_value(const char *text, const char *key);
+
+#endif

@@ -1,0 +1,26 @@
+/* Staging: verify a bundle, write its payload into the inactive bank, read it back, and mark the
+ * bank to be tried on the next boot. The order makes every interruption safe: the bank is marked
+ * empty before its first byte is written, and marked trial only after it read back right. */
+#ifndef STAGE_H
+#define STAGE_H
+
+#include <stdbool.h>
+
+#include "bootdisk.h"
+
+struct stage_opts {
+	const char *bundle;
+	int target;            /* the bank to write (never the running one) */
+	bool allow_downgrade;
+	bool progress;         /* draw a progress bar (a terminal) */
+};
+
+/* Stage the bundle into bank o->target. Prints what it does; 0, or -EINVAL/-EIO with d filled. */
+int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o, struct diag *d);
+
+/* Write the FAT image file img into the partition (its metadata and every data extent), flush,
+ * read back and compare. *ret_bytes says how much was written. 0 or -EIO with d. */
+int stage_write_image(const struct bootdisk *bd, const struct bootdisk_part *p, const char *img, bool progress,
+		      unsigned long long *ret_bytes, struct diag *d);
+
+#endif
