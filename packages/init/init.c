@@ -14,9 +14,11 @@
 static const boot_step_fn boot_steps[] = {
 	mounts_setup,  /* 1: /proc, /sys, /dev, /run, /tmp and the console */
 	modules_load,  /* 2: /etc/modules.load */
+	watchdog_start, /* a hang from here on reboots the machine */
 	payload_mount, /* 3: /system.sqfs on /system */
 	config_read,   /* 4: version and bootbank= */
 	health_check,  /* 5: the health table */
+	bank_commit,   /* 6: on a disk, mark the booted bank good (only a healthy boot gets here) */
 };
 
 static const char *boot_run(struct boot_state *st)

@@ -27,10 +27,14 @@ const char *modules_load(struct boot_state *st);  /* modules.c */
 const char *payload_mount(struct boot_state *st); /* payload.c */
 const char *config_read(struct boot_state *st);   /* config.c */
 const char *health_check(struct boot_state *st);  /* health.c */
+const char *bank_commit(struct boot_state *st);   /* bank.c */
+const char *watchdog_start(struct boot_state *st); /* watchdog.c */
 
 /* After BOOT-OK (shell.c). */
 void session_prepare(void);
 void shell_supervise(void) __attribute__((noreturn));
+/* Tell the watchdog the system is alive (no-op without one). */
+void watchdog_ping(void);
 
 /* util.c */
 /* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */

@@ -3,6 +3,7 @@
 #include "init.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,18 +99,32 @@ static pid_t shell_spawn(const char *tty)
 }
 
 /* As PID 1 we inherit every orphan: reap them all, and restart the shell when it is the one that ends. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
 void shell_supervise(void)
 {
+	/* No SA_RESTART: the alarm must interrupt waitpid() (PID 1 ignores signals it has no handler for). */
+	struct sigaction sa = {.sa_handler = on_alarm};
 	char tty[160];
 	pid_t shell = -1;
 
+	sigaction(SIGALRM, &sa, NULL);
 	console_path(tty, sizeof(tty));
 	for (;;) {
 		pid_t pid;
 
 		if (shell < 0)
 			shell = shell_spawn(tty);
+		/* Wake at least every 10 s to feed the watchdog. */
+		watchdog_ping();
+		alarm(10);
 		pid = waitpid(-1, NULL, 0);
+		alarm(0);
+		if (pid < 0 && errno == EINTR)
+			continue;
 		if (pid == shell)
 			shell = -1;
 		else if (pid < 0 && errno == ECHILD)

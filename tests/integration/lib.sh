@@ -5,8 +5,8 @@
 #   . "$(dirname "$0")/lib.sh"
 #   qemu_boot IMAGE FIRMWARE MEDIA PATTERN TIMEOUT_S [extra qemu args...]
 #     FIRMWARE   bios | uefi   (uefi: OVMF_CODE_4M.fd read-only + a private OVMF_VARS_4M.fd copy)
-#     MEDIA      cd | disk     (cd: IDE CD-ROM; disk: raw virtio-blk disk with snapshot=on,
-#                               so the image file is never written)
+#     MEDIA      cd | disk | disk-rw (cd: IDE CD-ROM; disk: raw virtio-blk disk with snapshot=on;
+#                disk-rw: the same without snapshot, so the boot state persists in the file)
 #     PATTERN    extended regex (grep -E) looked for in the guest's serial console (ttyS0)
 #     TIMEOUT_S  whole seconds to wait for PATTERN
 #   On a match: prints "elapsed=<seconds>" on stdout, stops QEMU and returns 0.
@@ -45,8 +45,8 @@ qemu_boot() {
         *) echo "qemu_boot: FIRMWARE must be bios or uefi" >&2; return 2 ;;
     esac
     case $media in
-        cd | disk) ;;
-        *) echo "qemu_boot: MEDIA must be cd or disk" >&2; return 2 ;;
+        cd | disk | disk-rw) ;;
+        *) echo "qemu_boot: MEDIA must be cd, disk or disk-rw" >&2; return 2 ;;
     esac
 
     dir=$(mktemp -d "${TMPDIR:-/tmp}/qemu_boot.XXXXXX") || return 2
@@ -66,6 +66,9 @@ qemu_boot() {
     # A comma in a -drive file= value must be doubled.
     if [ "$media" = cd ]; then
         args+=(-drive "file=${image//,/,,},format=raw,if=ide,media=cdrom,readonly=on" -boot order=d)
+    elif [ "$media" = disk-rw ]; then
+        # An installed disk: the boot state GRUB and init write must persist between boots.
+        args+=(-drive "file=${image//,/,,},format=raw,if=virtio" -boot order=c)
     else
         args+=(-drive "file=${image//,/,,},format=raw,if=virtio,snapshot=on" -boot order=c)
     fi
