@@ -201,6 +201,7 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct d
 				bank_letter(!keep));
 	printf("bankctl: staging %s into bank %c of %s (bank %c is kept)\n", bundle, bank_letter(o.target), c->bd.path,
 	       bank_letter(keep));
+	fflush(stdout);
 	return stage_run(&c->bd, &c->st, &o, d);
 }
 

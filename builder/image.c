@@ -438,7 +438,16 @@ static int make_disk_and_bundle(const struct image_opts *o, const struct profile
 	char *work = xasprintf("%s/disk", s->top), *seed = xasprintf("%s-disk", p->name), build_id[17];
 	struct disk_opts dopts = {.tree = s->tree, .work = work, .out = img, .grub_cfg = GRUB_AB_TEMPLATE,
 				  .seed = seed, .epoch = o->epoch};
-	int r = disk_make(&dopts, d);
+	long long bank = DISK_BANK_SIZE * 512LL / 100 * 95, payload = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bank_files); i++)
+		payload += file_bytes(s->tree, bank_files[i]);
+	if (payload > bank)
+		r = diag_set(d, p->path, 0, "the image's boot files (%.1f MiB) do not fit a boot bank (%.1f MiB); "
+			     "drop packages or modules", payload / 1048576.0, bank / 1048576.0);
+	if (r == 0)
+		r = disk_make(&dopts, d);
 
 	snprintf(build_id, sizeof(build_id), "%.16s", key);
 	if (r == 0)

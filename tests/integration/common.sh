@@ -39,10 +39,18 @@ scratch_repo() {
 	top=$(pwd)
 	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/imgbuild-test.XXXXXX")
 	trap 'rm -rf "$SCRATCH"' EXIT
-	cp -a recipes packages VERSION "$SCRATCH/"
+	local f
+	for f in *; do
+		[ "$f" = out ] || cp -a "$f" "$SCRATCH/"
+	done
 	mkdir -p "$SCRATCH/out"
 	ln -s "$top/$OUT/dl" "$SCRATCH/out/dl"
-	[ "${1:-}" = own-packages ] || ln -s "$top/$OUT/pkgs" "$SCRATCH/out/pkgs"
+	if [ "${1:-}" != own-packages ]; then
+		ln -s "$top/$OUT/pkgs" "$SCRATCH/out/pkgs"
+		# The unpacked kernel package too (hard links: instant, and only read from).
+		mkdir -p "$SCRATCH/out/build"
+		[ -d "$top/$OUT/build/kernel" ] && cp -al "$top/$OUT/build/kernel" "$SCRATCH/out/build/"
+	fi
 	IMGBUILD="$top/$OUT/bin/imgbuild -C $SCRATCH -o out"
 }
 
@@ -53,3 +61,36 @@ check() {
 	if "$@"; then echo "ok $n - $text"; else echo "not ok $n - $text"; FAILED=1; fi
 }
 FAILED=0
+
+VARIANTS=$OUT/test/variants
+BANKCTL=$OUT/bin/bankctl
+DISK_IMG=$OUT/$NAME-$VERSION.img
+
+# fresh_disk PATH: a private, writable copy of the preinstalled disk image.
+fresh_disk() {
+	cp --sparse=always "$DISK_IMG" "$1"
+}
+
+# bank_field DISK BANK FIELD: a field of `bankctl status --json` for bank A or B.
+bank_field() {
+	"$BANKCTL" --disk "$1" status --json | python3 -c "import json,sys; d=json.load(sys.stdin); \
+print([b for b in d['banks'] if b['bank']=='$2'][0]['$3'])"
+}
+
+# next_bank DISK: the bank bankctl says GRUB boots next.
+next_bank() {
+	"$BANKCTL" --disk "$1" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['next'])"
+}
+
+# boot_expect N DISK FIRMWARE PATTERN TEXT: boot the disk once; TAP line for PATTERN on the console.
+boot_expect() {
+	local n=$1 disk=$2 fw=$3 pattern=$4 text=$5
+	export QEMU_BOOT_NAME=$NAME_PREFIX-$n
+	if qemu_boot "$disk" "$fw" disk-rw "$pattern" "${BOOT_TIMEOUT:-150}" >/dev/null 2>&1; then
+		echo "ok $n - $text"
+	else
+		echo "not ok $n - $text (serial log: $LOG_DIR/$QEMU_BOOT_NAME.log)"
+		tr -d '\r' <"$LOG_DIR/$QEMU_BOOT_NAME.log" | grep -a 'boot state\|BOOT\|init:\|panic' | tail -8 | sed 's/^/#   /'
+		FAILED=1
+	fi
+}

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Builds the update bundles the bank tests stage, each with the real builder from a scratch copy
+# of the recipes (sharing the download and package caches), into $OUT/test/variants/:
+#   v2.bundle            version 2.0.0
+#   v3-panics.bundle     version 3.0.0 whose /init exits at once, so the kernel panics
+#   v0.9.bundle          version 0.9.0 (a downgrade)
+#   other.bundle         version 2.0.0 of another product
+#   too-big.bundle       version 2.0.0 whose payload (110 MiB) does not fit a bank
+. "$(dirname "$0")/common.sh"
+dest=$OUT/test/variants
+mkdir -p "$dest"
+
+# variant NAME VERSION [COMMAND]: build in a scratch copy after COMMAND edits it (run there).
+variant() {
+	local name=$1 version=$2 edit=${3:-true} log
+	scratch_repo
+	log=$dest/$name.log
+	if (cd "$SCRATCH" && eval "$edit") && $IMGBUILD --image-version "$version" build >"$log" 2>&1; then
+		cp "$SCRATCH"/out/*-"$version".bundle "$dest/$name.bundle"
+		echo "ok - fixture $name: $(basename "$SCRATCH"/out/*-"$version".bundle)"
+	else
+		echo "not ok - fixture $name (log: $log)"
+		sed 's/^/#   /' "$log" | tail -20
+		FAILED=1
+	fi
+	rm -rf "$SCRATCH"
+	trap - EXIT
+}
+
+variant v2 2.0.0
+variant v3-panics 3.0.0 "sed -i 's|^build = musl-gcc.*|build = printf \"#!/bin/sh\\\\necho init: v3 exits on purpose\\\\nexit 1\\\\n\" >init|' recipes/init/init.recipe"
+variant v0.9 0.9.0
+variant other 2.0.0 "sed -i 's/^name = .*/name = otherappliance/' recipes/images/hypervisor.image"
+
+# too-big: v2 with a 110 MiB file added to its payload and manifest, re-packed in bundle order
+# (the builder itself refuses an image that does not fit a bank).
+t=$(mktemp -d)
+if tar -xf "$dest/v2.bundle" -C "$t" && head -c 115343360 /dev/urandom >"$t/payload/ballast" &&
+	echo "file = $(sha256sum <"$t/payload/ballast" | cut -c1-64) 115343360 ballast" >>"$t/bundle.manifest" &&
+	tar --format=pax -cf "$dest/too-big.bundle" -C "$t" bundle.manifest \
+		$(sed -n 's/^file = [0-9a-f]* [0-9]* /payload\//p' "$t/bundle.manifest"); then
+	echo "ok - fixture too-big: v2 plus a 110 MiB payload file"
+else
+	echo "not ok - fixture too-big"; FAILED=1
+fi
+rm -rf "$t"
+exit $FAILED
