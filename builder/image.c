@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "bundle.h"
 #include "disk.h"
+#include "extents.h"
 #include "initramfs.h"
 #include "iso.h"
 #include "kmod.h"
@@ -249,11 +250,22 @@ static int write_grub_cfg(const struct profile *p, const struct stage *s, struct
 		"terminal_output serial console\n"
 		"set timeout=1\n"
 		"set default=0\n"
+		"# An answer file on a FAT volume labelled KS makes the default an unattended install.\n"
+		"if search --no-floppy --label KS --set=ksdev; then\n"
+		"  set default=1\n"
+		"  echo \"ks.cfg volume found ($ksdev): installing to local disk\"\n"
+		"fi\n"
 		"menuentry \"Boot %s (live, from RAM)\" {\n"
 		"  source /boot.cfg\n"
 		"  echo \"Loading $product $version\"\n"
 		"  linux $kernel $cmdline bootbank=live\n"
 		"  initrd $initrd\n"
+		"}\n"
+		"menuentry \"Install to local disk\" {\n"
+		"  source /boot.cfg\n"
+		"  echo \"Loading the installer of $product $version\"\n"
+		"  linux $kernel $cmdline bootbank=live installer\n"
+		"  initrd $initrd /boot/install.cpio\n"
 		"}\n", p->name);
 	int r = write_text(s->tree, "boot/grub/grub.cfg", text, d);
 
@@ -368,6 +380,25 @@ static void stage_init(struct stage *s, const struct image_opts *o, const struct
 	free(boot);
 }
 
+static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
+				const char *key, struct diag *d);
+
+/* The installer's copy of the disk image: its data extents, in a cpio GRUB loads as an initrd. */
+static int make_installer(const struct image_opts *o, const struct profile *p, const struct stage *s,
+			  struct diag *d)
+{
+	char *img = output_path(o, p, "img.tmp"), *dir = xasprintf("%s/install", s->work);
+	char *packed = xasprintf("%s/install.img", dir), *out = xasprintf("%s/boot/install.cpio", s->tree);
+	int r;
+
+	util_mkdir_p(dir, 0755);
+	r = extents_pack(img, packed, d);
+	if (r == 0)
+		r = initramfs_write_plain(dir, out, o->epoch, d);
+	free(img), free(dir), free(packed), free(out);
+	return r;
+}
+
 static int assemble(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
 		    const char *key, struct diag *d)
 {
@@ -393,6 +424,10 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 		r = iso_boot_images(s->work, o->epoch, d);
 	if (r == 0)
 		r = write_manifest(o, p, s, key, d);
+	if (r == 0)
+		r = make_disk_and_bundle(o, p, s, key, d);
+	if (r == 0)
+		r = make_installer(o, p, s, d);
 	if (r == 0)
 		r = iso_assemble(s->tree, s->work, s->iso, "HYPERVISOR", o->epoch, d);
 	free(initrd);
@@ -497,8 +532,6 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	r = assemble(o, p, b, &s, key, d);
 	if (r == 0)
 		r = check_budget(p, s.iso, &size, d);
-	if (r == 0)
-		r = make_disk_and_bundle(o, p, &s, key, d);
 	if (r == 0)
 		r = publish(o, p, &s, d);
 	if (r == 0) {

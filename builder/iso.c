@@ -16,7 +16,7 @@
 #define GRUB_LIB "/usr/lib/grub"
 
 /* Everything GRUB needs is built into the core images, so the ISO carries no module folders. */
-#define GRUB_MODULES "iso9660", "part_gpt", "part_msdos", "fat", "search", "search_fs_uuid", "configfile", \
+#define GRUB_MODULES "iso9660", "part_gpt", "part_msdos", "fat", "search", "search_fs_uuid", "search_label", "configfile", \
 		     "normal", "linux", "serial", "terminal", "echo", "test"
 
 void iso_uuid(long long epoch, char out[32])

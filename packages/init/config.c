@@ -43,6 +43,7 @@ static const char *bank_read(struct boot_state *st)
 		return "no-cmdline";
 	}
 	st->poweroff = cmdline_flag(text, "init.poweroff");
+	st->installer = cmdline_flag(text, "installer");
 	/* No bootbank= means a boot outside the A/B scheme, e.g. from the installer medium. */
 	if (!cmdline_value(text, "bootbank", st->bank, sizeof(st->bank)))
 		snprintf(st->bank, sizeof(st->bank), "live");

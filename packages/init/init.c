@@ -80,6 +80,8 @@ int main(void)
 	if (reason)
 		system_end(RB_AUTOBOOT, 2); /* 2 s so the console shows why before the reset */
 	session_prepare();
+	if (st.installer)
+		installer_run(&st);
 	if (st.poweroff)
 		system_end(RB_POWER_OFF, 0);
 	shell_supervise();

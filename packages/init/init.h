@@ -13,6 +13,7 @@ struct boot_state {
 	char version[64]; /* VERSION_ID of the initramfs's /etc/os-release */
 	char bank[8];     /* A, B or live, from bootbank= on the kernel command line */
 	bool poweroff;    /* init.poweroff on the command line: tests want a clean exit, not a shell */
+	bool installer;   /* installer on the command line: install to a local disk after BOOT-OK */
 };
 
 /*
@@ -29,6 +30,10 @@ const char *config_read(struct boot_state *st);   /* config.c */
 const char *health_check(struct boot_state *st);  /* health.c */
 const char *bank_commit(struct boot_state *st);   /* bank.c */
 const char *watchdog_start(struct boot_state *st); /* watchdog.c */
+
+/* The installer (install.c): after BOOT-OK on the live image; reboots or powers off when done,
+ * returns when it did not install (the shell follows). */
+void installer_run(const struct boot_state *st);
 
 /* After BOOT-OK (shell.c). */
 void session_prepare(void);

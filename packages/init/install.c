@@ -1,0 +1,460 @@
+/* The installer: writes the disk layout of docs/disk-layout.md (bank A holding this build) to a
+ * local disk. The ISO's "Install to local disk" entry loads /install.img (bootbank/hvimg.h) as an
+ * extra initrd. With an answer file ks.cfg on a FAT volume labelled KS it asks nothing. */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/fs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hvimg.h"
+#include "ks.h"
+
+#define IMAGE "/install.img"
+#define MAX_DISKS 16
+
+struct disk {
+	char name[32], model[64];
+	unsigned long long bytes;
+};
+
+/* Lines for tests and people on ttyS0, like BOOT-OK. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int fd = tty_open("/dev/ttyS0", O_WRONLY), n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	fd_write_all(fd >= 0 ? fd : STDOUT_FILENO, line, (size_t)n);
+	if (fd >= 0)
+		close(fd);
+}
+
+static bool read_at(const char *dev, off_t off, char *buf, size_t len)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && pread(fd, buf, len, off) == (ssize_t)len;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The medium this system booted from carries the ISO 9660 volume HYPERVISOR. */
+static bool is_boot_medium(const char *dev)
+{
+	char pvd[64];
+
+	return read_at(dev, 0x8000, pvd, sizeof(pvd)) && memcmp(pvd + 1, "CD001", 5) == 0 &&
+	       strncmp(pvd + 40, "HYPERVISOR", 10) == 0;
+}
+
+/* A FAT boot sector whose volume label is "KS". */
+static bool is_ks_volume(const char *dev)
+{
+	unsigned char b[512];
+
+	if (!read_at(dev, 0, (char *)b, sizeof(b)) || b[510] != 0x55 || b[511] != 0xaa)
+		return false;
+	return memcmp(b + 0x2b, "KS         ", 11) == 0 || memcmp(b + 0x47, "KS         ", 11) == 0;
+}
+
+static void sys_text(const char *path, char *out, size_t size)
+{
+	ssize_t n = file_read(path, out, size);
+
+	out[n > 0 ? n : 0] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+}
+
+/* The whole disk a block device belongs to ("vdb" for "vdb1"). */
+static void disk_of(const char *blk, char *out, size_t size)
+{
+	char link[300], target[4096];
+
+	snprintf(link, sizeof(link), "/sys/class/block/%.200s/partition", blk);
+	snprintf(out, size, "%.31s", blk);
+	if (access(link, F_OK) != 0)
+		return;
+	snprintf(link, sizeof(link), "/sys/class/block/%.200s/..", blk);
+	if (realpath(link, target) && strrchr(target, '/'))
+		snprintf(out, size, "%.31s", strrchr(target, '/') + 1);
+}
+
+/* Find the KS volume, read its ks.cfg into text; ks_disk names the disk holding it. */
+static bool ks_find(char *text, size_t size, char *ks_disk, size_t ds)
+{
+	DIR *dp = opendir("/sys/class/block");
+	struct dirent *e;
+	char dev[300], path[320];
+	bool found = false;
+
+	while (dp && !found && (e = readdir(dp))) {
+		snprintf(dev, sizeof(dev), "/dev/%.200s", e->d_name);
+		if (e->d_name[0] == '.' || !is_ks_volume(dev))
+			continue;
+		mkdir("/run/ks", 0700);
+		if (mount(dev, "/run/ks", "vfat", MS_RDONLY, "") < 0) {
+			log_error("cannot mount the KS volume %s: %s", dev, strerror(errno));
+			continue;
+		}
+		snprintf(path, sizeof(path), "/run/ks/ks.cfg");
+		found = file_read(path, text, size) >= 0;
+		if (!found)
+			log_error("the KS volume %s has no ks.cfg; put the answer file at its root", dev);
+		umount("/run/ks");
+		disk_of(e->d_name, ks_disk, ds);
+	}
+	if (dp)
+		closedir(dp);
+	return found;
+}
+
+static bool candidate(const char *name, const char *ks_disk)
+{
+	static const char *const skip[] = {"loop", "ram", "sr", "zram", "dm-", "md", "fd"};
+	char dev[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
+		if (strncmp(name, skip[i], strlen(skip[i])) == 0)
+			return false;
+	snprintf(dev, sizeof(dev), "/dev/%.50s", name);
+	return strcmp(name, ks_disk) != 0 && !is_boot_medium(dev);
+}
+
+/* The disks one may install to: not the boot medium, not the KS volume's disk. */
+static int disks_list(struct disk *out, const char *ks_disk)
+{
+	DIR *dp = opendir("/sys/block");
+	struct dirent *e;
+	char path[300], text[64];
+	int n = 0;
+
+	while (dp && n < MAX_DISKS && (e = readdir(dp))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(out[n].name) || !candidate(e->d_name, ks_disk))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/size", e->d_name);
+		sys_text(path, text, sizeof(text));
+		out[n].bytes = strtoull(text, NULL, 10) * 512;
+		snprintf(path, sizeof(path), "/sys/block/%s/device/model", e->d_name);
+		sys_text(path, out[n].model, sizeof(out[n].model));
+		if (out[n].bytes == 0)
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%.31s", e->d_name);
+		n++;
+	}
+	if (dp)
+		closedir(dp);
+	/* /sys order is creation order; sort by name so that --firstdisk is stable (sda before sdb). */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && strcmp(out[j - 1].name, out[j].name) > 0; j--) {
+			struct disk t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+static int ask_disk(const struct disk *d, int n)
+{
+	char line[32];
+
+	say("Disks you can install to:");
+	for (int i = 0; i < n; i++)
+		say("  %d) %-8s %8.1f GiB  %s", i + 1, d[i].name, d[i].bytes / 1073741824.0, d[i].model[0] ? d[i].model : "");
+	say("Install on which disk? [1-%d]", n);
+	if (!fgets(line, sizeof(line), stdin) || atoi(line) < 1 || atoi(line) > n)
+		return -1;
+	say("This erases everything on %s. Type YES to continue:", d[atoi(line) - 1].name);
+	int pick = atoi(line) - 1;
+	if (!fgets(line, sizeof(line), stdin) || strncmp(line, "YES", 3) != 0)
+		return -1;
+	return pick;
+}
+
+static int pick_disk(const struct ks_config *ks, const struct disk *d, int n)
+{
+	if (!ks)
+		return ask_disk(d, n);
+	if (ks->disk == KS_DISK_FIRST)
+		return n > 0 ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		const char *want = strncmp(ks->disk_name, "/dev/", 5) == 0 ? ks->disk_name + 5 : ks->disk_name;
+		if (strcmp(d[i].name, want) == 0 || (d[i].model[0] && strcmp(d[i].model, want) == 0))
+			return i;
+	}
+	return -1;
+}
+
+struct image {
+	unsigned char *data;   /* the whole of /install.img, in RAM already as part of the initramfs */
+	size_t len;
+	uint64_t disk_size, n;
+};
+
+static const char *image_open(struct image *im)
+{
+	int fd = open(IMAGE, O_RDONLY | O_CLOEXEC);
+	off_t len = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+
+	if (len < HVIMG_HEADER || !(im->data = malloc((size_t)len)) || pread(fd, im->data, (size_t)len, 0) != len) {
+		log_error("cannot read %s; boot the ISO's \"Install to local disk\" entry, which loads it", IMAGE);
+		if (fd >= 0)
+			close(fd);
+		return "no-install-image";
+	}
+	close(fd);
+	im->len = (size_t)len;
+	im->disk_size = hvimg_le64(im->data + 8);
+	im->n = hvimg_le64(im->data + 16);
+	if (memcmp(im->data, HVIMG_MAGIC, 8) != 0 || im->n > HVIMG_MAX_EXTENTS ||
+	    HVIMG_HEADER + im->n * 16 > im->len) {
+		log_error("%s is not an installer image; rebuild the ISO", IMAGE);
+		return "bad-install-image";
+	}
+	return NULL;
+}
+
+/* Write every extent, flush, drop the cache, read back and compare. */
+static const char *image_write(const struct image *im, int fd)
+{
+	size_t pos = HVIMG_HEADER + im->n * 16;
+	static char back[1 << 20];
+
+	for (int pass = 0; pass < 2; pass++) {
+		size_t p = pos;
+		for (uint64_t i = 0; i < im->n; i++) {
+			uint64_t off = hvimg_le64(im->data + HVIMG_HEADER + 16 * i), len = hvimg_le64(im->data + HVIMG_HEADER + 16 * i + 8);
+			if (p + len > im->len)
+				return "bad-install-image";
+			for (uint64_t done = 0; done < len;) {
+				size_t n = len - done < sizeof(back) ? (size_t)(len - done) : sizeof(back);
+				if (pass == 0 && pwrite(fd, im->data + p + done, n, (off_t)(off + done)) != (ssize_t)n)
+					return "write-failed";
+				if (pass == 1 && (pread(fd, back, n, (off_t)(off + done)) != (ssize_t)n ||
+						  memcmp(back, im->data + p + done, n) != 0))
+					return "verify-failed";
+				done += n;
+			}
+			p += len;
+		}
+		if (pass == 0 && (fsync(fd) < 0 || ioctl(fd, BLKFLSBUF, 0) < 0))
+			return "flush-failed";
+	}
+	return NULL;
+}
+
+/* /dev path of the partition named partname on disk, once the kernel has read the new table. */
+static bool part_of(const char *disk, const char *partname, char *dev, size_t size)
+{
+	char dir[300], path[600], text[1024], want[64];
+	struct timespec tick = {0, 100 * 1000 * 1000};
+
+	snprintf(dir, sizeof(dir), "/sys/block/%.200s", disk);
+	snprintf(want, sizeof(want), "PARTNAME=%s\n", partname);
+	for (int tries = 0; tries < 50; tries++, nanosleep(&tick, NULL)) {
+		DIR *dp = opendir(dir);
+		struct dirent *e;
+		bool found = false;
+		while (dp && !found && (e = readdir(dp))) {
+			snprintf(path, sizeof(path), "%s/%.200s/uevent", dir, e->d_name);
+			if (strncmp(e->d_name, disk, strlen(disk)) == 0 && file_read(path, text, sizeof(text)) > 0 &&
+			    strstr(text, want)) {
+				snprintf(dev, size, "/dev/%.50s", e->d_name);
+				found = true;
+			}
+		}
+		if (dp)
+			closedir(dp);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+static void salt(char *out, size_t n)
+{
+	static const char abc[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	unsigned char r[16] = {0};
+
+	if (!read_at("/dev/urandom", 0, (char *)r, sizeof(r)))
+		r[0] = (unsigned char)time(NULL);
+	for (size_t i = 0; i + 1 < n && i < sizeof(r); i++)
+		out[i] = abc[r[i] % 64];
+	out[n - 1 < sizeof(r) ? n - 1 : sizeof(r)] = '\0';
+}
+
+/* SHA-512 crypt through busybox's mkpasswd (musl as Debian builds it has no crypt()); the
+ * password goes through a pipe, never the command line. */
+static bool hash_password(const char *pw, char *out, size_t size)
+{
+	int in[2], res[2], status;
+	char s[17], *argv[] = {"/bin/mkpasswd", "-m", "sha512", "-S", s, NULL};
+	ssize_t n;
+	pid_t pid;
+
+	salt(s, sizeof(s));
+	if (pipe(in) < 0 || pipe(res) < 0 || (pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		dup2(in[0], 0), dup2(res[1], 1);
+		close(in[1]), close(res[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]), close(res[1]);
+	fd_write_all(in[1], pw, strlen(pw));
+	close(in[1]);
+	n = read(res[0], out, size - 1);
+	close(res[0]);
+	waitpid(pid, &status, 0);
+	if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return false;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return strncmp(out, "$6$", 3) == 0;
+}
+
+/* What ks.cfg set that the system applies later: /state/install.conf on the persist partition. */
+static const char *config_write(const char *disk, const struct ks_config *ks)
+{
+	char dev[64], text[1024], hashed[256];
+	const char *hash = ks->rootpw;
+	int fd, n;
+
+	if (!part_of(disk, "persist", dev, sizeof(dev)) || (mkdir("/run/persist", 0700), 0) ||
+	    mount(dev, "/run/persist", "vfat", 0, "") < 0) {
+		log_error("cannot mount the new persist partition of %s: %s", disk, strerror(errno));
+		return "persist-mount-failed";
+	}
+	if (!ks->rootpw_crypted)
+		hash = hash_password(ks->rootpw, hashed, sizeof(hashed)) ? hashed : NULL;
+	n = snprintf(text, sizeof(text), "# Written by the installer from ks.cfg; applied by the management daemon.\n"
+		     "rootpw=%s\nnetwork=%s\nip=%s\nnetmask=%s\ngateway=%s\nnameserver=%s\nhostname=%s\n",
+		     hash ? hash : "", ks->dhcp ? "dhcp" : "static", ks->ip, ks->netmask, ks->gateway, ks->nameserver,
+		     ks->hostname);
+	fd = open("/run/persist/state/install.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && fd_write_all(fd, text, (size_t)n) == 0 && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	umount("/run/persist");
+	return ok && hash ? NULL : "config-write-failed";
+}
+
+static const char *install_to(const struct image *im, const struct disk *d)
+{
+	char dev[64];
+	const char *reason;
+	int fd;
+
+	if (d->bytes < im->disk_size) {
+		log_error("%s holds %.1f GiB, the layout needs %.1f GiB; pick a larger disk", d->name,
+			  d->bytes / 1073741824.0, im->disk_size / 1073741824.0);
+		return "disk-too-small";
+	}
+	snprintf(dev, sizeof(dev), "/dev/%s", d->name);
+	/* O_EXCL: refuses a disk with a mounted file system. */
+	if ((fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC)) < 0) {
+		log_error("cannot open %s for writing: %s; is it in use?", dev, strerror(errno));
+		return "disk-busy";
+	}
+	say("installer: writing %s (%.1f GiB, %s)", d->name, d->bytes / 1073741824.0, d->model);
+	reason = image_write(im, fd);
+	if (!reason && ioctl(fd, BLKRRPART, 0) < 0)
+		log_error("cannot re-read the partition table of %s: %s, ignoring", dev, strerror(errno));
+	close(fd);
+	return reason;
+}
+
+static void finish(const struct ks_config *ks, bool unattended)
+{
+	char line[8];
+
+	sync();
+	if (unattended && ks->end == KS_END_POWEROFF) {
+		reboot(RB_POWER_OFF);
+		return;
+	}
+	if (!unattended || ks->end == KS_END_NONE) {
+		say("Remove the installation medium and press Enter to reboot.");
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = '\0';
+	}
+	reboot(RB_AUTOBOOT);
+}
+
+/* Unattended when a KS volume holds ks.cfg; its errors stop the install, never skip a line. */
+static const char *load_answers(struct ks_config *ks, bool *unattended, char *ks_disk, size_t ds)
+{
+	static char text[16384];
+	char err[256];
+
+	*unattended = ks_find(text, sizeof(text), ks_disk, ds);
+	if (*unattended && ks_parse(text, strlen(text), ks, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return "ks-invalid";
+	}
+	return NULL;
+}
+
+static const char *install(const struct boot_state *st, const char **ret_disk)
+{
+	static struct disk disks[MAX_DISKS];
+	struct ks_config ks = {0};
+	struct image im = {0};
+	struct timespec settle = {2, 0};
+	char ks_disk[32] = "";
+	bool unattended;
+	int n, pick;
+	const char *reason;
+
+	nanosleep(&settle, NULL); /* disks appear a moment after their drivers load */
+	if ((reason = image_open(&im)) || (reason = load_answers(&ks, &unattended, ks_disk, sizeof(ks_disk))))
+		return reason;
+	n = disks_list(disks, ks_disk);
+	if (n == 0) {
+		log_error("no local disk to install to (the boot medium and the KS volume are left alone)");
+		return "no-disk";
+	}
+	if ((pick = pick_disk(unattended ? &ks : NULL, disks, n)) < 0) {
+		log_error(unattended ? "ks.cfg: no disk matches install --disk=%s" : "no disk chosen%s; nothing was written",
+			  unattended ? ks.disk_name : "");
+		return "no-disk-chosen";
+	}
+	*ret_disk = disks[pick].name;
+	if ((reason = install_to(&im, &disks[pick])) || (unattended && (reason = config_write(disks[pick].name, &ks))))
+		return reason;
+	say("INSTALL-OK disk=%s version=%s", disks[pick].name, st->version);
+	finish(&ks, unattended);
+	return NULL;
+}
+
+void installer_run(const struct boot_state *st)
+{
+	const char *disk = "-";
+	const char *reason = install(st, &disk);
+
+	if (reason)
+		say("INSTALL-FAILED reason=%s disk=%s", reason, disk);
+}
