@@ -16,14 +16,14 @@ CC       = gcc
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank
+CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init
 LIBS     = -larchive -lcrypto -lfdisk
 
 LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
 BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
               builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
               builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/extents.c
-HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h
+HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h packages/init/ks.h
 
 all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl
 	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) build $(PROFILE)
@@ -35,8 +35,8 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
-             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle
-BANK_SRC   = bootbank/bank.c altbootbank/bundle.c altbootbank/bootdisk.c altbootbank/bootstate.c \
+             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks
+BANK_SRC   = bootbank/bank.c packages/init/ks.c altbootbank/bundle.c altbootbank/bootdisk.c altbootbank/bootstate.c \
              altbootbank/stage.c
 LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
 
