@@ -1,6 +1,7 @@
 /* imgbuild: builds the appliance's packages from recipes and assembles its images. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "image.h"
 #include "profile.h"
 #include "run.h"
+#include "write.h"
 #include "util.h"
 
 #define IMGBUILD_VERSION "0.1.0"
@@ -29,6 +31,10 @@ static const char usage[] =
 	"  list       print the recipes the profile needs, dependencies first, with their keys\n"
 	"             and whether their package is cached\n"
 	"  lint       parse every recipe and the profile, and check the dependency graph\n"
+	"  write IMAGE TARGET [--force]\n"
+	"             write a disk image (out/<name>-<version>.img) to a USB stick, SD card or disk\n"
+	"             (or a file): only the blocks holding data, then flush and read back;\n"
+	"             refuses a mounted device or the disk holding / unless --force\n"
 	"\n"
 	"PROFILE defaults to " DEFAULT_PROFILE ".\n"
 	"\n"
@@ -47,9 +53,10 @@ static const char usage[] =
 	"2 on bad usage. Recipes are documented in docs/recipes.md.\n";
 
 struct opts {
-	const char *out, *command, *profile;
+	const char *out, *command, *profile, *target;
 	char *version;
 	int jobs;
+	bool force;
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -58,6 +65,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"image-version", required_argument, NULL, 'v'},
+		{"force", no_argument, NULL, 'f'},
 		{0},
 	};
 	int c;
@@ -71,6 +79,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			util_die("-j %s: give a number of parallel builds, 1 or more", optarg);
 		else if (c == 'v')
 			o->version = xstrdup(optarg);
+		else if (c == 'f')
+			o->force = true;
 		else if (c == 'h')
 			fputs(usage, stdout), exit(0);
 		else if (c == 'V')
@@ -82,6 +92,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		o->command = argv[optind++];
 	if (optind < argc)
 		o->profile = argv[optind++];
+	if (optind < argc && strcmp(o->command, "write") == 0)
+		o->target = argv[optind++];
 	if (optind < argc)
 		fprintf(stderr, "imgbuild: unexpected argument '%s'; try 'imgbuild --help'\n", argv[optind]), exit(2);
 }
@@ -185,6 +197,14 @@ int main(int argc, char **argv)
 	util_progname = "imgbuild";
 	o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	parse_args(argc, argv, &o);
+	if (strcmp(o.command, "write") == 0) {
+		struct write_opts w = {.image = o.profile, .target = o.target, .force = o.force, .progress = isatty(2)};
+		if (!o.target || strcmp(o.profile, DEFAULT_PROFILE) == 0)
+			fprintf(stderr, "imgbuild: write needs IMAGE and TARGET; try 'imgbuild --help'\n"), exit(2);
+		if (write_image(&w, &d) < 0)
+			fprintf(stderr, "imgbuild: %s\n", d.msg), exit(1);
+		return 0;
+	}
 	if (strcmp(o.command, "build") && strcmp(o.command, "packages") && strcmp(o.command, "list") &&
 	    strcmp(o.command, "lint"))
 		fprintf(stderr, "imgbuild: unknown command '%s'; try 'imgbuild --help'\n", o.command), exit(2);
