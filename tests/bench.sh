@@ -8,8 +8,9 @@ rows=()
 
 # row FIGURE VALUE UNIT TARGET-OP TARGET: one line of the table; OP is <= or >=.
 row() {
-	local verdict
-	verdict=$(awk -v v="$2" -v t="$5" -v op="$4" 'BEGIN { print ((op == "<=" ? v <= t : v >= t) ? "met" : "MISSED") }')
+	local verdict=""
+	[ "$5" = - ] || verdict=$(awk -v v="$2" -v t="$5" -v op="$4" 'BEGIN { print ((op == "<=" ? v <= t : v >= t) ? "met" : "MISSED") }')
+	[ "$2" = n/a ] && verdict="n/a"
 	rows+=("$(printf '| %-44s | %10s %-3s | %2s %-8s | %-6s |' "$1" "$2" "$3" "$4" "$5" "$verdict")")
 }
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'; }
@@ -34,6 +35,38 @@ for b in bios uefi; do
 	t=$(qemu_boot "$ISO" "$b" cd 'BOOT-OK' 300 | sed -n 's/^elapsed=//p')
 	row "QEMU (TCG) start to BOOT-OK, $b CD" "${t:-timeout}" s "<=" 10
 done
+
+# --- boot banks: staging and writing, each against its peer in the same run ---
+t=$(mktemp -d)
+trap 'rm -rf "$t" "$SCRATCH"' EXIT
+command -v bmaptool >/dev/null || apt-get install -y -qq --no-install-recommends bmap-tools >/dev/null 2>&1
+bundle=$OUT/$NAME-$VERSION.bundle
+bytes=$(stat -c %s "$bundle")
+fresh_disk "$t/disk.img"
+stage=$(seconds "$BANKCTL" --disk "$t/disk.img" stage "$bundle")
+dd_t=$(seconds dd if="$bundle" of="$t/dd.out" bs=1M conv=fsync)
+row "bankctl stage ($((bytes / 1048576)) MiB bundle, verify included)" "$stage" s "<=" "-"
+row "  ratio to dd conv=fsync of the same bytes" "$(awk -v a="$stage" -v b="$dd_t" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
+rauc=$(bash tests/bench-rauc.sh "$bytes" "$t/rauc" 2>"$t/rauc.log" | sed -n 's/^rauc_install_seconds=//p')
+if [ -n "$rauc" ]; then
+	row "  rauc install of a plain bundle, same size" "$rauc" s "<=" "-"
+	row "  ratio to rauc install" "$(awk -v a="$stage" -v b="$rauc" 'BEGIN { printf "%.2f", a / b }')" x "<=" 0.5
+else
+	row "  rauc install (could not run: see $t/rauc.log)" "n/a" "" "<=" "-"
+	cat "$t/rauc.log" >&2
+fi
+img=$OUT/$NAME-$VERSION.img
+w=$(seconds "$OUT/bin/imgbuild" write "$img" "$t/w1.img")
+row "imgbuild write of the disk image (verify included)" "$w" s "<=" "-"
+if command -v bmaptool >/dev/null; then
+	bmaptool create -o "$t/img.bmap" "$img" 2>/dev/null
+	b=$(seconds bmaptool copy --bmap "$t/img.bmap" "$img" "$t/w2.img")
+	row "  bmaptool copy (verifies checksums)" "$b" s "<=" "-"
+	row "  ratio to bmaptool copy" "$(awk -v a="$w" -v b="$b" 'BEGIN { printf "%.2f", a / b }')" x "<=" 1
+fi
+d=$(seconds dd if="$img" of="$t/w3.img" bs=4M conv=fsync)
+row "  dd conv=fsync of the whole image" "$d" s "<=" "-"
+row "  ratio to dd" "$(awk -v a="$w" -v b="$d" 'BEGIN { printf "%.2f", a / b }')" x "<=" 1
 
 printf '| %-44s | %14s | %-11s | %-6s |\n' figure value target result
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "-------------" "--------"
