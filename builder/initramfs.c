@@ -10,25 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pkg.h"
 #include "tree.h"
 #include "util.h"
-
-static int copy_file(struct archive *a, const char *path)
-{
-	char chunk[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (archive_write_data(a, chunk, (size_t)n) != n) {
-			close(fd);
-			return -EIO;
-		}
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
 
 /* Inode numbers count up from 1 in archive order: the kernel needs them distinct, not real. */
 static int add_entry(struct archive *a, const char *root, const char *rel, long long epoch, unsigned ino)
@@ -55,7 +39,7 @@ static int add_entry(struct archive *a, const char *root, const char *rel, long 
 		if (archive_write_header(a, e) != ARCHIVE_OK)
 			r = -EIO;
 		else if (S_ISREG(st.st_mode))
-			r = copy_file(a, path);
+			r = pkg_write_file(a, path);
 	}
 	archive_entry_free(e);
 	free(path);

@@ -57,7 +57,7 @@ static struct archive_entry *entry_for(const char *path, const char *rel, const 
 	return e;
 }
 
-static int write_data(struct archive *a, const char *path)
+int pkg_write_file(struct archive *a, const char *path)
 {
 	char chunk[65536];
 	ssize_t n;
@@ -91,7 +91,7 @@ static int add_file(struct archive *a, const char *root, const char *rel)
 		if (archive_write_header(a, e) != ARCHIVE_OK)
 			r = -EIO;
 		else if (S_ISREG(st.st_mode))
-			r = write_data(a, p);
+			r = pkg_write_file(a, p);
 		archive_entry_free(e);
 	}
 	free(p);

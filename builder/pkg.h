@@ -22,4 +22,8 @@ int pkg_extract(const char *pkg, const char *dest, struct diag *d);
 /* Read a package's .PKGINFO text into *ret (owned by the caller). 0 or -errno with d. */
 int pkg_read_info(const char *pkg, char **ret, struct diag *d);
 
+struct archive;
+/* Write a file's bytes as the data of the archive's current entry. 0 or -errno. */
+int pkg_write_file(struct archive *a, const char *path);
+
 #endif
