@@ -424,6 +424,9 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 		r = iso_boot_images(s->work, o->epoch, d);
 	if (r == 0)
 		r = write_manifest(o, p, s, key, d);
+	/* The disk image and the bundle copy the tree's files with their times: date them first. */
+	if (r == 0)
+		r = iso_set_dates(s->tree, o->epoch, "/dev/null", d);
 	if (r == 0)
 		r = make_disk_and_bundle(o, p, s, key, d);
 	if (r == 0)

@@ -94,7 +94,7 @@ static int make_efi_img(const char *work, long long epoch, const char *log, stru
 	return r;
 }
 
-static int set_dates(const char *dir, long long epoch, const char *log, struct diag *d)
+int iso_set_dates(const char *dir, long long epoch, const char *log, struct diag *d)
 {
 	char *at = xasprintf("@%lld", epoch);
 	char *argv[] = {"find", (char *)dir, "-exec", "touch", "-h", "-d", at, "{}", "+", NULL};
@@ -150,10 +150,10 @@ int iso_assemble(const char *tree, const char *work, const char *iso, const char
 		 struct diag *d)
 {
 	char *log = xasprintf("%s/iso.log", work);
-	int r = set_dates(tree, epoch, log, d);
+	int r = iso_set_dates(tree, epoch, log, d);
 
 	if (r == 0)
-		r = set_dates(work, epoch, log, d);
+		r = iso_set_dates(work, epoch, log, d);
 	if (r == 0)
 		r = run_xorriso(tree, work, iso, volid, epoch, log, d);
 	free(log);

@@ -14,4 +14,7 @@ int iso_boot_images(const char *work, long long epoch, struct diag *d);
 int iso_assemble(const char *tree, const char *work, const char *iso, const char *volid, long long epoch,
 		 struct diag *d);
 
+/* Date every file and folder under dir at epoch (touch -h); log collects the tool's output. */
+int iso_set_dates(const char *dir, long long epoch, const char *log, struct diag *d);
+
 #endif

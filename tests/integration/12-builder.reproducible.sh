@@ -1,6 +1,6 @@
 #!/bin/bash
 # Two clean builds of the same inputs and SOURCE_DATE_EPOCH, with different parallelism, make
-# bit-identical ISOs.
+# bit-identical ISOs, disk images and bundles.
 . "$(dirname "$0")/common.sh"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 scratch_repo own-packages
@@ -16,5 +16,7 @@ check 1 "first clean build made $iso" test -f "$a/out/$iso"
 check 2 "second clean build made $iso" test -f "$b/out/$iso"
 check 3 "the two ISOs are bit-identical" cmp "$a/out/$iso" "$b/out/$iso"
 check 4 "and so are their initramfs and payload" cmp "$a/out/images/$NAME/iso/boot/initrd.img" "$b/out/images/$NAME/iso/boot/initrd.img"
+check 5 "and their disk images" cmp "$a/out/${iso%.iso}.img" "$b/out/${iso%.iso}.img"
+check 6 "and their update bundles" cmp "$a/out/${iso%.iso}.bundle" "$b/out/${iso%.iso}.bundle"
 [ "$FAILED" = 0 ] || sed 's/^/#   /' "$a/log" "$b/log"
 exit $FAILED
