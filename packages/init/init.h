@@ -40,6 +40,8 @@ void session_prepare(void);
 void shell_supervise(void) __attribute__((noreturn));
 /* Tell the watchdog the system is alive (no-op without one). */
 void watchdog_ping(void);
+/* Disarm the watchdog: nothing feeds it while the installer waits for an answer. */
+void watchdog_stop(void);
 
 /* util.c */
 /* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */

@@ -452,8 +452,10 @@ static const char *install(const struct boot_state *st, const char **ret_disk)
 
 void installer_run(const struct boot_state *st)
 {
-	const char *disk = "-";
-	const char *reason = install(st, &disk);
+	const char *disk = "-", *reason;
+
+	watchdog_stop();
+	reason = install(st, &disk);
 
 	if (reason)
 		say("INSTALL-FAILED reason=%s disk=%s", reason, disk);
