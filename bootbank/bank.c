@@ -41,7 +41,8 @@ static int parse_number(const char *s, size_t max_digits, unsigned long *ret)
 {
 	size_t n = strspn(s, "0123456789");
 
-	if (n == 0 || n > max_digits || s[n] != '\0')
+	/* No leading zeros: GRUB's test -gt would read "010" as octal. */
+	if (n == 0 || n > max_digits || s[n] != '\0' || (s[0] == '0' && n > 1))
 		return -EINVAL;
 	*ret = strtoul(s, NULL, 10);
 	return 0;

@@ -61,9 +61,8 @@ void disk_fat_serial(const char *part_uuid, char out[9])
 
 void disk_fs_uuid(const char *part_uuid, char out[10])
 {
+	/* Upper case, as GRUB's probe --fs-uuid prints it: grub.cfg compares the two as strings. */
 	snprintf(out, 10, "%.4s-%.4s", part_uuid, part_uuid + 4);
-	for (int i = 0; out[i]; i++)
-		out[i] = (char)tolower((unsigned char)out[i]);
 }
 
 static int tool(char *const argv[], const char *log, const char *what, struct diag *d)

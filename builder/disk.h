@@ -27,7 +27,7 @@ struct disk_opts {
 void disk_part_uuid(const char *seed, const char *name, char out[37]);
 /* The FAT serial of a partition: the first 8 hex digits of its partition UUID ("1A2B3C4D"). */
 void disk_fat_serial(const char *part_uuid, char out[9]);
-/* The FAT volume id as GRUB's search --fs-uuid prints it ("1a2b-3c4d"). */
+/* The FAT volume id as GRUB's probe --fs-uuid prints it ("1A2B-3C4D"). */
 void disk_fs_uuid(const char *part_uuid, char out[10]);
 /* Build the disk image. 0, or -EIO with d filled (no image left). */
 int disk_make(const struct disk_opts *o, struct diag *d);

@@ -88,8 +88,14 @@ static const char *state_mark_good(int bank)
 	int which = bank_env_pick(ok0 ? &c[0] : NULL, ok1 ? &c[1] : NULL, &cur);
 
 	if (which < 0) {
-		log_error("neither copy of the boot state on the ESP is valid; reinstall the boot loader");
-		return "state-invalid";
+		/* Both copies damaged: this bank just proved itself, so start a fresh state from it
+		 * rather than fail every boot. The other bank's state is unknown: not to be trusted. */
+		log_error("neither copy of the boot state on the ESP is valid; writing a fresh one (bank %c good, "
+			  "the other bad), check the disk", bank_letter(bank));
+		cur = (struct bank_env){.seq = 2};
+		cur.bank[!bank] = (struct bank){BANK_BAD, 0, 0};
+		cur.bank[bank].gen = 1;
+		which = 1; /* the write goes to envA */
 	}
 	if (cur.bank[bank].state == BANK_GOOD)
 		return NULL;

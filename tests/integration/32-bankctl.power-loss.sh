@@ -47,4 +47,15 @@ else
 	echo "ok 3 # SKIP no run was cut while B was incomplete"
 fi
 boot_expect 4 "$t/torn.img" uefi "BOOT-OK bank=A version=$VERSION" "a disk with a torn boot-state copy boots BOOT-OK from bank A (UEFI)"
+
+# Both copies destroyed: GRUB boots a bank with files, and the booted system writes a fresh state.
+cp --sparse=always "$t/base.img" "$t/both.img"
+for f in envA envB; do
+	head -c 1024 /dev/urandom >"$t/junk"
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$t/both.img@@$((4096 * 512))" "$t/junk" ::/grub/$f
+done
+boot_expect 5 "$t/both.img" bios "BOOT-OK bank=A version=$VERSION" "both boot-state copies destroyed: BOOT-OK from bank A"
+valid=$("$BANKCTL" --disk "$t/both.img" status --json | grep -c '"state_valid": true')
+check 6 "and the booted system wrote a fresh, valid state (A good)" \
+	test "$valid" = 1 -a "$(bank_field "$t/both.img" A state)" = good
 exit $FAILED

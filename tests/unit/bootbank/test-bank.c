@@ -50,6 +50,11 @@ static void test_env_rejects_torn_and_foreign_blocks(void)
 	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: a non-numeric value is refused");
 	memset(block, 0, sizeof(block));
 	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: zeros are refused");
+	e.bank[0].gen = 10;
+	bank_env_format(&e, block);
+	memcpy(strstr(block, "A_gen=10"), "A_gen=01", 8);
+	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: a generation with a leading zero is refused "
+	   "(GRUB's test would read it as octal)");
 }
 
 static void test_env_pick_takes_the_newest_valid_copy(void)
