@@ -12,24 +12,12 @@
 #include "bundle.h"
 #include "run.h"
 
-#define BAR 30
-
-static void bar(const char *what, unsigned long long done, unsigned long long total)
-{
-	int fill = total ? (int)(done * BAR / total) : BAR;
-
-	fprintf(stderr, "\r\033[K%s [%.*s%*s] %3d%% %.1f/%.1f MiB", what, fill, "##############################",
-		BAR - fill, "", total ? (int)(done * 100 / total) : 100, done / 1048576.0, total / 1048576.0);
-	if (done >= total)
-		fputc('\n', stderr);
-}
-
 static void extract_progress(unsigned long long done, unsigned long long total, void *ctx)
 {
 	static unsigned long long last;
 
 	if (*(bool *)ctx && (done - last >= (1 << 20) || done == total)) {
-		bar("bankctl: verifying bundle", done, total);
+		util_progress_bar("bankctl: verifying bundle", done, total);
 		last = done;
 	}
 }
@@ -183,7 +171,7 @@ static int do_extent(int in, int disk, unsigned long long base, const struct ext
 		off += (off_t)n;
 		*done += n;
 		if (progress)
-			bar(compare ? "bankctl: reading back   " : "bankctl: writing bank   ", *done, total);
+			util_progress_bar(compare ? "bankctl: reading back   " : "bankctl: writing bank   ", *done, total);
 	}
 	return 0;
 }

@@ -65,13 +65,6 @@ void disk_fs_uuid(const char *part_uuid, char out[10])
 	snprintf(out, 10, "%.4s-%.4s", part_uuid, part_uuid + 4);
 }
 
-static int tool(char *const argv[], const char *log, const char *what, struct diag *d)
-{
-	int st = run_argv(argv, NULL, NULL, log, NULL);
-
-	return st == 0 ? 0 : diag_set(d, log, 0, "%s failed (%s exit %d); see this log", what, argv[0], st);
-}
-
 static int write_file(const char *path, const char *data, size_t len, long long epoch, struct diag *d)
 {
 	struct timespec ts[2] = {{.tv_sec = (time_t)epoch}, {.tv_sec = (time_t)epoch}};
@@ -102,7 +95,7 @@ static int partition(const struct disk_opts *o, const char *img, const char *log
 		char *sh = xasprintf("truncate -s %dM '%s' && sfdisk --quiet --no-reread --no-tell-kernel '%s' < '%s'",
 				     DISK_SIZE_MIB, img, img, path);
 		char *argv[] = {"sh", "-c", sh, NULL};
-		r = tool(argv, log, "partitioning the disk image", d);
+		r = run_tool(argv, log, "partitioning the disk image", d);
 		free(sh);
 	}
 	free(path);
@@ -119,7 +112,7 @@ static int mkfat(const struct disk_opts *o, const struct part *p, const char *lo
 	disk_fat_serial(u, serial);
 	unlink(img);
 	char *argv[] = {"mkfs.fat", "-C", "--invariant", "-i", serial, "-n", (char *)p->label, "-S", "512", img, kib, NULL};
-	r = tool(argv, log, "making a FAT file system", d);
+	r = run_tool(argv, log, "making a FAT file system", d);
 	free(img);
 	free(kib);
 	return r;
@@ -131,7 +124,7 @@ static int fat_put(const struct disk_opts *o, const char *part, const char *from
 {
 	char *img = xasprintf("%s/%s.img", o->work, part);
 	char *argv[] = {"mcopy", "-m", "-i", img, (char *)from, (char *)to, NULL};
-	int r = tool(argv, log, "copying into a FAT image", d);
+	int r = run_tool(argv, log, "copying into a FAT image", d);
 
 	free(img);
 	return r;
@@ -141,7 +134,7 @@ static int fat_mkdir(const struct disk_opts *o, const char *part, const char *di
 {
 	char *img = xasprintf("%s/%s.img", o->work, part);
 	char *argv[] = {"mmd", "-i", img, (char *)dir, NULL};
-	int r = tool(argv, log, "making a folder in a FAT image", d);
+	int r = run_tool(argv, log, "making a folder in a FAT image", d);
 
 	free(img);
 	return r;
@@ -183,9 +176,9 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 	char *ef[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "(,gpt2)/grub", "-c", cfg,
 		      "-o", efi, GRUB_DISK_MODULES, "efi_gop", NULL};
 	if (r == 0)
-		r = tool(pc, log, "making the BIOS GRUB core", d);
+		r = run_tool(pc, log, "making the BIOS GRUB core", d);
 	if (r == 0)
-		r = tool(ef, log, "making the UEFI GRUB image", d);
+		r = run_tool(ef, log, "making the UEFI GRUB image", d);
 	free(text), free(cfg), free(core), free(efi);
 	return r;
 }
@@ -324,7 +317,7 @@ static int place(const struct disk_opts *o, const char *img, const struct part *
 	char *from = xasprintf("if=%s/%s.img", o->work, p->name), *to = xasprintf("of=%s", img);
 	char *seek = xasprintf("seek=%llu", p->start);
 	char *argv[] = {"dd", from, to, "bs=512", seek, "conv=notrunc,sparse", "status=none", NULL};
-	int r = tool(argv, log, "writing a partition into the disk image", d);
+	int r = run_tool(argv, log, "writing a partition into the disk image", d);
 
 	free(from), free(to), free(seek);
 	return r;

@@ -28,15 +28,6 @@ void iso_uuid(long long epoch, char out[32])
 	strftime(out, 32, "%Y-%m-%d-%H-%M-%S-00", &tm);
 }
 
-static int tool(char *const argv[], const char *log, const char *what, struct diag *d)
-{
-	int st = run_argv(argv, NULL, NULL, log, NULL);
-
-	if (st != 0)
-		return diag_set(d, log, 0, "%s failed (%s exit %d); see this log", what, argv[0], st);
-	return 0;
-}
-
 /* The early config both cores carry: find this ISO by its UUID wherever it was booted from. */
 static int write_early_cfg(const char *path, long long epoch)
 {
@@ -60,10 +51,10 @@ static int make_cores(const char *work, const char *log, struct diag *d)
 			 "-c", cfg, "-o", bios, "biosdisk", GRUB_MODULES, NULL};
 	char *eargv[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "/boot/grub",
 			 "-c", cfg, "-o", efi, GRUB_MODULES, NULL};
-	int r = tool(bargv, log, "making the BIOS GRUB image", d);
+	int r = run_tool(bargv, log, "making the BIOS GRUB image", d);
 
 	if (r == 0)
-		r = tool(eargv, log, "making the UEFI GRUB image", d);
+		r = run_tool(eargv, log, "making the UEFI GRUB image", d);
 	free(cfg), free(bios), free(efi);
 	return r;
 }
@@ -85,11 +76,11 @@ static int make_efi_img(const char *work, long long epoch, const char *log, stru
 	char *mmd[] = {"mmd", "-i", img, "::/EFI", "::/EFI/BOOT", NULL};
 	char *mcopy[] = {"mcopy", "-m", "-i", img, efi, "::/EFI/BOOT/BOOTX64.EFI", NULL};
 	if (r == 0)
-		r = tool(mkfs, log, "making the EFI FAT image", d);
+		r = run_tool(mkfs, log, "making the EFI FAT image", d);
 	if (r == 0)
-		r = tool(mmd, log, "making folders in the EFI image", d);
+		r = run_tool(mmd, log, "making folders in the EFI image", d);
 	if (r == 0)
-		r = tool(mcopy, log, "copying GRUB into the EFI image", d);
+		r = run_tool(mcopy, log, "copying GRUB into the EFI image", d);
 	free(img), free(efi), free(serial), free(kib);
 	return r;
 }
@@ -98,7 +89,7 @@ int iso_set_dates(const char *dir, long long epoch, const char *log, struct diag
 {
 	char *at = xasprintf("@%lld", epoch);
 	char *argv[] = {"find", (char *)dir, "-exec", "touch", "-h", "-d", at, "{}", "+", NULL};
-	int r = tool(argv, log, "dating the ISO tree", d);
+	int r = run_tool(argv, log, "dating the ISO tree", d);
 
 	free(at);
 	return r;
@@ -124,7 +115,7 @@ static int run_xorriso(const char *tree, const char *work, const char *out, cons
 			"-boot-info-table", "--grub2-boot-info",
 			"-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::", "-no-emul-boot",
 			"-graft-points", (char *)tree, graft, NULL};
-	r = tool(argv, log, "assembling the ISO", d);
+	r = run_tool(argv, log, "assembling the ISO", d);
 	free(graft), free(efi), free(moddate);
 	return r;
 }

@@ -88,16 +88,6 @@ static int check_target(const struct write_opts *o, int fd, off_t need, struct d
 	return 0;
 }
 
-static void bar(const char *what, unsigned long long done, unsigned long long total)
-{
-	int fill = total ? (int)(done * 30 / total) : 30;
-
-	fprintf(stderr, "\r\033[K%s [%.*s%*s] %3d%% %.1f/%.1f MiB", what, fill, "##############################", 30 - fill,
-		"", total ? (int)(done * 100 / total) : 100, done / 1048576.0, total / 1048576.0);
-	if (done >= total)
-		fputc('\n', stderr);
-}
-
 /* Copy (verify == false) or compare every extent. */
 static int pass(int in, int out, const struct hvimg_extent *e, size_t n, bool verify, unsigned long long total,
 		bool progress)
@@ -117,7 +107,7 @@ static int pass(int in, int out, const struct hvimg_extent *e, size_t n, bool ve
 			off += len;
 			done += len;
 			if (progress && (done % (8 << 20) < len || done == total))
-				bar(verify ? "imgbuild: verifying" : "imgbuild: writing  ", done, total);
+				util_progress_bar(verify ? "imgbuild: verifying" : "imgbuild: writing  ", done, total);
 		}
 	return 0;
 }

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "run.h"
 
+#include "kv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -65,6 +67,13 @@ int run_argv(char *const argv[], const char *cwd, char *const env[], const char 
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+int run_tool(char *const argv[], const char *log, const char *what, struct diag *d)
+{
+	int st = run_argv(argv, NULL, NULL, log, NULL);
+
+	return st == 0 ? 0 : diag_set(d, log, 0, "%s failed (%s exit %d); see this log", what, argv[0], st);
 }
 
 int run_have(const char *prog)

@@ -298,6 +298,17 @@ size_t util_edit_distance(const char *a, const char *b)
 	return r;
 }
 
+void util_progress_bar(const char *what, unsigned long long done, unsigned long long total)
+{
+	enum { WIDTH = 30 };
+	int fill = total ? (int)(done * WIDTH / total) : WIDTH;
+
+	fprintf(stderr, "\r\033[K%s [%.*s%*s] %3d%% %.1f/%.1f MiB", what, fill, "##############################",
+		WIDTH - fill, "", total ? (int)(done * 100 / total) : 100, done / 1048576.0, total / 1048576.0);
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
 double util_now(void)
 {
 	struct timespec ts;

@@ -54,6 +54,8 @@ int util_mkdir_p(const char *path, int mode);
 int util_rm_rf(const char *path);
 /* Levenshtein distance, for "did you mean" hints. */
 size_t util_edit_distance(const char *a, const char *b);
+/* Redraw "\r<what> [####    ]  45% 4.1/9.0 MiB" on stderr; ends the line when done >= total. */
+void util_progress_bar(const char *what, unsigned long long done, unsigned long long total);
 /* Seconds since an arbitrary start, monotonic. */
 double util_now(void);
 
