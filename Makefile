@@ -17,7 +17,7 @@ Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
 CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init
-LIBS     = -larchive -lcrypto -lfdisk
+LIBS     = -larchive -lcrypto -lblkid
 
 LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
 BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
@@ -36,7 +36,7 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
              builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks
-BANK_SRC   = bootbank/bank.c packages/init/ks.c altbootbank/bundle.c altbootbank/bootdisk.c altbootbank/bootstate.c \
+BANK_SRC   = bootbank/bank.c bootbank/hvimg.c packages/init/ks.c altbootbank/bundle.c altbootbank/bundle-write.c altbootbank/bootdisk.c altbootbank/bootstate.c \
              altbootbank/stage.c
 LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
 

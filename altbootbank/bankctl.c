@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "bootdisk.h"
 #include "stage.h"
 
 #define BANKCTL_VERSION "0.1.0"
+#define ALTBOOTBANK "/altbootbank"
 
 static const char usage[] =
 	"Usage: bankctl [--disk FILE] COMMAND [ARGS]\n"
@@ -190,6 +192,43 @@ static int protected_bank(const struct ctx *c)
 	return ch.boot >= 0 ? ch.boot : 0;
 }
 
+/* The /dev path of the partition whose GPT name is name (the kernel's uevent says), or NULL. */
+static char *part_dev(const char *name)
+{
+	DIR *dp = opendir("/sys/class/block");
+	struct dirent *e;
+	char *found = NULL, *want = xasprintf("PARTNAME=%s\n", name);
+
+	while (dp && !found && (e = readdir(dp))) {
+		char *path = xasprintf("/sys/class/block/%s/uevent", e->d_name), *text = NULL;
+		if (e->d_name[0] != '.' && util_read_file(path, &text, NULL) == 0 && strstr(text, want))
+			found = xasprintf("/dev/%s", e->d_name);
+		free(text);
+		free(path);
+	}
+	if (dp)
+		closedir(dp);
+	free(want);
+	return found;
+}
+
+/* On the running host the bank being staged is mounted read-only at /altbootbank (as on ESXi):
+ * it is unmounted while its blocks are rewritten underneath, and mounted again after. */
+static bool alt_unmount(const struct ctx *c)
+{
+	return c->running >= 0 && umount(ALTBOOTBANK) == 0;
+}
+
+static void alt_remount(int bank)
+{
+	char *dev = part_dev(bank == 0 ? "bank-a" : "bank-b");
+
+	if (!dev || mount(dev, ALTBOOTBANK, "vfat", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0)
+		fprintf(stderr, "bankctl: cannot mount bank %c on %s again: %s; it is staged all the same\n",
+			bank_letter(bank), ALTBOOTBANK, dev ? strerror(errno) : "no such partition");
+	free(dev);
+}
+
 static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct diag *d)
 {
 	int keep = protected_bank(c);
@@ -202,7 +241,11 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct d
 	printf("bankctl: staging %s into bank %c of %s (bank %c is kept)\n", bundle, bank_letter(o.target), c->bd.path,
 	       bank_letter(keep));
 	fflush(stdout);
-	return stage_run(&c->bd, &c->st, &o, d);
+	bool unmounted = alt_unmount(c);
+	int r = stage_run(&c->bd, &c->st, &o, d);
+	if (unmounted)
+		alt_remount(o.target);
+	return r;
 }
 
 static int current_bank(const struct ctx *c)

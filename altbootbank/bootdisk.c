@@ -3,7 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libfdisk/libfdisk.h>
+#include <blkid/blkid.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,49 +12,59 @@
 
 #include "run.h"
 
-static int find_parts(struct bootdisk *bd, struct fdisk_context *cxt, struct diag *d)
-{
-	static const char *const names[] = {"esp", "bank-a", "bank-b", "persist"};
-	struct bootdisk_part *slots[] = {&bd->esp, &bd->bank[0], &bd->bank[1], &bd->persist};
-	struct fdisk_table *tb = NULL;
-	unsigned long ss = fdisk_get_sector_size(cxt);
-	bool found[4] = {0};
+static const char *const part_names[] = {"esp", "bank-a", "bank-b", "persist"};
 
-	if (fdisk_get_partitions(cxt, &tb) < 0)
-		return diag_set(d, bd->path, 0, "cannot read the partition table");
-	for (size_t i = 0; i < fdisk_table_get_nents(tb); i++) {
-		struct fdisk_partition *pa = fdisk_table_get_partition(tb, i);
-		const char *name = fdisk_partition_get_name(pa), *uuid = fdisk_partition_get_uuid(pa);
-		for (int k = 0; k < 4 && name; k++)
-			if (strcmp(name, names[k]) == 0 && uuid) {
-				slots[k]->offset = (unsigned long long)fdisk_partition_get_start(pa) * ss;
-				slots[k]->size = (unsigned long long)fdisk_partition_get_size(pa) * ss;
+/* Fill the slot of each partition whose GPT name is one of ours. */
+static void match_parts(struct bootdisk *bd, blkid_partlist pl, bool found[4])
+{
+	struct bootdisk_part *slots[] = {&bd->esp, &bd->bank[0], &bd->bank[1], &bd->persist};
+
+	for (int i = 0; i < blkid_partlist_numof_partitions(pl); i++) {
+		blkid_partition pa = blkid_partlist_get_partition(pl, i);
+		const char *name = blkid_partition_get_name(pa), *uuid = blkid_partition_get_uuid(pa);
+		for (int k = 0; k < 4 && name && uuid; k++)
+			if (strcmp(name, part_names[k]) == 0) {
+				/* libblkid counts in 512-byte sectors whatever the disk's sector size. */
+				slots[k]->offset = (unsigned long long)blkid_partition_get_start(pa) * 512;
+				slots[k]->size = (unsigned long long)blkid_partition_get_size(pa) * 512;
 				snprintf(slots[k]->uuid, sizeof(slots[k]->uuid), "%s", uuid);
+				for (char *c = slots[k]->uuid; *c; c++)
+					*c = (char)toupper((unsigned char)*c);
 				found[k] = true;
 			}
 	}
-	fdisk_unref_table(tb);
-	for (int k = 0; k < 4; k++)
+}
+
+static int find_parts(struct bootdisk *bd, struct diag *d)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(bd->path);
+	blkid_partlist pl = NULL;
+	bool found[4] = {0};
+	int r = 0;
+
+	if (!pr)
+		return diag_set(d, bd->path, 0, "cannot open the disk: %s", strerror(errno));
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	pl = blkid_probe_get_partitions(pr);
+	if (!pl || !blkid_partlist_get_table(pl) ||
+	    strcmp(blkid_parttable_get_type(blkid_partlist_get_table(pl)), "gpt") != 0)
+		r = diag_set(d, bd->path, 0, "no GPT on this disk; this is not a disk installed with the hypervisor");
+	if (r == 0)
+		match_parts(bd, pl, found);
+	for (int k = 0; k < 4 && r == 0; k++)
 		if (!found[k])
-			return diag_set(d, bd->path, 0, "no GPT partition named '%s'; this is not a disk installed with "
-					"the hypervisor (see docs/disk-layout.md)", names[k]);
-	return 0;
+			r = diag_set(d, bd->path, 0, "no GPT partition named '%s'; this is not a disk installed with "
+				     "the hypervisor (see docs/disk-layout.md)", part_names[k]);
+	blkid_free_probe(pr);
+	return r;
 }
 
 int bootdisk_open(const char *path, int writable, struct bootdisk *ret, struct diag *d)
 {
 	struct bootdisk bd = {.path = xstrdup(path), .fd = -1};
-	struct fdisk_context *cxt = fdisk_new_context();
-	int r = 0;
+	int r = find_parts(&bd, d);
 
-	if (!cxt || fdisk_assign_device(cxt, path, 1) < 0)
-		r = diag_set(d, path, 0, "cannot open the disk: %s", strerror(errno));
-	else if (!fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT))
-		r = diag_set(d, path, 0, "no GPT on this disk; this is not a disk installed with the hypervisor");
-	if (r == 0)
-		r = find_parts(&bd, cxt, d);
-	if (cxt)
-		fdisk_unref_context(cxt);
 	if (r == 0 && (bd.fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)) < 0)
 		r = diag_set(d, path, 0, "cannot open for %s: %s", writable ? "writing" : "reading", strerror(errno));
 	if (r < 0) {

@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "util.h"
 
 static const char *const manifest_keys[] = {
-	"format", "product", "version", "build-id", "source-date-epoch", "file", NULL,
+	"format", "product", "version", "build-id", "source-date-epoch", "image", "file", NULL,
 };
 
 /* Payload paths are plain relative paths: no "..", no leading '/', no odd characters. */
@@ -29,7 +30,8 @@ static int valid_path(const char *p)
 	return 1;
 }
 
-static int add_file(struct bundle_manifest *m, const char *name, const struct kv *kv, struct diag *d)
+/* "<sha256> <size> <path>" of a file or image line. */
+static int parse_entry(const char *name, const struct kv *kv, struct bundle_file *ret, struct diag *d)
 {
 	struct strv w = {0};
 	struct bundle_file f = {0};
@@ -43,19 +45,52 @@ static int add_file(struct bundle_manifest *m, const char *name, const struct kv
 	}
 	if (w.n != 3 || strlen(w.v[0]) != 64 || strspn(w.v[0], "0123456789abcdef") != 64 || !end || *end ||
 	    errno || !isdigit((unsigned char)w.v[1][0]))
-		r = diag_set(d, name, kv->line, "expected 'file = <sha256> <size> <path>'; the bundle is damaged");
+		r = diag_set(d, name, kv->line, "expected '%s = <sha256> <size> <path>'; the bundle is damaged", kv->key);
 	else if (!valid_path(w.v[2]))
 		r = diag_set(d, name, kv->line, "unsafe payload path '%s'; the bundle is damaged or hostile", w.v[2]);
-	else if (m->payload_size + f.size < m->payload_size)
-		r = diag_set(d, name, kv->line, "payload size overflows; the bundle is damaged");
 	if (r == 0) {
 		memcpy(f.sha256, w.v[0], 65);
 		f.path = xstrdup(w.v[2]);
+		*ret = f;
+	}
+	strv_free(&w);
+	return r;
+}
+
+static int add_file(struct bundle_manifest *m, const char *name, const struct kv *kv, struct diag *d)
+{
+	struct bundle_file f;
+	int r = parse_entry(name, kv, &f, d);
+
+	if (r == 0 && m->payload_size + f.size < m->payload_size) {
+		free(f.path);
+		r = diag_set(d, name, kv->line, "payload size overflows; the bundle is damaged");
+	}
+	if (r == 0) {
 		m->files = xrealloc(m->files, (m->nfiles + 1) * sizeof(*m->files));
 		m->files[m->nfiles++] = f;
 		m->payload_size += f.size;
 	}
-	strv_free(&w);
+	return r;
+}
+
+static int set_image(struct bundle_manifest *m, const char *name, const struct kv *kv, struct diag *d)
+{
+	struct bundle_file f;
+	int r;
+
+	if (m->image_sha256[0])
+		return diag_set(d, name, kv->line, "'image' given twice; the bundle is damaged");
+	if ((r = parse_entry(name, kv, &f, d)) < 0)
+		return r;
+	if (strcmp(f.path, BUNDLE_IMAGE) != 0)
+		r = diag_set(d, name, kv->line, "the image must be called %s, not '%s'; the bundle is damaged",
+			     BUNDLE_IMAGE, f.path);
+	else {
+		memcpy(m->image_sha256, f.sha256, sizeof(f.sha256));
+		m->image_size = f.size;
+	}
+	free(f.path);
 	return r;
 }
 
@@ -80,6 +115,8 @@ static int apply(struct bundle_manifest *m, const char *name, const struct kv *k
 		return r;
 	if (strcmp(kv->key, "file") == 0)
 		return add_file(m, name, kv, d);
+	if (strcmp(kv->key, "image") == 0)
+		return set_image(m, name, kv, d);
 	if (strcmp(kv->key, "format") == 0)
 		return strcmp(kv->value, "1") == 0 ? 0
 			: diag_set(d, name, kv->line, "bundle format %s is not known here; update bankctl first", kv->value);
@@ -110,6 +147,8 @@ int bundle_manifest_parse(const char *name, const char *text, size_t len, struct
 		r = diag_set(d, name, 0, "missing product, version or build-id; this is not a complete bundle");
 	if (r == 0 && m.nfiles == 0)
 		r = diag_set(d, name, 0, "the manifest lists no payload files; this is not a complete bundle");
+	if (r == 0 && !m.image_sha256[0])
+		r = diag_set(d, name, 0, "the manifest names no bank image; this is not a complete bundle");
 	if (r < 0) {
 		bundle_manifest_free(&m);
 		return r;
@@ -154,6 +193,9 @@ struct bundle_reader {
 	struct bundle_manifest m;
 	char *signature; /* NULL while bundles are unsigned */
 	struct archive_entry *pending; /* the first payload entry, read while looking for the signature */
+	struct hasher image_hash;      /* over bank.img as it streams */
+	bool hashing;                  /* image_hash is started and not yet ended */
+	unsigned long long image_read;
 };
 
 static int read_entry_text(struct bundle_reader *b, struct archive_entry *e, char **ret, size_t *ret_len,
@@ -249,195 +291,97 @@ void bundle_close(struct bundle_reader *b)
 		archive_read_free(b->a);
 	if (b->pending)
 		archive_entry_free(b->pending);
+	if (b->hashing) {
+		char hex[HASH_HEX_LEN];
+		hasher_end(&b->image_hash, hex);
+	}
 	bundle_manifest_free(&b->m);
 	free(b->signature);
 	free(b->path);
 	free(b);
 }
 
-struct progress {
-	void (*fn)(unsigned long long, unsigned long long, void *);
-	void *ctx;
-	unsigned long long done, total;
-};
-
-/* Stream one payload entry into path, hashing as it goes; 0 when size and sha256 match. */
-static int extract_file(struct bundle_reader *b, const struct bundle_file *f, const char *path,
-			struct progress *p, struct diag *d)
-{
-	char chunk[1 << 16], hex[HASH_HEX_LEN];
-	struct hasher h;
-	unsigned long long got = 0;
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
-
-	if (fd < 0)
-		return diag_set(d, path, 0, "cannot create: %s", strerror(errno));
-	hasher_init(&h);
-	while ((n = archive_read_data(b->a, chunk, sizeof(chunk))) > 0) {
-		hasher_add(&h, chunk, (size_t)n);
-		got += (unsigned long long)n;
-		if (r == 0 && write(fd, chunk, (size_t)n) != n)
-			r = diag_set(d, path, 0, "cannot write: %s; free some space", strerror(errno));
-		p->done += (unsigned long long)n;
-		if (p->fn)
-			p->fn(p->done, p->total, p->ctx);
-	}
-	hasher_end(&h, hex);
-	close(fd);
-	if (r == 0 && (n < 0 || got != f->size))
-		r = diag_set(d, b->path, 0, "payload/%s is %llu bytes, the manifest says %llu; the bundle is truncated "
-			     "or damaged", f->path, got, f->size);
-	else if (r == 0 && strcmp(hex, f->sha256) != 0)
-		r = diag_set(d, b->path, 0, "payload/%s does not match its sha256 in the manifest; the bundle is "
-			     "damaged or was altered", f->path);
-	return r;
-}
-
-static int next_entry(struct bundle_reader *b, struct archive_entry **e)
-{
-	if (b->pending) {
-		/* The entry read while looking for the signature: the archive is positioned at its data. */
-		archive_entry_free(b->pending);
-		b->pending = NULL;
-		*e = NULL;
-		return ARCHIVE_OK;
-	}
-	return archive_read_next_header(b->a, e);
-}
-
-static char *entry_name(struct archive_entry *e, char *first)
-{
-	return e ? xstrdup(archive_entry_pathname(e)) : first;
-}
-
-static int extract_one(struct bundle_reader *b, const struct bundle_file *f, const char *dir,
-		       struct progress *p, char **first, struct diag *d)
+/* The entry after the manifest (and signature): it must be bank.img. */
+static int image_entry(struct bundle_reader *b, struct diag *d)
 {
 	struct archive_entry *e = NULL;
-	char *want = xasprintf("payload/%s", f->path), *name, *path, *parent;
-	int st = next_entry(b, &e), r = 0;
+	int st = b->pending ? ARCHIVE_OK : archive_read_next_header(b->a, &e);
+	const char *name = b->pending ? archive_entry_pathname(b->pending) : st == ARCHIVE_OK ? archive_entry_pathname(e) : "";
+	int r = 0;
 
-	name = st == ARCHIVE_OK ? entry_name(e, *first) : NULL;
-	*first = NULL;
 	if (st == ARCHIVE_EOF)
-		r = diag_set(d, b->path, 0, "the bundle ends before %s; it is truncated, download it again", want);
+		r = diag_set(d, b->path, 0, "the bundle ends before %s; it is truncated, download it again", BUNDLE_IMAGE);
 	else if (st != ARCHIVE_OK)
-		r = diag_set(d, b->path, 0, "the bundle is truncated or damaged before %s (%s); download it again", want,
-			     archive_error_string(b->a));
-	else if (strcmp(name, want) != 0)
-		r = diag_set(d, b->path, 0, "found %s where the manifest says %s comes; the bundle is damaged", name, want);
-	if (r == 0) {
-		path = xasprintf("%s/%s", dir, f->path);
-		parent = xstrdup(path);
-		*strrchr(parent, '/') = '\0';
-		util_mkdir_p(parent, 0755);
-		r = extract_file(b, f, path, p, d);
-		free(path);
-		free(parent);
+		r = diag_set(d, b->path, 0, "the bundle is truncated or damaged before %s (%s); download it again",
+			     BUNDLE_IMAGE, archive_error_string(b->a));
+	else if (strcmp(name, BUNDLE_IMAGE) != 0)
+		r = diag_set(d, b->path, 0, "found %s where %s should come; the bundle is damaged", name, BUNDLE_IMAGE);
+	if (b->pending)
+		archive_entry_free(b->pending);
+	b->pending = NULL;
+	return r;
+}
+
+int bundle_image_read(struct bundle_reader *b, void *buf, size_t n, struct diag *d)
+{
+	ssize_t got = 0;
+
+	for (size_t done = 0; done < n; done += (size_t)got) {
+		got = archive_read_data(b->a, (char *)buf + done, n - done);
+		if (got <= 0)
+			return diag_set(d, b->path, 0, "%s ends %llu bytes in, the manifest says %llu; the bundle is "
+					"truncated or damaged, download it again", BUNDLE_IMAGE, b->image_read + done,
+					b->m.image_size);
 	}
-	free(name);
-	free(want);
-	return r;
-}
-
-int bundle_extract(struct bundle_reader *b, const char *dir,
-		   void (*progress)(unsigned long long done, unsigned long long total, void *ctx), void *ctx,
-		   struct diag *d)
-{
-	struct progress p = {progress, ctx, 0, b->m.payload_size};
-	char *first = b->pending ? xstrdup(archive_entry_pathname(b->pending)) : NULL;
-	struct archive_entry *e;
-	int r = 0, st;
-
-	for (size_t i = 0; i < b->m.nfiles && r == 0; i++)
-		r = extract_one(b, &b->m.files[i], dir, &p, &first, d);
-	free(first);
-	if (r == 0 && (st = archive_read_next_header(b->a, &e)) != ARCHIVE_EOF)
-		r = diag_set(d, b->path, 0, st == ARCHIVE_OK ? "unexpected entry %s after the payload; the bundle is "
-			     "damaged" : "the bundle is damaged after its payload%s", st == ARCHIVE_OK ?
-			     archive_entry_pathname(e) : "");
-	return r;
-}
-
-/* --- writing --- */
-
-static int add_entry(struct archive *a, const char *name, const char *path, const char *data, size_t len,
-		     long long epoch)
-{
-	struct archive_entry *e = archive_entry_new();
-	char chunk[1 << 16];
-	struct stat st;
-	ssize_t n;
-	int r = 0, fd = -1;
-
-	if (path && ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0))
-		r = -errno;
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, path ? (la_int64_t)(r == 0 ? st.st_size : 0) : (la_int64_t)len);
-	archive_entry_set_mtime(e, epoch, 0);
-	archive_entry_set_uname(e, "root");
-	archive_entry_set_gname(e, "root");
-	if (r == 0 && archive_write_header(a, e) != ARCHIVE_OK)
-		r = -EIO;
-	if (r == 0 && !path && archive_write_data(a, data, len) != (ssize_t)len)
-		r = -EIO;
-	while (r == 0 && path && (n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (archive_write_data(a, chunk, (size_t)n) != n)
-			r = -EIO;
-	if (fd >= 0)
-		close(fd);
-	archive_entry_free(e);
-	return r;
-}
-
-static int manifest_text(struct buf *m, const char *root, const char *const *files, size_t n, const char *product,
-			 const char *version, const char *build_id, long long epoch, struct diag *d)
-{
-	buf_printf(m, "# Update bundle manifest; written by imgbuild.\nformat = %d\nproduct = %s\nversion = %s\n"
-		   "build-id = %s\nsource-date-epoch = %lld\n", BUNDLE_FORMAT, product, version, build_id, epoch);
-	for (size_t i = 0; i < n; i++) {
-		char *p = xasprintf("%s/%s", root, files[i]), hex[HASH_HEX_LEN];
-		struct stat st;
-		int r = stat(p, &st) < 0 ? -errno : hash_file(p, hex);
-		free(p);
-		if (r < 0)
-			return diag_set(d, root, 0, "cannot read %s for the bundle: %s", files[i], strerror(-r));
-		buf_printf(m, "file = %s %lld %s\n", hex, (long long)st.st_size, files[i]);
-	}
+	hasher_add(&b->image_hash, buf, n);
+	b->image_read += n;
 	return 0;
 }
 
-int bundle_write(const char *out, const char *root, const char *const *files, size_t nfiles, const char *product,
-		 const char *version, const char *build_id, long long epoch, struct diag *d)
+int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d)
 {
-	struct buf m = {0};
-	char *tmp = xasprintf("%s.tmp.%ld", out, (long)getpid());
-	struct archive *a = archive_write_new();
-	int r = manifest_text(&m, root, files, nfiles, product, version, build_id, epoch, d);
+	unsigned char head[HVIMG_HEADER], *all = NULL;
+	const char *why = NULL;
+	size_t len;
+	int r = image_entry(b, d);
 
-	archive_write_set_format_pax_restricted(a);
-	if (r == 0 && archive_write_open_filename(a, tmp) != ARCHIVE_OK)
-		r = diag_set(d, out, 0, "cannot create the bundle: %s", archive_error_string(a));
-	if (r == 0 && add_entry(a, BUNDLE_MANIFEST, NULL, m.data, m.len, epoch) < 0)
-		r = diag_set(d, out, 0, "cannot write the manifest: %s", archive_error_string(a));
-	for (size_t i = 0; i < nfiles && r == 0; i++) {
-		char *name = xasprintf("payload/%s", files[i]), *path = xasprintf("%s/%s", root, files[i]);
-		if (add_entry(a, name, path, NULL, 0, epoch) < 0)
-			r = diag_set(d, out, 0, "cannot add %s: %s", files[i], archive_error_string(a));
-		free(name);
-		free(path);
+	if (!b->hashing)
+		hasher_init(&b->image_hash);
+	b->hashing = true;
+	b->image_read = 0;
+	if (r == 0)
+		r = bundle_image_read(b, head, sizeof(head), d);
+	if (r == 0 && (len = hvimg_header_len(head, sizeof(head))) == 0)
+		r = diag_set(d, b->path, 0, "%s is not a bank image (no HVIMG1 header); the bundle is damaged",
+			     BUNDLE_IMAGE);
+	if (r == 0) {
+		all = xmalloc(len);
+		memcpy(all, head, sizeof(head));
+		r = bundle_image_read(b, all + sizeof(head), len - sizeof(head), d);
 	}
-	if (archive_write_close(a) != ARCHIVE_OK && r == 0)
-		r = diag_set(d, out, 0, "cannot finish the bundle: %s", archive_error_string(a));
-	archive_write_free(a);
-	if (r == 0 && rename(tmp, out) < 0)
-		r = diag_set(d, out, 0, "cannot move the bundle into place: %s", strerror(errno));
-	if (r < 0)
-		unlink(tmp);
-	buf_free(&m);
-	free(tmp);
+	if (r == 0 && hvimg_parse(all, len, ret, &why) < 0)
+		r = diag_set(d, b->path, 0, "%s: %s; the bundle is damaged", BUNDLE_IMAGE, why);
+	free(all);
 	return r;
+}
+
+int bundle_image_close(struct bundle_reader *b, struct diag *d)
+{
+	char hex[HASH_HEX_LEN], extra;
+	struct archive_entry *e;
+	int st;
+
+	hasher_end(&b->image_hash, hex);
+	b->hashing = false;
+	if (b->image_read != b->m.image_size || archive_read_data(b->a, &extra, 1) != 0)
+		return diag_set(d, b->path, 0, "%s is not the %llu bytes the manifest says; the bundle is damaged",
+				BUNDLE_IMAGE, b->m.image_size);
+	if (strcmp(hex, b->m.image_sha256) != 0)
+		return diag_set(d, b->path, 0, "%s does not match its sha256 in the manifest; the bundle is damaged or "
+				"was altered", BUNDLE_IMAGE);
+	if ((st = archive_read_next_header(b->a, &e)) != ARCHIVE_EOF)
+		return diag_set(d, b->path, 0, st == ARCHIVE_OK ? "unexpected entry %s after %s; the bundle is damaged"
+				: "the bundle is damaged after %s%s", st == ARCHIVE_OK ? archive_entry_pathname(e) : "",
+				BUNDLE_IMAGE);
+	return 0;
 }

@@ -4,9 +4,10 @@
  * A bundle is a POSIX tar (made and read with libarchive, uncompressed: the payload is
  * compressed already) whose entries come in this order:
  *
- *   bundle.manifest       what the bundle is and every payload file with its sha256
+ *   bundle.manifest       what the bundle is, the bank image's sha256, and every file in it
  *   bundle.manifest.sig   the manifest's signature (the signing chain; absent until then)
- *   payload/<path>        each file the manifest lists, in the manifest's order
+ *   bank.img              the bank's FAT file system, as written to a bank partition, packed
+ *                         as its data extents (bootbank/hvimg.h: ~12 MiB of a 100 MiB bank)
  *
  * bundle.manifest reads:
  *
@@ -15,20 +16,25 @@
  *   version = 1.2.0
  *   build-id = 3f5c0d1e9a7b2c44
  *   source-date-epoch = 1700000000
+ *   image = <sha256> <size> bank.img
  *   file = <sha256> <size> boot/vmlinuz
  *   ...
  *
  * The manifest comes first so that a reader knows, before it reads any payload, what the
- * bundle must hold; every payload byte is checked against it as it streams.
+ * bundle must hold; every byte of bank.img is checked against it as it streams. The file
+ * lines say what the bank image holds (the bank's files, as GRUB and init read them).
+ * Staging writes the image as it is, with only the FAT serial changed to the target bank's.
  */
 #ifndef BUNDLE_H
 #define BUNDLE_H
 
+#include "hvimg.h"
 #include "kv.h"
 
 #define BUNDLE_FORMAT 1
 #define BUNDLE_MANIFEST "bundle.manifest"
 #define BUNDLE_SIGNATURE "bundle.manifest.sig"
+#define BUNDLE_IMAGE "bank.img"
 #define BUNDLE_MANIFEST_MAX (1 << 20)
 
 struct bundle_file {
@@ -43,6 +49,8 @@ struct bundle_manifest {
 	struct bundle_file *files;
 	size_t nfiles;
 	unsigned long long payload_size; /* the sum of the files' sizes */
+	char image_sha256[65];           /* bank.img, packed as it is in the bundle */
+	unsigned long long image_size;
 };
 
 /* Parse manifest text; name labels messages ("bundle.manifest:4: ..."). -EINVAL and d on error. */
@@ -58,17 +66,25 @@ struct bundle_reader;
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d);
 /* The manifest of an open bundle. */
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b);
-/* Unpack every payload file under dir, checking each one's size and sha256 as it streams;
- * a missing, extra, reordered or altered file is an error. progress (may be NULL) is called
- * with the bytes done so far. */
-int bundle_extract(struct bundle_reader *b, const char *dir,
-		   void (*progress)(unsigned long long done, unsigned long long total, void *ctx), void *ctx,
-		   struct diag *d);
+/* Start reading bank.img (the entry after the manifest and signature): its header into *ret
+ * (owned by the caller: hvimg_free). -EINVAL with d when it is missing or not an image. */
+int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d);
+/* The next n bytes of bank.img's data (the extents' bytes in order). -EIO with d when short. */
+int bundle_image_read(struct bundle_reader *b, void *buf, size_t n, struct diag *d);
+/* After the last byte: check bank.img's size and sha256 against the manifest, and that nothing
+ * follows it. -EINVAL with d when they do not match: the bundle is damaged or was altered. */
+int bundle_image_close(struct bundle_reader *b, struct diag *d);
 /* Close a bundle; accepts NULL. */
 void bundle_close(struct bundle_reader *b);
 
-/* Write a bundle of the files (paths relative to root) with the given identity. */
-int bundle_write(const char *out, const char *root, const char *const *files, size_t nfiles, const char *product,
-		 const char *version, const char *build_id, long long epoch, struct diag *d);
+struct bundle_identity {
+	const char *product, *version, *build_id;
+	long long epoch;
+};
+
+/* Write a bundle: the bank image packed as HVIMG1 (image), and the manifest listing it and the
+ * files it holds (paths relative to root, hashed from there). */
+int bundle_write(const char *out, const char *image, const char *root, const char *const *files, size_t nfiles,
+		 const struct bundle_identity *id, struct diag *d);
 
 #endif

@@ -18,9 +18,4 @@ struct stage_opts {
 /* Stage the bundle into bank o->target. Prints what it does; 0, or -EINVAL/-EIO with d filled. */
 int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o, struct diag *d);
 
-/* Write the FAT image file img into the partition (its metadata and every data extent), flush,
- * read back and compare. *ret_bytes says how much was written. 0 or -EIO with d. */
-int stage_write_image(const struct bootdisk *bd, const struct bootdisk_part *p, const char *img, bool progress,
-		      unsigned long long *ret_bytes, struct diag *d);
-
 #endif

@@ -8,11 +8,14 @@
  *   offset 24   n x (u64 offset, u64 length)
  *   then        the extents' bytes, in order
  *
- * Written by imgbuild (builder/image.c), read by the installer (packages/init/install.c).
+ * The extents are sorted, do not overlap, and lie inside the disk size. Written by imgbuild
+ * (builder/extents.c): the installer's copy of the disk image (packages/init/install.c), and
+ * the bank image in an update bundle (altbootbank/stage.c), whose "disk" is one bank.
  */
 #ifndef HVIMG_H
 #define HVIMG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HVIMG_MAGIC "HVIMG1\n"
@@ -37,5 +40,22 @@ static inline void hvimg_put64(unsigned char *p, uint64_t v)
 	for (int i = 0; i < 8; i++)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
+
+/* A parsed header. */
+struct hvimg {
+	uint64_t disk_size;
+	size_t n;
+	struct hvimg_extent *ext;   /* owned; free with hvimg_free() */
+	uint64_t data_bytes;        /* the sum of the extents' lengths */
+	size_t header_len;          /* HVIMG_HEADER + n * 16 */
+};
+
+/* How many header bytes buf must hold to parse it: HVIMG_HEADER first, then what that says.
+ * 0 when the first HVIMG_HEADER bytes are not an HVIMG header. */
+size_t hvimg_header_len(const unsigned char *buf, size_t len);
+/* Parse and check a header (magic, extent count, extents sorted, non-overlapping and inside
+ * the disk). 0, or -1 with *why saying what is wrong. */
+int hvimg_parse(const unsigned char *buf, size_t len, struct hvimg *ret, const char **why);
+void hvimg_free(struct hvimg *h);
 
 #endif

@@ -474,6 +474,8 @@ static int make_disk_and_bundle(const struct image_opts *o, const struct profile
 {
 	char *img = output_path(o, p, "img.tmp"), *bundle = output_path(o, p, "bundle.tmp");
 	char *work = xasprintf("%s/disk", s->top), *seed = xasprintf("%s-disk", p->name), build_id[17];
+	/* disk_make leaves each partition's file system in work/: bank A's is what a bundle stages. */
+	char *bank_img = xasprintf("%s/bank-a.img", work), *packed = xasprintf("%s/bank.hvimg", work);
 	struct disk_opts dopts = {.tree = s->tree, .work = work, .out = img, .grub_cfg = GRUB_AB_TEMPLATE,
 				  .seed = seed, .epoch = o->epoch};
 	long long bank = DISK_BANK_SIZE * 512LL / 100 * 95, payload = 0;
@@ -488,9 +490,12 @@ static int make_disk_and_bundle(const struct image_opts *o, const struct profile
 		r = disk_make(&dopts, d);
 
 	snprintf(build_id, sizeof(build_id), "%.16s", key);
+	struct bundle_identity id = {p->name, o->version, build_id, o->epoch};
 	if (r == 0)
-		r = bundle_write(bundle, s->tree, bank_files, ARRAY_SIZE(bank_files), p->name, o->version, build_id,
-				 o->epoch, d);
+		r = extents_pack(bank_img, packed, d);
+	if (r == 0)
+		r = bundle_write(bundle, packed, s->tree, bank_files, ARRAY_SIZE(bank_files), &id, d);
+	free(bank_img), free(packed);
 	free(img), free(bundle), free(work), free(seed);
 	return r;
 }

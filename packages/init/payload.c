@@ -96,6 +96,21 @@ static const char *payload_mount_on(const char *dev)
 	return "payload-mount-failed";
 }
 
+/* The payload's /usr and /lib64 (glibc's loader, for the one dynamic program, mtools) appear at
+ * their usual paths; the initramfs has neither. */
+static void payload_link(void)
+{
+	static const char *const dirs[] = {"usr", "lib64"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		char from[32], to[32];
+		snprintf(from, sizeof(from), "%s/%s", PAYLOAD_DIR, dirs[i]);
+		snprintf(to, sizeof(to), "/%s", dirs[i]);
+		if (access(from, F_OK) == 0 && symlink(from, to) < 0 && errno != EEXIST)
+			log_error("cannot link %s to %s: %s, ignoring", to, from, strerror(errno));
+	}
+}
+
 const char *payload_mount(struct boot_state *st)
 {
 	int file_fd = open(PAYLOAD_FILE, O_RDONLY | O_CLOEXEC), loop_fd;
@@ -119,5 +134,7 @@ const char *payload_mount(struct boot_state *st)
 	reason = payload_mount_on(dev);
 	/* Only now: with AUTOCLEAR, closing the last opener before mount(2) would detach the device. */
 	close(loop_fd);
+	if (!reason)
+		payload_link();
 	return reason;
 }

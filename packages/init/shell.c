@@ -35,7 +35,7 @@ static void hostname_set(void)
 void session_prepare(void)
 {
 	/* The payload's tools come first; the initramfs's busybox is the fallback. */
-	setenv("PATH", "/system/bin:/system/sbin:/bin:/sbin", 1);
+	setenv("PATH", "/usr/sbin:/usr/bin:/bin:/sbin", 1);
 	hostname_set();
 }
 

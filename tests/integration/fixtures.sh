@@ -5,7 +5,7 @@
 #   v3-panics.bundle     version 3.0.0 whose /init exits at once, so the kernel panics
 #   v0.9.bundle          version 0.9.0 (a downgrade)
 #   other.bundle         version 2.0.0 of another product
-#   too-big.bundle       version 2.0.0 whose payload (110 MiB) does not fit a bank
+#   too-big.bundle       version 2.0.0 whose bank image (110 MiB) does not fit a bank
 . "$(dirname "$0")/common.sh"
 dest=$OUT/test/variants
 mkdir -p "$dest"
@@ -32,14 +32,25 @@ variant v3-panics 3.0.0 "sed -i 's|^build = musl-gcc.*|build = printf \"#!/bin/s
 variant v0.9 0.9.0
 variant other 2.0.0 "sed -i 's/^name = .*/name = otherappliance/' recipes/images/hypervisor.image"
 
-# too-big: v2 with a 110 MiB file added to its payload and manifest, re-packed in bundle order
-# (the builder itself refuses an image that does not fit a bank).
+# too-big: v2 whose bank image spans 110 MiB (a 1 MiB extent of data at its end), re-packed with
+# its manifest entry updated (the builder itself refuses an image that does not fit a bank).
 t=$(mktemp -d)
-if tar -xf "$dest/v2.bundle" -C "$t" && head -c 115343360 /dev/urandom >"$t/payload/ballast" &&
-	echo "file = $(sha256sum <"$t/payload/ballast" | cut -c1-64) 115343360 ballast" >>"$t/bundle.manifest" &&
-	tar --format=pax -cf "$dest/too-big.bundle" -C "$t" bundle.manifest \
-		$(sed -n 's/^file = [0-9a-f]* [0-9]* /payload\//p' "$t/bundle.manifest"); then
-	echo "ok - fixture too-big: v2 plus a 110 MiB payload file"
+if tar -xf "$dest/v2.bundle" -C "$t" && python3 - "$t/bank.img" <<'PY' &&
+import struct, sys, os
+p = sys.argv[1]
+data = open(p, "rb").read()
+size, n = struct.unpack_from("<QQ", data, 8)
+ext = [struct.unpack_from("<QQ", data, 24 + 16 * i) for i in range(n)]
+body = data[24 + 16 * n:]
+big = 110 << 20
+ext.append((big - (1 << 20), 1 << 20))
+head = b"HVIMG1\n\0" + struct.pack("<QQ", big, len(ext)) + b"".join(struct.pack("<QQ", o, l) for o, l in ext)
+open(p, "wb").write(head + body + os.urandom(1 << 20))
+PY
+	sed -i "s/^image = .*/image = $(sha256sum <"$t/bank.img" | cut -c1-64) $(stat -c %s "$t/bank.img") bank.img/" \
+		"$t/bundle.manifest" &&
+	tar --format=pax -cf "$dest/too-big.bundle" -C "$t" bundle.manifest bank.img; then
+	echo "ok - fixture too-big: v2 with a 110 MiB bank image"
 else
 	echo "not ok - fixture too-big"; FAILED=1
 fi

@@ -124,3 +124,74 @@ qemu_boot() {
     rm -rf "$dir"
     return "$rc"
 }
+
+# An interactive session, for tests that type at the appliance's console shell:
+#   qemu_start IMAGE FIRMWARE MEDIA [qemu args...]   start QEMU in the background (as qemu_boot),
+#                    the serial console's input on a pipe; sets QEMU_DIR and QEMU_PID
+#   qemu_send TEXT   type TEXT and Enter on the console
+#   qemu_wait PATTERN TIMEOUT_S   wait for PATTERN (grep -E) in the console output after the
+#                    last qemu_mark; 0 when seen, 1 on timeout or when QEMU is gone
+#   qemu_mark        later qemu_wait calls look only at output from here on
+#   qemu_kill        kill -9 QEMU at once (a power cut), keep the log in $LOG_DIR, clean up
+# Every run is bounded by timeout(1) (QEMU_MAX_S, default 600 s).
+qemu_start() {
+    local image=$1 firmware=$2 media=$3 ovmf_dir=${OVMF_DIR:-/usr/share/OVMF}
+    shift 3
+    local -a args
+    QEMU_DIR=$(mktemp -d "${TMPDIR:-/tmp}/qemu_session.XXXXXX") || return 2
+    : >"$QEMU_DIR/serial.log"
+    args=(-accel tcg -m "${QEMU_BOOT_MEM:-512}" -display none -no-reboot -nic none -monitor none
+          -chardev "pipe,id=con,path=$QEMU_DIR/con" -serial chardev:con)
+    mkfifo "$QEMU_DIR/con.in" "$QEMU_DIR/con.out"
+    if [ "$firmware" = uefi ]; then
+        cp "$ovmf_dir/OVMF_VARS_4M.fd" "$QEMU_DIR/" || return 2
+        args+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf_dir/OVMF_CODE_4M.fd"
+               -drive "if=pflash,format=raw,unit=1,file=$QEMU_DIR/OVMF_VARS_4M.fd")
+    fi
+    case $media in
+    cd) args+=(-drive "file=${image//,/,,},format=raw,if=ide,media=cdrom,readonly=on" -boot order=d) ;;
+    disk-rw) args+=(-drive "file=${image//,/,,},format=raw,if=virtio" -boot order=c) ;;
+    *) args+=(-drive "file=${image//,/,,},format=raw,if=virtio,snapshot=on" -boot order=c) ;;
+    esac
+    timeout -k 5 "${QEMU_MAX_S:-600}" qemu-system-x86_64 "${args[@]}" "$@" </dev/null >"$QEMU_DIR/qemu.out" 2>&1 &
+    QEMU_PID=$!
+    # The console's output into the log; its input held open on fd 7 for qemu_send.
+    cat "$QEMU_DIR/con.out" >>"$QEMU_DIR/serial.log" &
+    exec 7>"$QEMU_DIR/con.in"
+    QEMU_MARK=0
+}
+
+qemu_send() {
+    printf '%s\r' "$1" >&7
+}
+
+qemu_mark() {
+    QEMU_MARK=$(stat -c %s "$QEMU_DIR/serial.log")
+}
+
+qemu_wait() {
+    local pattern=$1 deadline=$((SECONDS + $2))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | grep -aqE -- "$pattern" && return 0
+        kill -0 "$QEMU_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | grep -aqE -- "$pattern"
+}
+
+# qemu_log: the console output so far, without carriage returns.
+qemu_log() {
+    tr -d '\r' <"$QEMU_DIR/serial.log"
+}
+
+qemu_kill() {
+    pkill -9 -P "$QEMU_PID" qemu-system-x86 2>/dev/null
+    kill -9 "$QEMU_PID" 2>/dev/null
+    wait "$QEMU_PID" 2>/dev/null
+    exec 7>&-
+    wait 2>/dev/null
+    if [ -n "${LOG_DIR:-}" ] && [ -n "${QEMU_BOOT_NAME:-}" ]; then
+        mkdir -p "$LOG_DIR" && cp "$QEMU_DIR/serial.log" "$LOG_DIR/$QEMU_BOOT_NAME.log"
+    fi
+    rm -rf "$QEMU_DIR"
+}

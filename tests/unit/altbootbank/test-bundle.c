@@ -4,15 +4,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "bundle.h"
+#include "extents.h"
 #include "util.h"
 #include "tap.h"
 
 static const char *const files[] = {"boot.cfg", "boot/vmlinuz"};
 
+/* A 1 MiB sparse "bank image" with data at 0 and at 512 KiB. */
+static void make_image(const char *dir, char *ret_packed)
+{
+	char *img = xasprintf("%s/bank.raw", dir);
+	struct diag d = {{0}};
+	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || pwrite(fd, "BOOT SECTOR", 11, 0) != 11 || pwrite(fd, "kernel bytes", 12, 512 << 10) != 12 ||
+	    ftruncate(fd, 1 << 20) < 0)
+		printf("# cannot make the image\n");
+	if (fd >= 0)
+		close(fd);
+	sprintf(ret_packed, "%s/bank.hvimg", dir);
+	if (extents_pack(img, ret_packed, &d) < 0)
+		printf("# %s\n", d.msg);
+	free(img);
+}
+
 static char *make_bundle(char **ret_dir)
 {
-	char *dir = mkdtemp(xstrdup("/tmp/test-bundle.XXXXXX")), *p, *out;
+	char *dir = mkdtemp(xstrdup("/tmp/test-bundle.XXXXXX")), *p, *out, packed[256];
+	struct bundle_identity id = {"hypervisor", "2.0.0", "abc123", 1700000000};
 	struct diag d = {{0}};
 
 	p = xasprintf("%s/root/boot", dir);
@@ -24,43 +46,57 @@ static char *make_bundle(char **ret_dir)
 	p = xasprintf("%s/root/boot/vmlinuz", dir);
 	util_write_file_atomic(p, "kernel bytes", 12, 0644);
 	free(p);
+	make_image(dir, packed);
 	p = xasprintf("%s/root", dir);
 	out = xasprintf("%s/b.bundle", dir);
-	if (bundle_write(out, p, files, 2, "hypervisor", "2.0.0", "abc123", 1700000000, &d) < 0)
+	if (bundle_write(out, packed, p, files, 2, &id, &d) < 0)
 		printf("# %s\n", d.msg);
 	free(p);
 	*ret_dir = dir;
 	return out;
 }
 
-static int open_extract(const char *path, const char *dir, struct diag *d)
+/* Read the whole bank image; its data bytes (owned by the caller) in *ret when asked. */
+static int open_read(const char *path, struct hvimg *h, char **ret, struct diag *d)
 {
 	struct bundle_reader *b = NULL;
-	char *x = xasprintf("%s/x", dir);
+	char *data = NULL;
 	int r = bundle_open(path, &b, d);
 
 	if (r == 0)
-		r = bundle_extract(b, x, NULL, NULL, d);
+		r = bundle_image_open(b, h, d);
+	if (r == 0) {
+		data = xmalloc(h->data_bytes + 1);
+		r = bundle_image_read(b, data, h->data_bytes, d);
+	}
+	if (r == 0)
+		r = bundle_image_close(b, d);
 	bundle_close(b);
-	free(x);
+	if (r == 0 && ret)
+		*ret = data;
+	else
+		free(data);
 	return r;
 }
 
 static void test_bundle_round_trips(void)
 {
-	char *dir, *path = make_bundle(&dir), *got = NULL, *x = xasprintf("%s/x/boot/vmlinuz", dir);
+	char *dir, *path = make_bundle(&dir), *data = NULL;
 	struct bundle_reader *b = NULL;
+	struct hvimg h = {0};
 	struct diag d = {{0}};
 
 	ok(bundle_open(path, &b, &d) == 0, "bundle: opens (%s)", d.msg);
 	ok(b && strcmp(bundle_get_manifest(b)->product, "hypervisor") == 0 && bundle_get_manifest(b)->nfiles == 2 &&
 	   bundle_get_manifest(b)->payload_size == 28, "bundle: the manifest names the product and both files");
 	bundle_close(b);
-	ok(open_extract(path, dir, &d) == 0 && util_read_file(x, &got, NULL) == 0 && strcmp(got, "kernel bytes") == 0,
-	   "bundle: extracts the payload checked against the manifest (%s)", d.msg);
-	free(got);
+	ok(open_read(path, &h, &data, &d) == 0 && h.disk_size == 1 << 20 && h.n == 2 && h.ext[1].offset == 512 << 10 &&
+	   memcmp(data, "BOOT SECTOR", 11) == 0, "bundle: the bank image streams back, checked against the manifest (%s)",
+	   d.msg);
+	hvimg_free(&h);
+	free(data);
 	util_rm_rf(dir);
-	free(dir), free(path), free(x);
+	free(dir), free(path);
 }
 
 /* Cut the file at off, or flip one bit of the first byte of text in it. */
@@ -81,28 +117,65 @@ static void damage(const char *path, long off, const char *text)
 	free(data);
 }
 
-/* The tar has 512-byte headers: the manifest, then each payload file. */
+/* The tar has 512-byte headers: the manifest (1 block of text), then bank.img. */
 static void test_bundle_refuses_damage(void)
 {
 	char *dir, *path = make_bundle(&dir);
+	struct hvimg h = {0};
 	struct diag d = {{0}};
 
-	damage(path, 512 * 4 + 5, NULL);
-	ok(open_extract(path, dir, &d) < 0 && strstr(d.msg, "truncated"), "bundle: a truncated bundle is refused (%s)", d.msg);
+	damage(path, 512 * 4 + 30, NULL);
+	ok(open_read(path, &h, NULL, &d) < 0 && strstr(d.msg, "truncated"), "bundle: a truncated bundle is refused (%s)",
+	   d.msg);
+	hvimg_free(&h);
 	free(path), util_rm_rf(dir), free(dir);
 
 	path = make_bundle(&dir);
 	damage(path, 0, "kernel bytes");
-	ok(open_extract(path, dir, &d) < 0 && strstr(d.msg, "does not match its sha256"),
-	   "bundle: one flipped payload byte is refused (%s)", d.msg);
+	ok(open_read(path, &h, NULL, &d) < 0 && strstr(d.msg, "does not match its sha256"),
+	   "bundle: one flipped byte of the bank image is refused (%s)", d.msg);
+	hvimg_free(&h);
 	free(path), util_rm_rf(dir), free(dir);
 
 	dir = mkdtemp(xstrdup("/tmp/test-bundle.XXXXXX"));
 	path = xasprintf("%s/not.bundle", dir);
 	util_write_file_atomic(path, "hello\n", 6, 0644);
-	ok(open_extract(path, dir, &d) < 0 && strstr(d.msg, "not an update bundle"), "bundle: a text file is refused (%s)",
+	ok(open_read(path, &h, NULL, &d) < 0 && strstr(d.msg, "not an update bundle"), "bundle: a text file is refused (%s)",
 	   d.msg);
 	free(path), util_rm_rf(dir), free(dir);
+}
+
+/* A header with extents (offset, length) and the given disk size. */
+static size_t header(unsigned char *buf, uint64_t disk, const uint64_t *ext, size_t n)
+{
+	memcpy(buf, HVIMG_MAGIC, 8);
+	hvimg_put64(buf + 8, disk);
+	hvimg_put64(buf + 16, n);
+	for (size_t i = 0; i < 2 * n; i++)
+		hvimg_put64(buf + HVIMG_HEADER + 8 * i, ext[i]);
+	return HVIMG_HEADER + 16 * n;
+}
+
+static void test_hvimg_rejects_bad_headers(void)
+{
+	unsigned char buf[256];
+	struct hvimg h;
+	const char *why = "";
+	size_t len;
+
+	len = header(buf, 4096, (uint64_t[]){0, 512, 1024, 512}, 2);
+	ok(hvimg_parse(buf, len, &h, &why) == 0 && h.data_bytes == 1024, "hvimg: a good header parses");
+	hvimg_free(&h);
+	len = header(buf, 4096, (uint64_t[]){0, 1024, 512, 512}, 2);
+	ok(hvimg_parse(buf, len, &h, &why) < 0 && strstr(why, "overlap"), "hvimg: overlapping extents (%s)", why);
+	len = header(buf, 4096, (uint64_t[]){4000, 512}, 1);
+	ok(hvimg_parse(buf, len, &h, &why) < 0 && strstr(why, "outside"), "hvimg: an extent past the end (%s)", why);
+	len = header(buf, 4096, (uint64_t[]){UINT64_MAX - 10, 512}, 1);
+	ok(hvimg_parse(buf, len, &h, &why) < 0, "hvimg: an extent that wraps around (%s)", why);
+	len = header(buf, 4096, (uint64_t[]){0, 512}, 1);
+	ok(hvimg_parse(buf, len - 1, &h, &why) < 0 && strstr(why, "cut short"), "hvimg: a short header (%s)", why);
+	hvimg_put64(buf + 16, HVIMG_MAX_EXTENTS + 1);
+	ok(hvimg_parse(buf, len, &h, &why) < 0 && strstr(why, "too many"), "hvimg: too many extents (%s)", why);
 }
 
 static void expect(const char *text, const char *want, const char *what)
@@ -121,6 +194,12 @@ static void test_manifest_rejects_bad_input(void)
 	const char *head = "format = 1\nproduct = p\nversion = 1\nbuild-id = x\n";
 	char *t;
 
+	t = xasprintf("%sfile = %064d 5 a\n", head, 0);
+	expect(t, "names no bank image", "no image");
+	free(t);
+	t = xasprintf("%simage = %064d 5 other.img\n", head, 0);
+	expect(t, "must be called bank.img", "an image of another name");
+	free(t);
 	t = xasprintf("%sfile = %064d 5 ../etc/passwd\n", head, 0);
 	expect(t, "unsafe payload path '../etc/passwd'", "a path leaving the bank");
 	free(t);
@@ -144,6 +223,7 @@ int main(void)
 {
 	test_bundle_round_trips();
 	test_bundle_refuses_damage();
+	test_hvimg_rejects_bad_headers();
 	test_manifest_rejects_bad_input();
 	test_version_compare();
 	return tap_done();
