@@ -92,8 +92,10 @@ static int ctx_open(struct ctx *c, const char *disk, bool writable, struct diag 
 	free(found);
 	if (r == 0)
 		r = bootstate_read(&c->bd, &c->st, d);
+	/* An empty bank is never booted while the state is valid (GRUB's rule): nothing to read there. */
 	for (int i = 0; i < 2 && r == 0; i++)
-		r = bankinfo_read(&c->bd, i, &c->info[i], d);
+		if (c->st.current < 0 || c->st.env.bank[i].state != BANK_EMPTY)
+			r = bankinfo_read(&c->bd, i, &c->info[i], d);
 	return r;
 }
 
@@ -232,7 +234,8 @@ static void alt_remount(int bank)
 static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct diag *d)
 {
 	int keep = protected_bank(c);
-	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = isatty(2)};
+	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = isatty(2),
+			       .keep = &c->info[keep]};
 
 	if (c->running >= 0 && c->st.env.bank[keep].state == BANK_TRIAL && c->st.env.bank[!keep].state == BANK_GOOD)
 		return diag_set(d, c->bd.path, 0, "bank %c (running) is on trial and bank %c is the fallback; refusing to "

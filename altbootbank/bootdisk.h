@@ -37,6 +37,7 @@ struct bootstate {
 	struct bank_env env;
 	int current;          /* which copy (0 = envA, 1 = envB) is current, -1 if none was valid */
 	bool valid[2];
+	unsigned long long offset[2]; /* where each copy lies on the disk (0: not found) */
 };
 /* Read both copies of the boot state from the ESP. -EIO with d when neither is readable. */
 int bootstate_read(const struct bootdisk *bd, struct bootstate *ret, struct diag *d);
@@ -48,6 +49,7 @@ int bootstate_write(const struct bootdisk *bd, struct bootstate *st, const struc
 struct bankinfo {
 	char *product, *version, *build;
 	bool files;           /* boot.cfg, its kernel and every initrd it names are there */
+	bool state;           /* it holds a saved configuration, /state.tgz */
 };
 int bankinfo_read(const struct bootdisk *bd, int bank, struct bankinfo *ret, struct diag *d);
 void bankinfo_free(struct bankinfo *bi);

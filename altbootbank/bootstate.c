@@ -9,12 +9,14 @@
 
 static const char *const copy_path[2] = {"/grub/envA", "/grub/envB"};
 
-static int read_copy(const struct bootdisk *bd, int i, struct bank_env *env, struct diag *d)
+static int read_copy(const struct bootdisk *bd, int i, struct bank_env *env, unsigned long long *ret_off,
+		     struct diag *d)
 {
 	char block[BANK_ENV_SIZE];
-	unsigned long long off;
+	unsigned long long off = 0;
 	int r = bootdisk_file_offset(bd, &bd->esp, copy_path[i], sizeof(block), &off, d);
 
+	*ret_off = r == 0 ? off : 0;
 	if (r == 0 && pread(bd->fd, block, sizeof(block), (off_t)off) != (ssize_t)sizeof(block))
 		r = diag_set(d, bd->path, 0, "cannot read %s: %s", copy_path[i], strerror(errno));
 	if (r == 0 && bank_env_parse(block, sizeof(block), env) < 0)
@@ -26,7 +28,7 @@ int bootstate_read(const struct bootdisk *bd, struct bootstate *ret, struct diag
 {
 	struct bank_env e[2];
 	struct bootstate st = {.current = -1};
-	int r0 = read_copy(bd, 0, &e[0], d), r1 = read_copy(bd, 1, &e[1], d);
+	int r0 = read_copy(bd, 0, &e[0], &st.offset[0], d), r1 = read_copy(bd, 1, &e[1], &st.offset[1], d);
 
 	st.valid[0] = r0 == 0;
 	st.valid[1] = r1 == 0;
@@ -48,8 +50,9 @@ int bootstate_write(const struct bootdisk *bd, struct bootstate *st, const struc
 	int target = st->current == 0 ? 1 : 0;
 	char block[BANK_ENV_SIZE], back[BANK_ENV_SIZE];
 	struct bank_env next = *env;
-	unsigned long long off;
-	int r = bootdisk_file_offset(bd, &bd->esp, copy_path[target], sizeof(block), &off, d);
+	unsigned long long off = st->offset[target];
+	/* Where the copy lies was found when the state was read; a copy not found then is looked for again. */
+	int r = off ? 0 : bootdisk_file_offset(bd, &bd->esp, copy_path[target], sizeof(block), &off, d);
 
 	next.seq = bank_env_next_seq(st->env.seq);
 	bank_env_format(&next, block);
@@ -119,6 +122,7 @@ int bankinfo_read(const struct bootdisk *bd, int bank, struct bankinfo *ret, str
 		bi.version = bootcfg_value(cfg.data, "version");
 		bi.build = bootcfg_value(cfg.data, "build");
 		bi.files = run_argv(argv, NULL, NULL, NULL, &list) == 0 && list.data && files_present(cfg.data, list.data);
+		bi.state = list.data && strstr(list.data, "::/state.tgz\n");
 	}
 	buf_free(&cfg);
 	buf_free(&list);

@@ -154,18 +154,15 @@ static int read_back(const struct bootdisk *bd, const struct bootdisk_part *p, c
 	return 0;
 }
 
-/* The saved configuration of the running bank, if it has one, into tmp/state.tgz. */
-static int fetch_state(const struct bootdisk *bd, int from, const char *tmp, bool *ret_have, struct diag *d)
+/* The saved configuration of the kept bank, when it has one, into tmp/state.tgz. */
+static int fetch_state(const struct bootdisk *bd, const struct stage_opts *o, const char *tmp, struct diag *d)
 {
 	struct buf data = {0};
 	char *path = xasprintf("%s/state.tgz", tmp);
-	int r = bootdisk_read_file(bd, &bd->bank[from], "/state.tgz", &data, d);
+	int r = bootdisk_read_file(bd, &bd->bank[!o->target], "/state.tgz", &data, d);
 
-	*ret_have = r == 0;
 	if (r == 0)
 		r = util_write_file_atomic(path, data.data, data.len, 0600);
-	else if (r == -ENOENT)
-		r = 0;
 	buf_free(&data);
 	free(path);
 	return r;
@@ -209,11 +206,11 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *
 	const struct bootdisk_part *p = &bd->bank[o->target];
 	char hex[HASH_HEX_LEN];
 	struct hvimg h = {0};
-	bool state = false;
+	bool state = o->keep->state;
 	int r = verify_pass(p, o, d);
 
-	if (r == 0)
-		r = fetch_state(bd, !o->target, tmp, &state, d);
+	if (r == 0 && state)
+		r = fetch_state(bd, o, tmp, d);
 	/* From here on the disk changes: first the bank is marked empty, so that GRUB never boots it half written. */
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
 		r = mark(bd, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
@@ -236,22 +233,18 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *
 int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o, struct diag *d)
 {
 	struct bundle_reader *br = NULL;
-	struct bankinfo cur = {0};
 	const char *tmpdir = getenv("TMPDIR");
 	char *tmp = xasprintf("%s/bankctl.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	int r = bundle_open(o->bundle, &br, d);
 
 	if (r == 0)
-		r = bankinfo_read(bd, !o->target, &cur, d);
-	if (r == 0)
-		r = check_bundle(bundle_get_manifest(br), &cur, o, d);
+		r = check_bundle(bundle_get_manifest(br), o->keep, o, d);
 	if (r == 0 && !mkdtemp(tmp))
 		r = diag_set(d, tmp, 0, "cannot make a scratch folder: %s; set TMPDIR", strerror(errno));
 	if (r == 0) {
 		r = stage_payload(bd, st, tmp, o, bundle_get_manifest(br), d);
 		util_rm_rf(tmp);
 	}
-	bankinfo_free(&cur);
 	bundle_close(br);
 	free(tmp);
 	return r;

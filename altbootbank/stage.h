@@ -13,6 +13,7 @@ struct stage_opts {
 	int target;            /* the bank to write (never the running one) */
 	bool allow_downgrade;
 	bool progress;         /* draw a progress bar (a terminal) */
+	const struct bankinfo *keep; /* what the bank that is kept holds (bankinfo_read) */
 };
 
 /* Stage the bundle into bank o->target. Prints what it does; 0, or -EINVAL/-EIO with d filled. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +142,26 @@ static void banks_mount(int bank)
 	}
 }
 
+/* The saved configuration (/bootbank/state.tgz, written by backup.sh) unpacked over the root,
+ * before the session reads /etc. A damaged archive is reported and the defaults stay. */
+static void state_restore(void)
+{
+	char *argv[] = {"/bin/tar", "-xzf", "/bootbank/state.tgz", "-C", "/", NULL};
+	int status = 0;
+	pid_t pid;
+
+	if (access(argv[2], F_OK) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_error("cannot unpack the saved configuration %s (tar exit %d); the defaults stay, run backup.sh to "
+			  "save it again", argv[2], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 const char *bank_commit(struct boot_state *st)
 {
 	int bank = bank_index(st->bank);
@@ -149,7 +170,9 @@ const char *bank_commit(struct boot_state *st)
 	if (bank < 0)
 		return NULL; /* the live image: nothing to mark */
 	reason = esp_mark_good(bank);
-	if (!reason)
+	if (!reason) {
 		banks_mount(bank);
+		state_restore();
+	}
 	return reason;
 }

@@ -18,8 +18,11 @@
 static void hostname_set(void)
 {
 	char text[256], *cursor = text, *name;
+	/* The saved configuration's (state.tgz), else the image's default. */
 	ssize_t len = file_read("/etc/hostname", text, sizeof(text));
 
+	if (len == -ENOENT)
+		len = file_read("/system/etc/hostname", text, sizeof(text));
 	if (len == -ENOENT)
 		return; /* optional: the kernel's default name stays */
 	if (len < 0) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bankctl on the running host (BIOS, installed disk): the appliance stages a bundle from a second
 # disk into its inactive bank. A power cut in the middle of the write (QEMU killed) leaves bank B
-# empty and the host boots bank A; a complete staging boots bank B with v2 next.
+# empty and the host boots bank A; a complete staging boots bank B with v2 next, with the
+# configuration saved by backup.sh carried over; a rollback finds bank A's saved copy as it was.
 . "$(dirname "$0")/common.sh"
 t=$(mktemp -d)
 trap 'qemu_kill 2>/dev/null; rm -rf "$t"' EXIT
@@ -37,6 +38,9 @@ step test "$(bank_field "$disk" B state)/$(bank_field "$disk" A state)/$(next_ba
 WHAT="the host boots bank A again after the cut: BOOT-OK bank=A version=$VERSION"
 step boot_shell again
 qemu_log | grep -q "BOOT-OK bank=A version=$VERSION" || { FAILED=1; fail_log; }
+qemu_mark; qemu_send "echo edge-42 >/etc/hostname && backup.sh"
+WHAT="backup.sh saves the configuration into /bootbank/state.tgz"
+step qemu_wait 'backup.sh: saved etc/hostname into /bootbank/state.tgz' 30 || fail_log
 qemu_mark; qemu_send "bankctl stage /dev/vdb && grep version= /altbootbank/boot.cfg"
 WHAT="a complete staging on the host: v2 in bank B, and /altbootbank mounted again shows it"
 step qemu_wait 'version="2.0.0"' 240 || fail_log
@@ -48,5 +52,14 @@ step test "$(bank_field "$disk" B state)/$(bank_field "$disk" B version)/$(next_
 WHAT="the next boot is bank B: BOOT-OK bank=B version=2.0.0"
 step boot_shell staged
 qemu_log | grep -q "BOOT-OK bank=B version=2.0.0" || { FAILED=1; fail_log; }
+qemu_mark; qemu_send 'echo "name=$(hostname)"'
+WHAT="bank B booted with the configuration carried over from bank A (hostname edge-42)"
+step qemu_wait 'name=edge-42' 20 || fail_log
 qemu_kill
+
+# state.tgz of a bank of $disk, into $t/state-A or $t/state-B.
+state_of() { mtype -i "$disk@@$(($1 * 512))" ::/state.tgz >"$t/state-$2" 2>/dev/null; }
+WHAT="bankctl rollback on the build host: bank A boots next with its saved configuration as it was"
+step eval '"$BANKCTL" --disk "$disk" rollback >/dev/null && [ "$(next_bank "$disk")" = A ] &&
+	state_of 69632 A && state_of 274432 B && [ -s "$t/state-A" ] && cmp -s "$t/state-A" "$t/state-B"' 
 exit $FAILED
