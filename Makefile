@@ -23,7 +23,7 @@ LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
 BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
               builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
               builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/extents.c builder/write.c
-HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h packages/init/ks.h
+HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h packages/init/ks.h packages/init/gpt.h
 
 all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl
 	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) build $(PROFILE)
@@ -35,8 +35,8 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
-             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks
-BANK_SRC   = bootbank/bank.c bootbank/hvimg.c packages/init/ks.c altbootbank/bundle.c altbootbank/bundle-write.c altbootbank/bootdisk.c altbootbank/bootstate.c \
+             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks init/test-gpt
+BANK_SRC   = bootbank/bank.c bootbank/hvimg.c packages/init/ks.c packages/init/gpt.c altbootbank/bundle.c altbootbank/bundle-write.c altbootbank/bootdisk.c altbootbank/bootstate.c \
              altbootbank/stage.c
 LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpt.h"
 #include "hvimg.h"
 #include "ks.h"
 
@@ -381,6 +382,11 @@ static const char *install_to(const struct image *im, const struct disk *d)
 	}
 	say("installer: writing %s (%.1f GiB, %s)", d->name, d->bytes / 1073741824.0, d->model);
 	reason = image_write(im, fd);
+	const char *why;
+	if (!reason && gpt_relocate(fd, d->bytes, &why) < 0) {
+		log_error("cannot move the backup GPT to the end of %s: %s; the disk boots, but repair its table "
+			  "with sfdisk --relocate gpt-bak-std", dev, why);
+	}
 	if (!reason && ioctl(fd, BLKRRPART, 0) < 0)
 		log_error("cannot re-read the partition table of %s: %s, ignoring", dev, strerror(errno));
 	close(fd);

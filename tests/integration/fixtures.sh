@@ -3,6 +3,7 @@
 # of the recipes (sharing the download and package caches), into $OUT/test/variants/:
 #   v2.bundle            version 2.0.0
 #   v3-panics.bundle     version 3.0.0 whose /init exits at once, so the kernel panics
+#   v4-hangs.bundle      version 4.0.0 whose init hangs before its health check is done
 #   v0.9.bundle          version 0.9.0 (a downgrade)
 #   other.bundle         version 2.0.0 of another product
 #   too-big.bundle       version 2.0.0 whose bank image (110 MiB) does not fit a bank
@@ -29,6 +30,8 @@ variant() {
 
 variant v2 2.0.0
 variant v3-panics 3.0.0 "sed -i 's|^build = musl-gcc.*|build = printf \"#!/bin/sh\\\\necho init: v3 exits on purpose\\\\nexit 1\\\\n\" >init|' recipes/init/init.recipe"
+# v4-hangs: init hangs in its health check, after the watchdog is armed: softdog resets the VM.
+variant v4-hangs 4.0.0 "sed -i -e 's|^#include <errno.h>|&\\n#include <unistd.h>|' -e '/^const char \\*health_check(/,/^{/ s|^{|{\\n\\tfor (;;)\\n\\t\\tpause();|' packages/init/health.c"
 variant v0.9 0.9.0
 variant other 2.0.0 "sed -i 's/^name = .*/name = otherappliance/' recipes/images/hypervisor.image"
 

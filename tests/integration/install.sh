@@ -32,6 +32,8 @@ fi
 boot_expect 2 "$t/target.img" "$FW" "BOOT-OK bank=A version=$VERSION" "the installed disk boots: BOOT-OK bank=A version=$VERSION"
 check 3 "ks.cfg's settings are kept on the persist partition" \
 	bash -c "MTOOLS_SKIP_CHECK=1 mtype -i '$t/target.img@@$((479232 * 512))' ::/state/install.conf | grep -q '^rootpw=\\\$6\\\$'"
+check 5 "the GPT fits the 1 GiB disk: backup at its end, sfdisk --verify finds no error" \
+	bash -c "sfdisk --verify '$t/target.img' 2>&1 | grep -q 'No errors detected' && ! sfdisk --verify '$t/target.img' 2>&1 | grep -q 'not on the end'"
 
 if [ "$FW" = bios ]; then
 	ks_volume "$t/bad-ks.img" 'vmaccepteula\nrootpw x\ninstall --firstdisk\nclearpart --alldrives\npoweroff\n'

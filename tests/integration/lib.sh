@@ -195,3 +195,8 @@ qemu_kill() {
     fi
     rm -rf "$QEMU_DIR"
 }
+
+# qemu_keys KEYS: type KEYS as they are (printf %b escapes: '\e[B' is the down arrow).
+qemu_keys() {
+    printf '%b' "$1" >&7
+}

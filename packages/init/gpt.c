@@ -1,0 +1,129 @@
+#define _GNU_SOURCE
+#include "gpt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SECTOR 512
+
+uint32_t gpt_crc32(const void *data, uint64_t len)
+{
+	const unsigned char *p = data;
+	uint32_t crc = 0xffffffffu;
+
+	for (uint64_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+	}
+	return ~crc;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)get64((const unsigned char[8]){p[0], p[1], p[2], p[3], 0, 0, 0, 0});
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Header fields (UEFI spec 5.3.2): size at 12, crc at 16, my LBA 24, alternate LBA 32, last
+ * usable 48, entries LBA 72, entry count 80, entry size 84. */
+static void seal(unsigned char *h)
+{
+	put32(h + 16, 0);
+	put32(h + 16, gpt_crc32(h, get32(h + 12)));
+}
+
+static const char *check_header(unsigned char *h)
+{
+	uint32_t size = get32(h + 12), crc = get32(h + 16);
+
+	if (memcmp(h, "EFI PART", 8) != 0 || size < 92 || size > SECTOR)
+		return "no GPT header in sector 1";
+	put32(h + 16, 0);
+	if (gpt_crc32(h, size) != crc)
+		return "the GPT header's CRC does not match";
+	put32(h + 16, crc);
+	if (get32(h + 84) != 128 || get32(h + 80) == 0 || get32(h + 80) > 1024)
+		return "the GPT's entry table has an unexpected shape";
+	return NULL;
+}
+
+static int fail(const char **why, const char *what)
+{
+	*why = what;
+	return -1;
+}
+
+static int write_tables(int fd, unsigned char *mbr, unsigned char *h, unsigned char *ent, uint64_t ent_bytes,
+			uint64_t last)
+{
+	unsigned char b[SECTOR];
+	uint64_t ent_sectors = ent_bytes / SECTOR;
+
+	put64(h + 32, last);
+	put64(h + 48, last - ent_sectors - 1);
+	seal(h);
+	memcpy(b, h, SECTOR);
+	put64(b + 24, last);
+	put64(b + 32, 1);
+	put64(b + 72, last - ent_sectors);
+	seal(b);
+	/* The protective MBR's partition covers the whole disk, as far as 32 bits reach. */
+	put32(mbr + 446 + 12, last > 0xffffffffu ? 0xffffffffu : (uint32_t)last);
+	if (pwrite(fd, ent, ent_bytes, (off_t)((last - ent_sectors) * SECTOR)) != (ssize_t)ent_bytes ||
+	    pwrite(fd, b, SECTOR, (off_t)(last * SECTOR)) != SECTOR || fsync(fd) < 0)
+		return -1;
+	if (pwrite(fd, h, SECTOR, SECTOR) != SECTOR || pwrite(fd, mbr, SECTOR, 0) != SECTOR || fsync(fd) < 0)
+		return -1;
+	return 0;
+}
+
+int gpt_relocate(int fd, uint64_t disk_bytes, const char **why)
+{
+	unsigned char mbr[SECTOR], h[SECTOR], *ent;
+	uint64_t last = disk_bytes / SECTOR - 1, ent_bytes;
+	int r;
+
+	if (pread(fd, mbr, SECTOR, 0) != SECTOR || pread(fd, h, SECTOR, SECTOR) != SECTOR)
+		return fail(why, "cannot read the first sectors");
+	const char *bad = check_header(h);
+	if (bad)
+		return fail(why, bad);
+	if (get64(h + 32) == last)
+		return 0;
+	if (get64(h + 32) > last || get64(h + 72) != 2)
+		return fail(why, "the GPT does not fit this disk");
+	ent_bytes = ((uint64_t)get32(h + 80) * 128 + SECTOR - 1) / SECTOR * SECTOR;
+	if (!(ent = calloc(1, ent_bytes)))
+		return fail(why, "out of memory");
+	r = pread(fd, ent, ent_bytes, 2 * SECTOR) == (ssize_t)ent_bytes ? 0 : -1;
+	if (r == 0 && gpt_crc32(ent, (uint64_t)get32(h + 80) * 128) != get32(h + 88))
+		r = fail(why, "the GPT's entry table CRC does not match");
+	else if (r == 0 && (r = write_tables(fd, mbr, h, ent, ent_bytes, last)) < 0)
+		*why = "cannot write the moved GPT";
+	else if (r < 0)
+		*why = "cannot read the GPT's entries";
+	free(ent);
+	return r;
+}
