@@ -1,4 +1,4 @@
-/* bankctl: the operator's tool for the boot banks: status, stage, mark-good, rollback. */
+/* bankctl: the operator's tool for the boot banks: status, stage, mark-good, rollback, install. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -6,11 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bootdisk.h"
+#include "gpt.h"
 #include "stage.h"
+#include "write.h"
 
 #define BANKCTL_VERSION "0.1.0"
 #define ALTBOOTBANK "/altbootbank"
@@ -27,6 +33,11 @@ static const char usage[] =
 	"  mark-good [A|B]        mark a bank good (default: the running bank; with --disk, the\n"
 	"                         bank that boots next)\n"
 	"  rollback               boot the other bank next, if it holds a good image\n"
+	"  install [--force] IMAGE\n"
+	"                         install onto the --disk target (a disk, USB stick or file): write\n"
+	"                         the disk image IMAGE (out/<name>-<version>.img) block by block,\n"
+	"                         read it back, move the backup GPT to the disk's end; refuses a\n"
+	"                         mounted disk or the one holding / unless --force\n"
 	"\n"
 	"Options:\n"
 	"  --disk FILE            work on this disk or disk image file, without root or loop\n"
@@ -302,6 +313,32 @@ static int cmd_rollback(struct ctx *c, struct diag *d)
 	return 0;
 }
 
+/* Install needs no layout on the target: it writes one. Then the target is opened as any disk. */
+static int cmd_install(struct ctx *c, const char *target, const char *image, bool force, struct diag *d)
+{
+	struct write_opts w = {.image = image, .target = target, .force = force, .progress = isatty(2)};
+	const char *why;
+	int fd, r = write_image(&w, d);
+	unsigned long long size = 0;
+	struct stat st;
+
+	if (r == 0 && (fd = open(target, O_RDWR | O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) == 0)
+			size = S_ISBLK(st.st_mode) ? (ioctl(fd, BLKGETSIZE64, &size) == 0 ? size : 0) : (unsigned long long)st.st_size;
+		if (!size || gpt_relocate(fd, size, &why) < 0)
+			r = diag_set(d, target, 0, "written, but its GPT could not be fitted to the disk (%s); run "
+				     "sfdisk --relocate gpt-bak-std %s", size ? why : "no size", target);
+		close(fd);
+	}
+	if (r == 0)
+		r = ctx_open(c, target, false, d);
+	if (r == 0) {
+		printf("bankctl: installed %s onto %s\n", image, target);
+		cmd_status(c);
+	}
+	return r;
+}
+
 static void usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "bankctl: ");
@@ -312,14 +349,15 @@ static void usage_error(const char *fmt, const char *arg)
 
 struct args {
 	const char *disk, *cmd, *arg;
-	bool json, downgrade;
+	bool json, downgrade, force;
 };
 
 static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{"disk", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
-		{"allow-downgrade", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'},
+		{"allow-downgrade", no_argument, NULL, 'a'}, {"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'}, {0},
 	};
 	int ch;
@@ -331,6 +369,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->json = true;
 		else if (ch == 'a')
 			a->downgrade = true;
+		else if (ch == 'f')
+			a->force = true;
 		else if (ch == 'h')
 			fputs(usage, stdout), exit(0);
 		else if (ch == 'V')
@@ -368,15 +408,19 @@ int main(int argc, char **argv)
 	util_progname = "bankctl";
 	setenv("MTOOLS_SKIP_CHECK", "1", 1);
 	parse_args(argc, argv, &a);
-	if (strcmp(a.cmd, "status") && strcmp(a.cmd, "stage") && strcmp(a.cmd, "mark-good") && strcmp(a.cmd, "rollback"))
+	if (strcmp(a.cmd, "status") && strcmp(a.cmd, "stage") && strcmp(a.cmd, "mark-good") && strcmp(a.cmd, "rollback") &&
+	    strcmp(a.cmd, "install"))
 		usage_error("unknown command '%s'", a.cmd);
+	if (strcmp(a.cmd, "install") == 0 && (!a.arg || !a.disk))
+		usage_error("%s", "install needs --disk TARGET and an IMAGE");
 	if (strcmp(a.cmd, "stage") == 0 && !a.arg)
 		usage_error("%s", "stage needs a BUNDLE");
 	if ((strcmp(a.cmd, "status") == 0 || strcmp(a.cmd, "rollback") == 0) && a.arg)
 		usage_error("unexpected argument '%s'", a.arg);
 	c.json = a.json;
-	r = ctx_open(&c, a.disk, strcmp(a.cmd, "status") != 0, &d);
-	if (r == 0)
+	if (strcmp(a.cmd, "install") == 0)
+		r = cmd_install(&c, a.disk, a.arg, a.force, &d);
+	else if ((r = ctx_open(&c, a.disk, strcmp(a.cmd, "status") != 0, &d)) == 0)
 		r = run(&c, &a, &d);
 	if (r < 0)
 		fprintf(stderr, "bankctl: %s\n", d.msg);

@@ -82,8 +82,9 @@ static int check_target(const struct write_opts *o, int fd, off_t need, struct d
 	}
 	if (!S_ISREG(st.st_mode))
 		return diag_set(d, o->target, 0, "not a block device or a file");
-	/* A file target starts empty, so that the image's holes read as zeros. */
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, need) < 0)
+	/* A file target starts empty, so that the image's holes read as zeros; a larger file keeps
+	 * its size, as a larger disk would. */
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, st.st_size > need ? st.st_size : need) < 0)
 		return diag_set(d, o->target, 0, "cannot size the file: %s", strerror(errno));
 	return 0;
 }
@@ -106,8 +107,11 @@ static int pass(int in, int out, const struct hvimg_extent *e, size_t n, bool ve
 				return -EILSEQ;
 			off += len;
 			done += len;
-			if (progress && (done % (8 << 20) < len || done == total))
-				util_progress_bar(verify ? "imgbuild: verifying" : "imgbuild: writing  ", done, total);
+			if (progress && (done % (8 << 20) < len || done == total)) {
+				char what[64];
+				snprintf(what, sizeof(what), "%s: %s", util_progname, verify ? "verifying" : "writing  ");
+				util_progress_bar(what, done, total);
+			}
 		}
 	return 0;
 }
@@ -142,8 +146,8 @@ int write_image(const struct write_opts *o, struct diag *d)
 	if (r == 0 && pass(in, out, e, n, true, total, o->progress) < 0)
 		r = diag_set(d, o->target, 0, "the written data did not read back the same; the device may be failing");
 	if (r == 0)
-		fprintf(stderr, "imgbuild: wrote %s to %s: %.1f MiB of data in %zu extents (of %.1f MiB), flushed and "
-			"verified\n", o->image, o->target, total / 1048576.0, n, st.st_size / 1048576.0);
+		fprintf(stderr, "%s: wrote %s to %s: %.1f MiB of data in %zu extents (of %.1f MiB), flushed and "
+			"verified\n", util_progname, o->image, o->target, total / 1048576.0, n, st.st_size / 1048576.0);
 	if (out >= 0)
 		close(out);
 	if (in >= 0)

@@ -15,4 +15,16 @@ check 4 "a character device is refused (exit $st): $(cat "$t/log")" bash -c "[ $
 "$OUT/bin/imgbuild" write "$DISK_IMG" 2>"$t/log"
 st=$?
 check 5 "a missing target is a usage error (exit $st)" test $st = 2
+
+# bankctl install: the same write onto a larger disk, with the GPT fitted to it.
+truncate -s 1G "$t/disk.img"
+"$BANKCTL" --disk "$t/disk.img" install "$DISK_IMG" >"$t/out" 2>&1
+check 6 "bankctl install onto a 1 GiB disk file: bank A good with this version, boots next" \
+	bash -c "grep -q '^A  *good .*$VERSION' '$t/out' && grep -q 'next boot: bank A' '$t/out'"
+check 7 "  ... the disk keeps its size and its backup GPT is at its end (sfdisk --verify: no errors)" \
+	bash -c "[ \$(stat -c %s '$t/disk.img') = 1073741824 ] && sfdisk --verify '$t/disk.img' 2>&1 | grep -q 'No errors detected' &&
+		! sfdisk --verify '$t/disk.img' 2>&1 | grep -q 'not on the end'"
+"$BANKCTL" install "$DISK_IMG" >"$t/out" 2>&1
+st=$?
+check 8 "bankctl install without --disk is a usage error (exit $st): $(cat "$t/out")" test $st = 2
 exit $FAILED
