@@ -263,7 +263,7 @@ int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 	b->path = xstrdup(path);
 	b->a = archive_read_new();
 	archive_read_support_format_tar(b->a);
-	if (archive_read_open_filename(b->a, path, 1 << 16) != ARCHIVE_OK)
+	if (archive_read_open_filename(b->a, path, 1 << 20) != ARCHIVE_OK)
 		r = diag_set(d, path, 0, "not an update bundle (%s); give the .bundle file that 'make' builds",
 			     archive_error_string(b->a));
 	if (r == 0)
