@@ -16,17 +16,24 @@ CC       = gcc
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init
+CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init -Isigning
 LIBS     = -larchive -lcrypto -lblkid
 
 LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
 BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
               builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
               builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/extents.c builder/write.c
-HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h packages/init/ks.h packages/init/gpt.h
+HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h signing/*.h packages/init/ks.h packages/init/gpt.h
 
-all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl
-	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) build $(PROFILE)
+# The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
+# first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
+# URI with SIGNING_CERT=cert.pem names a production key, used where it is and never copied.
+# KEYRING=file.pem adds certificates the image trusts (for a key rotation).
+SIGN_ARGS = $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY)) $(if $(SIGNING_CERT),--signing-cert $(SIGNING_CERT)) \
+            $(if $(KEYRING),--keyring $(KEYRING))
+
+all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
+	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
 $(OUT)/.setup-done: builder/host-packages builder/setup.sh
@@ -35,10 +42,11 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
-             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks init/test-gpt
+             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks init/test-gpt signing/test-signing
 BANK_SRC   = bootbank/bank.c bootbank/hvimg.c packages/init/ks.c packages/init/gpt.c altbootbank/bundle.c altbootbank/bundle-write.c altbootbank/bootdisk.c altbootbank/bootstate.c \
-             altbootbank/stage.c
-LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
+             altbootbank/stage.c altbootbank/trust.c
+SIGN_SRC   = signing/sign.c signing/verify.c
+LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o) $(SIGN_SRC:%.c=%.o)
 
 # Objects in two flavours: plain (the tools, valgrind runs) and asan (ASan+UBSan test runs).
 $(OUT)/obj/plain/%.o: %.c $(HDR)
@@ -65,7 +73,11 @@ $(OUT)/bin/bankctl: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/altbootbank
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl
+$(OUT)/bin/imgsign: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/signing/imgsign.o | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
 
 check: all unit-tests
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run

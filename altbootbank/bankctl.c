@@ -15,6 +15,7 @@
 
 #include "bootdisk.h"
 #include "gpt.h"
+#include "trust.h"
 #include "stage.h"
 #include "write.h"
 
@@ -27,9 +28,11 @@ static const char usage[] =
 	"Commands:\n"
 	"  status [--json]        each bank's version, state, tries and generation, and the bank\n"
 	"                         GRUB boots next (computed the way GRUB computes it)\n"
-	"  stage [--allow-downgrade] BUNDLE\n"
-	"                         verify BUNDLE, write its payload into the inactive bank, read it\n"
-	"                         back, and mark the bank to be tried on the next boot\n"
+	"  stage [--allow-downgrade] [--keyring PEM] BUNDLE\n"
+	"                         verify BUNDLE's signature against the keyring (the running image's;\n"
+	"                         with --disk, the kept bank's keys/; or PEM) and every byte of it,\n"
+	"                         write it into the inactive bank, read it back, and mark the bank\n"
+	"                         to be tried on the next boot; names the key that signed it\n"
 	"  mark-good [A|B]        mark a bank good (default: the running bank; with --disk, the\n"
 	"                         bank that boots next)\n"
 	"  rollback               boot the other bank next, if it holds a good image\n"
@@ -242,11 +245,12 @@ static void alt_remount(int bank)
 	free(dev);
 }
 
-static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct diag *d)
+static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const char *keyring, struct diag *d)
 {
 	int keep = protected_bank(c);
 	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = isatty(2),
 			       .keep = &c->info[keep]};
+	struct trust_opts t = {.kept = keep, .on_host = c->running >= 0, .keyring = keyring};
 
 	if (c->running >= 0 && c->st.env.bank[keep].state == BANK_TRIAL && c->st.env.bank[!keep].state == BANK_GOOD)
 		return diag_set(d, c->bd.path, 0, "bank %c (running) is on trial and bank %c is the fallback; refusing to "
@@ -255,10 +259,13 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, struct d
 	printf("bankctl: staging %s into bank %c of %s (bank %c is kept)\n", bundle, bank_letter(o.target), c->bd.path,
 	       bank_letter(keep));
 	fflush(stdout);
+	if (trust_load(&c->bd, &t, &o.keyring, d) < 0)
+		return -EBADMSG;
 	bool unmounted = alt_unmount(c);
 	int r = stage_run(&c->bd, &c->st, &o, d);
 	if (unmounted)
 		alt_remount(o.target);
+	signing_keyring_free(o.keyring);
 	return r;
 }
 
@@ -348,7 +355,7 @@ static void usage_error(const char *fmt, const char *arg)
 }
 
 struct args {
-	const char *disk, *cmd, *arg;
+	const char *disk, *cmd, *arg, *keyring;
 	bool json, downgrade, force;
 };
 
@@ -357,6 +364,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	static const struct option opts[] = {
 		{"disk", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
 		{"allow-downgrade", no_argument, NULL, 'a'}, {"force", no_argument, NULL, 'f'},
+		{"keyring", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'}, {0},
 	};
@@ -371,6 +379,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->downgrade = true;
 		else if (ch == 'f')
 			a->force = true;
+		else if (ch == 'k')
+			a->keyring = optarg;
 		else if (ch == 'h')
 			fputs(usage, stdout), exit(0);
 		else if (ch == 'V')
@@ -392,7 +402,7 @@ static int run(struct ctx *c, const struct args *a, struct diag *d)
 	if (strcmp(a->cmd, "status") == 0)
 		return cmd_status(c);
 	if (strcmp(a->cmd, "stage") == 0)
-		return cmd_stage(c, a->arg, a->downgrade, d);
+		return cmd_stage(c, a->arg, a->downgrade, a->keyring, d);
 	if (strcmp(a->cmd, "mark-good") == 0)
 		return cmd_mark_good(c, a->arg, d);
 	return cmd_rollback(c, d);

@@ -47,7 +47,7 @@ static int add_entry(struct archive *a, const char *name, const char *path, cons
 }
 
 static int manifest_text(struct buf *m, const char *image, const char *root, const char *const *files, size_t n,
-			 const struct bundle_identity *id, struct diag *d)
+			 const struct bundle_identity *id, const struct strv *revoked, struct diag *d)
 {
 	char hex[HASH_HEX_LEN];
 	struct stat st;
@@ -65,22 +65,29 @@ static int manifest_text(struct buf *m, const char *image, const char *root, con
 			return diag_set(d, root, 0, "cannot read %s for the bundle: %s", files[i], strerror(-r));
 		buf_printf(m, "file = %s %lld %s\n", hex, (long long)st.st_size, files[i]);
 	}
+	for (size_t i = 0; revoked && i < revoked->n; i++)
+		buf_printf(m, "revoke = %s\n", revoked->v[i]);
 	return 0;
 }
 
 int bundle_write(const char *out, const char *image, const char *root, const char *const *files, size_t nfiles,
-		 const struct bundle_identity *id, struct diag *d)
+		 const struct bundle_identity *id, const struct strv *revoked, const struct signer *signer,
+		 struct diag *d)
 {
-	struct buf m = {0};
+	struct buf m = {0}, sig = {0};
 	char *tmp = xasprintf("%s.tmp.%ld", out, (long)getpid());
 	struct archive *a = archive_write_new();
-	int r = manifest_text(&m, image, root, files, nfiles, id, d);
+	int r = manifest_text(&m, image, root, files, nfiles, id, revoked, d);
 
+	if (r == 0 && signer)
+		r = signing_sign(signer, m.data, m.len, id->epoch, &sig, d);
 	archive_write_set_format_pax_restricted(a);
 	if (r == 0 && archive_write_open_filename(a, tmp) != ARCHIVE_OK)
 		r = diag_set(d, out, 0, "cannot create the bundle: %s", archive_error_string(a));
 	if (r == 0 && add_entry(a, BUNDLE_MANIFEST, NULL, m.data, m.len, id->epoch) < 0)
 		r = diag_set(d, out, 0, "cannot write the manifest: %s", archive_error_string(a));
+	if (r == 0 && signer && add_entry(a, BUNDLE_SIGNATURE, NULL, sig.data, sig.len, id->epoch) < 0)
+		r = diag_set(d, out, 0, "cannot write the signature: %s", archive_error_string(a));
 	if (r == 0 && add_entry(a, BUNDLE_IMAGE, image, NULL, 0, id->epoch) < 0)
 		r = diag_set(d, out, 0, "cannot add the bank image: %s", archive_error_string(a));
 	if (archive_write_close(a) != ARCHIVE_OK && r == 0)
@@ -91,6 +98,7 @@ int bundle_write(const char *out, const char *image, const char *root, const cha
 	if (r < 0)
 		unlink(tmp);
 	buf_free(&m);
+	buf_free(&sig);
 	free(tmp);
 	return r;
 }

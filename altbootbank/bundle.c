@@ -16,7 +16,7 @@
 #include "util.h"
 
 static const char *const manifest_keys[] = {
-	"format", "product", "version", "build-id", "source-date-epoch", "image", "file", NULL,
+	"format", "product", "version", "build-id", "source-date-epoch", "image", "file", "revoke", NULL,
 };
 
 /* Payload paths are plain relative paths: no "..", no leading '/', no odd characters. */
@@ -94,6 +94,15 @@ static int set_image(struct bundle_manifest *m, const char *name, const struct k
 	return r;
 }
 
+static int add_revoke(struct bundle_manifest *m, const char *name, const struct kv *kv, struct diag *d)
+{
+	if (strlen(kv->value) != 64 || strspn(kv->value, "0123456789abcdef") != 64)
+		return diag_set(d, name, kv->line, "expected 'revoke = <sha256 fingerprint, 64 lower-case hex digits>'; "
+				"the bundle is damaged");
+	strv_push(&m->revoked, kv->value);
+	return 0;
+}
+
 static int set_field(struct bundle_manifest *m, const char *name, const struct kv *kv, struct diag *d)
 {
 	char **field = strcmp(kv->key, "product") == 0 ? &m->product :
@@ -117,6 +126,8 @@ static int apply(struct bundle_manifest *m, const char *name, const struct kv *k
 		return add_file(m, name, kv, d);
 	if (strcmp(kv->key, "image") == 0)
 		return set_image(m, name, kv, d);
+	if (strcmp(kv->key, "revoke") == 0)
+		return add_revoke(m, name, kv, d);
 	if (strcmp(kv->key, "format") == 0)
 		return strcmp(kv->value, "1") == 0 ? 0
 			: diag_set(d, name, kv->line, "bundle format %s is not known here; update bankctl first", kv->value);
@@ -162,6 +173,7 @@ void bundle_manifest_free(struct bundle_manifest *m)
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i].path);
 	free(m->files);
+	strv_free(&m->revoked);
 	free(m->product);
 	free(m->version);
 	free(m->build_id);
@@ -191,7 +203,10 @@ struct bundle_reader {
 	struct archive *a;
 	char *path;
 	struct bundle_manifest m;
-	char *signature; /* NULL while bundles are unsigned */
+	char *text;      /* the manifest's bytes, as signed */
+	size_t text_len;
+	char *signature; /* NULL when the bundle is unsigned */
+	size_t signature_len;
 	struct archive_entry *pending; /* the first payload entry, read while looking for the signature */
 	struct hasher image_hash;      /* over bank.img as it streams */
 	bool hashing;                  /* image_hash is started and not yet ended */
@@ -234,14 +249,14 @@ static int read_manifest(struct bundle_reader *b, struct diag *d)
 	label = xasprintf("%s: %s", b->path, BUNDLE_MANIFEST);
 	r = bundle_manifest_parse(label, text, len, &b->m, d);
 	free(label);
-	free(text);
+	b->text = text;
+	b->text_len = len;
 	return r;
 }
 
 static int read_signature(struct bundle_reader *b, struct diag *d)
 {
 	struct archive_entry *e;
-	size_t len;
 	int st = archive_read_next_header(b->a, &e);
 
 	if (st == ARCHIVE_EOF)
@@ -252,7 +267,7 @@ static int read_signature(struct bundle_reader *b, struct diag *d)
 		b->pending = archive_entry_clone(e);
 		return 0;
 	}
-	return read_entry_text(b, e, &b->signature, &len, d);
+	return read_entry_text(b, e, &b->signature, &b->signature_len, d);
 }
 
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
@@ -283,6 +298,21 @@ const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b)
 	return &b->m;
 }
 
+int bundle_verify_signature(const struct bundle_reader *b, const struct keyring *k, struct signing_info *ret,
+			    struct diag *d)
+{
+	char *name = xasprintf("%s: %s", b->path, BUNDLE_SIGNATURE);
+	int r = 0;
+
+	if (!b->signature)
+		r = diag_set(d, b->path, 0, "the bundle is not signed (no %s); refusing it, build it with a signing key",
+			     BUNDLE_SIGNATURE);
+	else
+		r = signing_verify(k, b->text, b->text_len, b->signature, b->signature_len, name, ret, d);
+	free(name);
+	return r < 0 ? -EBADMSG : 0;
+}
+
 void bundle_close(struct bundle_reader *b)
 {
 	if (!b)
@@ -296,6 +326,7 @@ void bundle_close(struct bundle_reader *b)
 		hasher_end(&b->image_hash, hex);
 	}
 	bundle_manifest_free(&b->m);
+	free(b->text);
 	free(b->signature);
 	free(b->path);
 	free(b);

@@ -19,6 +19,10 @@
  *   image = <sha256> <size> bank.img
  *   file = <sha256> <size> boot/vmlinuz
  *   ...
+ *   revoke = <sha256 fingerprint of a certificate>    (any number: revocations travel in bundles)
+ *
+ * bundle.manifest.sig is a detached CMS signature of the manifest's bytes (signing/signing.h);
+ * bankctl refuses a bundle without one, or whose signer its keyring does not trust.
  *
  * The manifest comes first so that a reader knows, before it reads any payload, what the
  * bundle must hold; every byte of bank.img is checked against it as it streams. The file
@@ -30,6 +34,7 @@
 
 #include "hvimg.h"
 #include "kv.h"
+#include "signing.h"
 
 #define BUNDLE_FORMAT 1
 #define BUNDLE_MANIFEST "bundle.manifest"
@@ -51,6 +56,7 @@ struct bundle_manifest {
 	unsigned long long payload_size; /* the sum of the files' sizes */
 	char image_sha256[65];           /* bank.img, packed as it is in the bundle */
 	unsigned long long image_size;
+	struct strv revoked;             /* fingerprints the bundle revokes */
 };
 
 /* Parse manifest text; name labels messages ("bundle.manifest:4: ..."). -EINVAL and d on error. */
@@ -66,6 +72,10 @@ struct bundle_reader;
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d);
 /* The manifest of an open bundle. */
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b);
+/* Check the manifest's signature against the keyring; who signed into *ret (free its
+ * new_certs). -EBADMSG with d when unsigned, untrusted or altered. */
+int bundle_verify_signature(const struct bundle_reader *b, const struct keyring *k, struct signing_info *ret,
+			    struct diag *d);
 /* Start reading bank.img (the entry after the manifest and signature): its header into *ret
  * (owned by the caller: hvimg_free). -EINVAL with d when it is missing or not an image. */
 int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d);
@@ -82,9 +92,11 @@ struct bundle_identity {
 	long long epoch;
 };
 
-/* Write a bundle: the bank image packed as HVIMG1 (image), and the manifest listing it and the
- * files it holds (paths relative to root, hashed from there). */
+/* Write a bundle: the bank image packed as HVIMG1 (image), and the manifest listing it, the
+ * files it holds (paths relative to root, hashed from there) and the revocations, signed by
+ * signer (NULL: unsigned, for tests of what bankctl refuses). */
 int bundle_write(const char *out, const char *image, const char *root, const char *const *files, size_t nfiles,
-		 const struct bundle_identity *id, struct diag *d);
+		 const struct bundle_identity *id, const struct strv *revoked, const struct signer *signer,
+		 struct diag *d);
 
 #endif

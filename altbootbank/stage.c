@@ -11,6 +11,7 @@
 
 #include "bundle.h"
 #include "hash.h"
+#include "trust.h"
 #include "run.h"
 
 static void progress(const char *what, unsigned long long done, unsigned long long total, bool on)
@@ -201,7 +202,7 @@ static int mark(const struct bootdisk *bd, struct bootstate *st, int bank, enum 
 }
 
 static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *tmp, const struct stage_opts *o,
-			 const struct bundle_manifest *m, struct diag *d)
+			 const struct bundle_manifest *m, const struct signing_info *signer, struct diag *d)
 {
 	const struct bootdisk_part *p = &bd->bank[o->target];
 	char hex[HASH_HEX_LEN];
@@ -211,6 +212,9 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *
 
 	if (r == 0 && state)
 		r = fetch_state(bd, o, tmp, d);
+	/* A verified bundle's new keys and revocations are kept whatever happens to the staging. */
+	if (r == 0)
+		r = trust_save(bd, signer, m, d);
 	/* From here on the disk changes: first the bank is marked empty, so that GRUB never boots it half written. */
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
 		r = mark(bd, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
@@ -230,21 +234,39 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *
 	return r;
 }
 
+/* The manifest's signature, before anything else: the bundle's revocations count already. */
+static int verify_signer(struct bundle_reader *br, const struct stage_opts *o, struct signing_info *ret,
+			 struct diag *d)
+{
+	int r;
+
+	trust_add_revocations(o->keyring, bundle_get_manifest(br));
+	r = bundle_verify_signature(br, o->keyring, ret, d);
+	if (r == 0)
+		printf("bankctl: signed by '%s' (sha256 %.16s...)%s\n", ret->subject, ret->fingerprint,
+		       ret->chained ? ", a key certified by a trusted key: trusted from now on" : "");
+	return r;
+}
+
 int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o, struct diag *d)
 {
 	struct bundle_reader *br = NULL;
+	struct signing_info signer = {0};
 	const char *tmpdir = getenv("TMPDIR");
 	char *tmp = xasprintf("%s/bankctl.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	int r = bundle_open(o->bundle, &br, d);
 
 	if (r == 0)
+		r = verify_signer(br, o, &signer, d);
+	if (r == 0)
 		r = check_bundle(bundle_get_manifest(br), o->keep, o, d);
 	if (r == 0 && !mkdtemp(tmp))
 		r = diag_set(d, tmp, 0, "cannot make a scratch folder: %s; set TMPDIR", strerror(errno));
 	if (r == 0) {
-		r = stage_payload(bd, st, tmp, o, bundle_get_manifest(br), d);
+		r = stage_payload(bd, st, tmp, o, bundle_get_manifest(br), &signer, d);
 		util_rm_rf(tmp);
 	}
+	buf_free(&signer.new_certs);
 	bundle_close(br);
 	free(tmp);
 	return r;

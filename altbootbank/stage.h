@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "bootdisk.h"
+#include "signing.h"
 
 struct stage_opts {
 	const char *bundle;
@@ -14,6 +15,7 @@ struct stage_opts {
 	bool allow_downgrade;
 	bool progress;         /* draw a progress bar (a terminal) */
 	const struct bankinfo *keep; /* what the bank that is kept holds (bankinfo_read) */
+	struct keyring *keyring;     /* what the bundle's signature must chain to (trust.h) */
 };
 
 /* Stage the bundle into bank o->target. Prints what it does; 0, or -EINVAL/-EIO with d filled. */

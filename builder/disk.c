@@ -142,12 +142,14 @@ static int fat_mkdir(const struct disk_opts *o, const char *part, const char *di
 
 /* The files of one bank, as `bankctl stage` writes them. */
 static const char *const bank_files[] = {"boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio",
-					 "MANIFEST"};
+					 "MANIFEST", "MANIFEST.sig", "keys/trusted.pem", "keys/revoked"};
 
 static int fill_bank(const struct disk_opts *o, const char *part, const char *log, struct diag *d)
 {
 	int r = fat_mkdir(o, part, "::/boot", log, d);
 
+	if (r == 0)
+		r = fat_mkdir(o, part, "::/keys", log, d);
 	for (size_t i = 0; i < ARRAY_SIZE(bank_files) && r == 0; i++) {
 		char *from = xasprintf("%s/%s", o->tree, bank_files[i]), *to = xasprintf("::/%s", bank_files[i]);
 		r = fat_put(o, part, from, to, log, d);

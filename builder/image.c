@@ -73,6 +73,10 @@ static void image_key(const struct image_opts *o, const struct profile *p, const
 	hasher_add(&h, p->text, p->text_len);
 	hasher_add_str(&h, o->version);
 	hasher_add_str(&h, epoch);
+	/* The signing key and keyring are inputs too (the key's certificate names it). */
+	hasher_add_str(&h, o->trusted ? o->trusted : "");
+	for (size_t i = 0; i < o->revoked.n; i++)
+		hasher_add_str(&h, o->revoked.v[i]);
 	for (size_t i = 0; i < b->n; i++)
 		hasher_add_str(&h, b->job[i].key);
 	if (hash_file(GRUB_AB_TEMPLATE, out) == 0)
@@ -163,6 +167,27 @@ static char *os_release(const struct image_opts *o, const struct profile *p)
 			 p->description ? p->description : p->name, o->version, o->epoch);
 }
 
+/* The keyring: in the initramfs (GRUB checked it: bankctl on the host trusts these), and in the
+ * bank (keys/, for bankctl --disk on a build server). */
+static int write_keyring(const struct image_opts *o, const struct stage *s, struct diag *d)
+{
+	struct buf rev = {0};
+	int r;
+
+	buf_puts(&rev, "");
+	for (size_t i = 0; i < o->revoked.n; i++)
+		buf_printf(&rev, "%s\n", o->revoked.v[i]);
+	r = write_text(s->initramfs, "etc/keys/trusted.pem", o->trusted, d);
+	if (r == 0)
+		r = write_text(s->initramfs, "etc/keys/revoked", rev.data, d);
+	if (r == 0)
+		r = write_text(s->tree, "keys/trusted.pem", o->trusted, d);
+	if (r == 0)
+		r = write_text(s->tree, "keys/revoked", rev.data, d);
+	buf_free(&rev);
+	return r;
+}
+
 static int fill_roots(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
 		      struct diag *d)
 {
@@ -177,6 +202,8 @@ static int fill_roots(const struct image_opts *o, const struct profile *p, struc
 		r = write_text(s->initramfs, "etc/os-release", rel, d);
 	if (r == 0)
 		r = write_text(s->system, "etc/os-release", rel, d);
+	if (r == 0)
+		r = write_keyring(o, s, d);
 	free(rel);
 	return r;
 }
@@ -284,6 +311,21 @@ static void manifest_add(struct buf *m, const char *path, const char *name, stru
 		buf_printf(m, "%s %10lld %s\n", hex, (long long)st.st_size, name);
 }
 
+/* A detached signature of text into dir/rel (imgsign verify checks it). */
+static int sign_text(const struct image_opts *o, const char *dir, const char *rel, const char *text, size_t len,
+		     struct diag *d)
+{
+	struct buf sig = {0};
+	char *path = xasprintf("%s/%s", dir, rel);
+	int r = signing_sign(o->signer, text, len, o->epoch, &sig, d);
+
+	if (r == 0 && (r = util_write_file_atomic(path, sig.data, sig.len, 0644)) < 0)
+		r = diag_set(d, path, 0, "cannot write: %s", strerror(-r));
+	buf_free(&sig);
+	free(path);
+	return r;
+}
+
 /* MANIFEST: the image's identity, then "sha256 size path" for every file it boots from. */
 static int write_manifest(const struct image_opts *o, const struct profile *p, const struct stage *s,
 			  const char *key, struct diag *d)
@@ -307,6 +349,8 @@ static int write_manifest(const struct image_opts *o, const struct profile *p, c
 	free(bios), free(efi);
 	if (r == 0)
 		r = write_text(s->tree, "MANIFEST", m.data, d);
+	if (r == 0)
+		r = sign_text(o, s->tree, "MANIFEST.sig", m.data, m.len, d);
 	buf_free(&m);
 	return r;
 }
@@ -466,7 +510,7 @@ static int key_matches(const struct image_opts *o, const struct profile *p, cons
 }
 
 static const char *const bank_files[] = {"boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio",
-					 "MANIFEST"};
+					 "MANIFEST", "MANIFEST.sig", "keys/trusted.pem", "keys/revoked"};
 
 /* The disk image (bank A holds this build) and the update bundle, from the staged tree. */
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
@@ -494,7 +538,7 @@ static int make_disk_and_bundle(const struct image_opts *o, const struct profile
 	if (r == 0)
 		r = extents_pack(bank_img, packed, d);
 	if (r == 0)
-		r = bundle_write(bundle, packed, s->tree, bank_files, ARRAY_SIZE(bank_files), &id, d);
+		r = bundle_write(bundle, packed, s->tree, bank_files, ARRAY_SIZE(bank_files), &id, &o->revoked, o->signer, d);
 	free(bank_img), free(packed);
 	free(img), free(bundle), free(work), free(seed);
 	return r;

@@ -3,6 +3,7 @@
 #ifndef IMAGE_H
 #define IMAGE_H
 
+#include "signing.h"
 #include "build.h"
 #include "profile.h"
 
@@ -11,6 +12,9 @@ struct image_opts {
 	const char *version;   /* the image version */
 	long long epoch;       /* SOURCE_DATE_EPOCH */
 	int tty;
+	const struct signer *signer; /* signs MANIFEST and the bundle's manifest */
+	char *trusted;         /* PEM: the certificates the image trusts (its keyring) */
+	struct strv revoked;   /* fingerprints it revokes */
 };
 
 /* Build out/<name>-<version>.iso from the profile's packages (already built). Skips the work

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build.h"
@@ -14,6 +15,7 @@
 #include "image.h"
 #include "profile.h"
 #include "run.h"
+#include "signing.h"
 #include "write.h"
 #include "util.h"
 
@@ -43,6 +45,13 @@ static const char usage[] =
 	"  -o DIR               the output folder (default: out)\n"
 	"  -j N                 build N recipes at once (default: the number of cores)\n"
 	"  --image-version V    the image's version (default: the VERSION file)\n"
+	"  --signing-key KEY    sign the image's MANIFEST and the bundle with KEY: a path (KEY.key,\n"
+	"                       KEY.crt) or a PKCS#11 URI (with --signing-cert); default: a\n"
+	"                       development key made on the first build, OUT/keys/dev-signing\n"
+	"  --signing-cert CRT   the key's certificate, for a key on a token\n"
+	"  --keyring PEM        more certificates the image trusts, besides the signing key's\n"
+	"  --revoke FILE        fingerprints the image and its bundles revoke (default:\n"
+	"                       signing/revoked)\n"
 	"  -h, --help           show this help\n"
 	"  --version            show imgbuild's version\n"
 	"\n"
@@ -54,6 +63,7 @@ static const char usage[] =
 
 struct opts {
 	const char *out, *command, *profile, *target;
+	const char *signing_key, *signing_cert, *keyring, *revoke;
 	char *version;
 	int jobs;
 	bool force;
@@ -66,6 +76,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"version", no_argument, NULL, 'V'},
 		{"image-version", required_argument, NULL, 'v'},
 		{"force", no_argument, NULL, 'f'},
+		{"signing-key", required_argument, NULL, 'K'},
+		{"signing-cert", required_argument, NULL, 'c'},
+		{"keyring", required_argument, NULL, 'r'},
+		{"revoke", required_argument, NULL, 'R'},
 		{0},
 	};
 	int c;
@@ -81,6 +95,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->version = xstrdup(optarg);
 		else if (c == 'f')
 			o->force = true;
+		else if (c == 'K')
+			o->signing_key = optarg;
+		else if (c == 'c')
+			o->signing_cert = optarg;
+		else if (c == 'r')
+			o->keyring = optarg;
+		else if (c == 'R')
+			o->revoke = optarg;
 		else if (c == 'h')
 			fputs(usage, stdout), exit(0);
 		else if (c == 'V')
@@ -153,6 +175,53 @@ static struct recipe **order_for(const struct graph *g, const struct profile *p,
 	return order;
 }
 
+/* Without --signing-key: the development key in OUT/keys, made on the first build. */
+static int dev_key(const struct opts *o, char **ret, struct diag *d)
+{
+	char *dir = xasprintf("%s/keys", o->out), *key = xasprintf("%s/dev-signing", dir), *kp = xasprintf("%s.key", key);
+	struct keygen_opts k = {.out = key, .cn = "hypervisor development signing key"};
+	int r = 0;
+
+	if (access(kp, F_OK) < 0) {
+		k.not_before = (long long)time(NULL) - 86400;
+		k.not_after = k.not_before + 3650LL * 86400;
+		util_mkdir_p(dir, 0700);
+		if ((r = signing_keygen(&k, d)) == 0)
+			fprintf(stderr, "imgbuild: made a development signing key %s.key (never ship it: name a production "
+				"key with --signing-key, make SIGNING_KEY=...)\n", key);
+	}
+	free(dir), free(kp);
+	*ret = key;
+	return r;
+}
+
+/* The signer, the image's keyring (the signer's certificate and --keyring) and revocations. */
+static int load_signing(const struct opts *o, struct image_opts *io, struct signer **ret, struct diag *d)
+{
+	char *key = NULL, *extra = NULL, *rev = NULL, *save = NULL;
+	const char *revoke = o->revoke ? o->revoke : access("signing/revoked", F_OK) == 0 ? "signing/revoked" : NULL;
+	int r = o->signing_key ? 0 : dev_key(o, &key, d);
+
+	if (r == 0)
+		r = signing_signer_load(o->signing_key ? o->signing_key : key, o->signing_cert, NULL, ret, d);
+	if (r == 0 && o->keyring && util_read_file(o->keyring, &extra, NULL) < 0)
+		r = diag_set(d, o->keyring, 0, "cannot read the keyring: %s", strerror(errno));
+	if (r == 0 && revoke && util_read_file(revoke, &rev, NULL) < 0)
+		r = diag_set(d, revoke, 0, "cannot read the revocation list: %s", strerror(errno));
+	if (r == 0)
+		io->trusted = xasprintf("%s%s", signing_signer_cert_pem(*ret), extra ? extra : "");
+	for (char *l = rev ? strtok_r(rev, "\n", &save) : NULL; l && r == 0; l = strtok_r(NULL, "\n", &save))
+		if (*l && *l != '#')
+			strv_push(&io->revoked, l);
+	for (size_t i = 0; r == 0 && i < io->revoked.n; i++)
+		if (strlen(io->revoked.v[i]) != 64 || strspn(io->revoked.v[i], "0123456789abcdef") != 64)
+			r = diag_set(d, revoke, 0, "'%s' is not a SHA-256 fingerprint (64 lower-case hex digits, as "
+				     "imgsign show prints)", io->revoked.v[i]);
+	io->signer = *ret;
+	free(key), free(extra), free(rev);
+	return r;
+}
+
 static void list(const struct build *b)
 {
 	for (size_t i = 0; i < b->n; i++)
@@ -178,8 +247,13 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 	if (err == 0 && strcmp(o->command, "list") == 0)
 		list(&b);
 	else if (err == 0 && (err = build_run(&b, d)) == 0 && strcmp(o->command, "build") == 0) {
+		struct signer *s = NULL;
 		io.epoch = source_date_epoch();
-		err = image_build(&io, p, &b, d);
+		if ((err = load_signing(o, &io, &s, d)) == 0)
+			err = image_build(&io, p, &b, d);
+		signing_signer_free(s);
+		free(io.trusted);
+		strv_free(&io.revoked);
 	}
 	build_free(&b);
 	free(order);

@@ -32,7 +32,7 @@ expect_boot_ok() {
 }
 
 # scratch_repo: a private copy of the recipes and sources in $SCRATCH (removed on exit), sharing
-# the download cache and the package cache of the main build, so that nothing is fetched or
+# the download cache, the signing key and the package cache of the main build, so that nothing is fetched or
 # rebuilt twice. Sets IMGBUILD to run the builder there.
 scratch_repo() {
 	local top
@@ -45,6 +45,8 @@ scratch_repo() {
 	done
 	mkdir -p "$SCRATCH/out"
 	ln -s "$top/$OUT/dl" "$SCRATCH/out/dl"
+	# The same development signing key, so that its bundles stage onto the main build's disks.
+	[ -d "$top/$OUT/keys" ] && ln -s "$top/$OUT/keys" "$SCRATCH/out/keys"
 	if [ "${1:-}" != own-packages ]; then
 		ln -s "$top/$OUT/pkgs" "$SCRATCH/out/pkgs"
 		# The unpacked kernel package too (hard links: instant, and only read from).

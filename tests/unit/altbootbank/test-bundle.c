@@ -49,7 +49,7 @@ static char *make_bundle(char **ret_dir)
 	make_image(dir, packed);
 	p = xasprintf("%s/root", dir);
 	out = xasprintf("%s/b.bundle", dir);
-	if (bundle_write(out, packed, p, files, 2, &id, &d) < 0)
+	if (bundle_write(out, packed, p, files, 2, &id, NULL, NULL, &d) < 0)
 		printf("# %s\n", d.msg);
 	free(p);
 	*ret_dir = dir;
