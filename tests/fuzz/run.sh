@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/hvimg.c altbootbank/bundle.c packages/init/ks.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init -D_GNU_SOURCE"
+SRC="lib/util.c lib/kv.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/hvimg.c altbootbank/bundle.c packages/init/ks.c signing/verify.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init -Isigning -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto"
 n=0 failed=0
-for t in recipe profile kmod manifest hvimg bootstate ks; do
+for t in recipe profile kmod manifest bundle hvimg bootstate ks; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -19,6 +19,10 @@ for t in recipe profile kmod manifest hvimg bootstate ks; do
 	kmod) printf 'kernel/a.ko: kernel/b.ko\nkernel/b.ko:\n' >"$dir/corpus/seed" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	manifest) printf 'format = 1\nproduct = p\nversion = 1.0\nbuild-id = x\nimage = %064d 9 bank.img\nfile = %064d 3 boot/a\n' 0 0 >"$dir/corpus/seed" ;;
+	bundle) for b in "$OUT"/test/variants/v2.bundle "$OUT"/*.bundle; do
+			# A seed per bundle: its manifest, signature and the start of its bank image.
+			[ -f "$b" ] && head -c 65536 "$b" >"$dir/corpus/$(basename "$b")"
+		done ;;
 	hvimg) printf 'HVIMG1\n\0\0\20\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\2\0\0\0\0\0\0' >"$dir/corpus/seed" ;;
 	bootstate) { printf '# GRUB Environment Block\nseq=1\nA_state=good\nA_tries=0\nA_gen=1\n'
 		printf 'B_state=trial\nB_tries=3\nB_gen=2\nseqend=1\n'; } >"$dir/corpus/seed"

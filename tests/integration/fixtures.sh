@@ -36,7 +36,8 @@ variant v0.9 0.9.0
 variant other 2.0.0 "sed -i 's/^name = .*/name = otherappliance/' recipes/images/hypervisor.image"
 
 # too-big: v2 whose bank image spans 110 MiB (a 1 MiB extent of data at its end), re-packed with
-# its manifest entry updated (the builder itself refuses an image that does not fit a bank).
+# its manifest entry updated and signed again with the development key (the builder itself
+# refuses an image that does not fit a bank).
 t=$(mktemp -d)
 if tar -xf "$dest/v2.bundle" -C "$t" && python3 - "$t/bank.img" <<'PY' &&
 import struct, sys, os
@@ -52,7 +53,8 @@ open(p, "wb").write(head + body + os.urandom(1 << 20))
 PY
 	sed -i "s/^image = .*/image = $(sha256sum <"$t/bank.img" | cut -c1-64) $(stat -c %s "$t/bank.img") bank.img/" \
 		"$t/bundle.manifest" &&
-	tar --format=pax -cf "$dest/too-big.bundle" -C "$t" bundle.manifest bank.img; then
+	"$OUT/bin/imgsign" sign --key "$OUT/keys/dev-signing" -o "$t/bundle.manifest.sig" "$t/bundle.manifest" >/dev/null &&
+	tar --format=pax -cf "$dest/too-big.bundle" -C "$t" bundle.manifest bundle.manifest.sig bank.img; then
 	echo "ok - fixture too-big: v2 with a 110 MiB bank image"
 else
 	echo "not ok - fixture too-big"; FAILED=1
