@@ -56,6 +56,11 @@ repack "$VARIANTS/v2.bundle" "$t/edited.bundle" "" 's/^version = .*/version = 9.
 cp "$t/edited.bundle" "$t/x" && tar -xf "$VARIANTS/v2.bundle" -C "$t" bundle.manifest.sig
 (cd "$t/repack" && cp "$t/bundle.manifest.sig" . && tar --format=pax -cf "$t/edited.bundle" bundle.manifest bundle.manifest.sig bank.img)
 refused "a manifest edited after signing (version changed)" "$t/edited.bundle" "does not match the signed content"
+cp "$t/bundle.manifest.sig" "$t/flipped.sig"
+printf '\x00' | dd of="$t/flipped.sig" bs=1 seek=$(( $(stat -c %s "$t/flipped.sig") - 20 )) conv=notrunc status=none
+(cd "$t/repack" && cp "$t/flipped.sig" bundle.manifest.sig && cp "$t/bundle.manifest" . &&
+	tar --format=pax -cf "$t/badsig.bundle" bundle.manifest bundle.manifest.sig bank.img)
+refused "a signature with one byte changed" "$t/badsig.bundle" "refusing it"
 repack "$VARIANTS/v2.bundle" "$t/stranger.bundle" "$t/stranger"
 refused "a bundle signed by an unknown key" "$t/stranger.bundle" "signed by an unknown key '/CN=stranger'"
 repack "$VARIANTS/v2.bundle" "$t/expired.bundle" "$t/expired"
