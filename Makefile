@@ -36,6 +36,8 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
              builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks
+UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
+include vmm/vmm.mk
 BANK_SRC   = bootbank/bank.c packages/init/ks.c altbootbank/bundle.c altbootbank/bootdisk.c altbootbank/bootstate.c \
              altbootbank/stage.c
 LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o)
