@@ -32,7 +32,7 @@ vmm_nested_prepare() {
     tar --zstd -xf "$(vmm_pkg kernel)" -C "$dir" boot lib/modules
     kver=$(ls "$dir/lib/modules")
     cp "$dir/boot/vmlinuz-$kver" "$dir/vmlinuz"
-    for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
+    for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd drivers/net/tun; do
         cp "$dir/lib/modules/$kver/kernel/$m.ko" "$root/kmod/" || return 1
     done
     rm -rf "$dir/lib" "$dir/boot"
@@ -44,7 +44,7 @@ vmm_nested_prepare() {
 #!/bin/sh
 mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for m in irqbypass ccp kvm kvm-amd; do insmod /kmod/$m.ko >/dev/null 2>&1 || echo "VMMHOST insmod $m failed"; done
+for m in irqbypass ccp kvm kvm-amd tun; do insmod /kmod/$m.ko >/dev/null 2>&1 || echo "VMMHOST insmod $m failed"; done
 [ -c /dev/kvm ] || echo "VMMHOST no /dev/kvm: $(grep -c svm /proc/cpuinfo) CPUs with svm"
 VMM_CMD="--kernel /guest/bzImage --initrd /guest/initrd.cpio --mem 64M"
 export VMM_CMD
