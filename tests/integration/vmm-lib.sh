@@ -59,7 +59,7 @@ vmm_nested_run() {
     local dir=$1 script=$2 timeout_s=$3
     cp "$script" "$dir/root/test.sh"
     (cd "$dir/root" && find . | cpio -o -H newc --quiet) >"$dir/outer.cpio"
-    timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -machine q35 -smp 2 -m 768 \
+    timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -machine q35 -smp ${VMM_TCG_SMP:-1} -m 768 \
         -kernel "$dir/vmlinuz" -initrd "$dir/outer.cpio" -append "console=ttyS0 quiet panic=-1" \
         -display none -monitor none -no-reboot -nic none -serial "file:$dir/serial.log" </dev/null
 }
