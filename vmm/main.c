@@ -122,13 +122,15 @@ static int vmm_args(int argc, char **argv, struct config *c, char *err, size_t e
 	const char *config = NULL;
 	int opt, vm_opts = 0;
 
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt == 'h' || opt == OPT_VERSION) {
 			fputs(opt == 'h' ? usage : "vmm " VMM_VERSION "\n", stdout);
 			return 1;
 		}
-		if (opt == '?') {
-			snprintf(err, errlen, "bad usage; see vmm --help");
+		if (opt == '?' || opt == ':') {
+			snprintf(err, errlen, opt == ':' ? "option '%.60s' needs a value; see vmm --help"
+							  : "bad option '%.60s'; see vmm --help", argv[optind - 1]);
 			return -1;
 		}
 		if (opt == OPT_CONFIG)
