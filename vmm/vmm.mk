@@ -40,3 +40,9 @@ all: $(OUT)/bin/vmm
 check: $(OUT)/test/guest-bzImage
 .PHONY: vmm-guest-kernel
 vmm-guest-kernel: $(OUT)/test/guest-bzImage
+
+# `make bench` also compares vmm with QEMU (microvm and q35) under nested KVM: tests/bench-vmm.sh.
+.PHONY: vmm-bench
+vmm-bench: $(OUT)/test/guest-bzImage $(OUT)/bin/imgbuild
+	OUT=$(OUT) bash tests/bench-vmm.sh
+bench: vmm-bench

@@ -2,7 +2,8 @@
 # vmm boots the small guest kernel under real (nested) KVM, inside a QEMU/TCG guest with -cpu max
 # (vmm-lib.sh): a marker from the guest's initramfs, poweroff and reboot in the exit status,
 # 2 vCPUs seen by the guest, a pattern written through virtio-blk and found in the file, a UDP
-# exchange over virtio-net and a tap device, a configuration file, and SIGTERM.
+# exchange over virtio-net and a tap device, a configuration file, SIGTERM, and the console on a
+# UNIX socket (output and input).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-out}
@@ -41,5 +42,8 @@ check "config: a VM from a configuration file boots with its 2 CPUs" has config 
 check "config: exit status 0" has config "EXIT 0"
 check "sigterm: SIGTERM stops the running guest with status 3" has sigterm "EXIT 3"
 check "sigterm: vmm says it was stopped" has sigterm "vmm: stopped by a signal"
+check "socket: the console on a UNIX socket shows the guest's marker" has socket "VMMTEST marker"
+check "socket: a line typed into the socket reaches the guest" has socket "VMMTEST got typed-into-socket"
+check "socket: exit status 0" has socket "EXIT 0"
 echo "# vmm start to guest marker (nested KVM under TCG): $(marker_time boot) s with 1 vCPU, $(marker_time smp) s with 2"
 echo "1..$n"

@@ -4,8 +4,12 @@
  *   vmmtest=disk      write a pattern to /dev/vda, flush, read it back, then poweroff
  *   vmmtest=net       eth0 10.0.2.15/24: send a UDP datagram to 10.0.2.2:5555, wait for a reply
  *   vmmtest=wait      stay up (the test stops vmm with a signal)
+ *   vmmtest=echo      read a line from the console and print it back
+ *   vmmtest=bench     time reading and writing 32 MiB of /dev/vda (O_DIRECT), then stay up
  * The same binary serves the outer (TCG) side: `vmm-guest-init peer` answers the net check, and
- * `vmm-guest-init check-disk FILE` checks the pattern the disk check wrote. */
+ * `vmm-guest-init check-disk FILE` checks the pattern the disk check wrote, and
+ * `vmm-guest-init console SOCKET` attaches to vmm's console socket, types a line after the marker
+ * and copies the console to stdout until vmm closes it. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,7 +22,9 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DISK_BYTES (1 << 20)
@@ -98,6 +104,40 @@ static int net_check(void)
 	return printf("VMMTEST net: no reply\n"), 1;
 }
 
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Sequential O_DIRECT throughput of /dev/vda, 1 MiB requests, 32 MiB each way. */
+static void disk_bench(void)
+{
+	int fd = open("/dev/vda", O_RDWR | O_DIRECT);
+	void *buf = aligned_alloc(4096, 1 << 20);
+	double t;
+
+	if (fd < 0 || !buf) {
+		printf("VMMTEST bench: cannot open /dev/vda\n");
+		return;
+	}
+	memset(buf, 0x5a, 1 << 20);
+	t = now();
+	for (int i = 0; i < 32; i++)
+		if (pwrite(fd, buf, 1 << 20, (off_t)i << 20) != 1 << 20)
+			return (void)printf("VMMTEST bench: write failed\n");
+	fsync(fd);
+	printf("VMMTEST bench write-MBps %.1f\n", 32 / (now() - t));
+	t = now();
+	for (int i = 0; i < 32; i++)
+		if (pread(fd, buf, 1 << 20, (off_t)i << 20) != 1 << 20)
+			return (void)printf("VMMTEST bench: read failed\n");
+	printf("VMMTEST bench read-MBps %.1f\n", 32 / (now() - t));
+	close(fd);
+	free(buf);
+}
+
 /* The outer side of the net check: answer one datagram on 10.0.2.2:5555. */
 static int peer(void)
 {
@@ -116,6 +156,35 @@ static int peer(void)
 	printf("VMMHOST net-got %s\n", strtok(buf, "\n"));
 	from.sin_port = htons(5556);
 	sendto(s, "hello-from-host\n", 16, 0, (struct sockaddr *)&from, sizeof(from));
+	return 0;
+}
+
+static int console_client(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int s = -1, typed = 0;
+	char buf[512], seen[4096] = "";
+	ssize_t n;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	for (int i = 0; i < 100 && s < 0; i++) {
+		s = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+			close(s);
+			s = -1;
+			usleep(100000);
+		}
+	}
+	if (s < 0)
+		return printf("VMMHOST console: cannot connect to %s\n", path), 1;
+	while ((n = read(s, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = 0;
+		fputs(buf, stdout);
+		strncat(seen, buf, sizeof(seen) - strlen(seen) - 1);
+		if (!typed && strstr(seen, "marker")) {
+			typed = write(s, "typed-into-socket\n", 18) == 18;
+		}
+	}
 	return 0;
 }
 
@@ -138,7 +207,10 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc > 1)
-		return !strcmp(argv[1], "peer") ? peer() : argc > 2 ? check_disk(argv[2]) : 2;
+		return !strcmp(argv[1], "peer") ? peer()
+		       : argc < 3		  ? 2
+		       : !strcmp(argv[1], "console") ? console_client(argv[2])
+						     : check_disk(argv[2]);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("proc", "/proc", "proc", 0, NULL);
 	int con = open("/dev/console", O_RDWR);
@@ -152,6 +224,15 @@ int main(int argc, char **argv)
 		disk_check();
 	if (t && !strcmp(t, "net"))
 		net_check();
+	if (t && !strcmp(t, "echo")) {
+		char line[128];
+		if (fgets(line, sizeof(line), stdin))
+			printf("VMMTEST got %s", line);
+	}
+	if (t && !strcmp(t, "bench")) {
+		disk_bench();
+		t = "wait";
+	}
 	while (t && !strcmp(t, "wait"))
 		pause();
 	sync();

@@ -41,3 +41,10 @@ run config --config /tmp/vm.cfg
  kill -TERM "$(pidof vmm)") &
 { timeout 150 vmm $VMM_CMD --cmdline "$G vmmtest=wait" >/tmp/sig.out 2>&1; echo "EXIT $?" >>/tmp/sig.out; } </dev/null
 sed "s/^/VMMHOST sigterm 0 /" /tmp/sig.out
+
+# The console on a UNIX socket: the client sees the marker and types a line the guest echoes.
+vmm $VMM_CMD --console unix:/tmp/con.sock --cmdline "$G vmmtest=echo" </dev/null >/tmp/sock.out 2>&1 &
+timeout 150 vmm-guest-init console /tmp/con.sock | sed "s/^/VMMHOST socket 0 /"
+wait $!
+echo "VMMHOST socket 0 EXIT $?"
+sed "s/^/VMMHOST socket 0 /" /tmp/sock.out

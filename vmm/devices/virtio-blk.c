@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_BLK_F_SEG_MAX (1ull << 2)
 #define VIRTIO_BLK_F_FLUSH (1ull << 9)
 #define VIRTIO_BLK_T_IN 0
 #define VIRTIO_BLK_T_OUT 1
@@ -43,7 +44,9 @@ int virtio_blk_open(struct virtio_blk *b, const char *path, char *err, size_t er
 	base = base ? base + 1 : path;
 	memcpy(b->id, base, strnlen(base, sizeof(b->id))); /* not NUL-terminated when 20 long */
 	uint64_t sectors = b->size / SECTOR;
+	uint32_t seg_max = VIRTQ_MAX_SIZE - 2; /* a request's data buffers, header and status aside */
 	memcpy(b->config, &sectors, 8);
+	memcpy(b->config + 12, &seg_max, 4);
 	return 0;
 }
 
@@ -125,7 +128,7 @@ static const struct virtio_ops virtio_blk_ops = {.notify = virtio_blk_notify};
 
 void virtio_blk_attach(struct virtio_blk *b, const struct mem *m, struct irq_line irq)
 {
-	virtio_mmio_init(&b->mmio, m, irq, VIRTIO_ID_BLOCK, VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_FLUSH, 1, b->config,
+	virtio_mmio_init(&b->mmio, m, irq, VIRTIO_ID_BLOCK, VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_SEG_MAX, 1, b->config,
 			 sizeof(b->config), &virtio_blk_ops, b);
 }
 

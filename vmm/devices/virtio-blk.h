@@ -9,7 +9,7 @@ struct virtio_blk {
 	int fd;
 	uint64_t size; /* bytes; the guest sees size / 512 sectors */
 	char id[20];   /* the serial number the driver reads with GET_ID */
-	uint8_t config[8];
+	uint8_t config[16]; /* capacity (sectors), size_max (unused), seg_max */
 	unsigned long reads, writes, flushes; /* requests served, for tests */
 };
 
