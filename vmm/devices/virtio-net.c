@@ -63,10 +63,14 @@ static void virtio_net_notify(struct virtio_mmio *v, int q)
 	struct virtio_net *n = v->dev;
 	uint64_t one = 1;
 
-	if (q == TXQ)
+	if (q == TXQ) {
 		virtio_net_tx(n);
-	else if (n->rx_waiting && write(n->wake, &one, sizeof(one)) < 0)
-		n->rx_waiting = 1; /* the counter is full: the thread is already woken */
+		return;
+	}
+	/* New receive buffers: wake the thread if it waits for them. A full counter (EAGAIN)
+	 * means it is woken already. */
+	if (n->rx_waiting && write(n->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("vmm: virtio-net wake");
 }
 
 /* Move frames from the tap into the guest while both have some; lock held. Returns 1 if the
