@@ -12,7 +12,7 @@ OUT=${OUT:-out}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vmm-nested.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 vmm_nested_prepare "$dir" || exit 1
-vmm_nested_run "$dir" tests/integration/vmm-nested-tests.sh 900
+vmm_nested_run "$dir" tests/integration/vmm-nested-tests.sh 480
 log=$dir/serial.log
 mkdir -p "$OUT/test/logs" && cp "$log" "$OUT/test/logs/50-vmm.nested.serial.log"
 n=0
