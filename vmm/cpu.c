@@ -38,11 +38,6 @@ static int cpu_set_cpuid(struct vcpu *c)
 		}
 		if (e->function == 0xb || e->function == 0x1f)
 			e->edx = (uint32_t)c->id;
-		/* XSAVE area size for the enabled features: KVM updates it when the guest sets XCR0,
-		 * but nested under TCG it stayed at the legacy size and Linux warned and dropped
-		 * XSAVE. Start at the size for all features, which Linux's check expects. */
-		if (e->function == 0xd && e->index == 0)
-			e->ebx = e->ecx;
 	}
 	r = ioctl(c->fd, KVM_SET_CPUID2, id);
 	free(id);
