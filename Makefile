@@ -47,6 +47,8 @@ BANK_SRC   = bootbank/bank.c bootbank/hvimg.c packages/init/ks.c packages/init/g
              altbootbank/stage.c altbootbank/trust.c
 SIGN_SRC   = signing/sign.c signing/verify.c
 LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o) $(SIGN_SRC:%.c=%.o)
+UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
+include vmm/vmm.mk
 
 # Objects in two flavours: plain (the tools, valgrind runs) and asan (ASan+UBSan test runs).
 $(OUT)/obj/plain/%.o: %.c $(HDR)

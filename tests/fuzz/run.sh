@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/hvimg.c altbootbank/bundle.c packages/init/ks.c signing/verify.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init -Isigning -D_GNU_SOURCE"
+SRC="lib/util.c lib/kv.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/hvimg.c altbootbank/bundle.c packages/init/ks.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto"
 n=0 failed=0
-for t in recipe profile kmod manifest bundle hvimg bootstate ks; do
+for t in recipe profile kmod manifest bundle hvimg bootstate ks vmm-config vmm-virtq; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -17,6 +17,12 @@ for t in recipe profile kmod manifest bundle hvimg bootstate ks; do
 	recipe) cp recipes/*/*.recipe "$dir/corpus/" 2>/dev/null ;;
 	profile) cp recipes/images/*.image "$dir/corpus/" 2>/dev/null ;;
 	kmod) printf 'kernel/a.ko: kernel/b.ko\nkernel/b.ko:\n' >"$dir/corpus/seed" ;;
+	vmm-config) printf 'name = web-1\ncpus = 2\nmemory = 512M\nkernel = bz\ninitrd = /i\ncmdline = console=ttyS0\ndisk = a.img\nnic = tap0,mac=52:54:00:12:34:56\nconsole = stdio\n' >"$dir/corpus/seed" ;;
+	vmm-virtq) # size 8, descriptors at 0x1000, avail at 0x2000, used at 0x3000; one 2-descriptor chain
+		{ printf '\010\000\000\020\000\040\000\014'; head -c 4096 /dev/zero
+		  printf '\000\001\000\000\000\000\000\000\020\000\000\000\001\000\001\000'
+		  printf '\000\002\000\000\000\000\000\000\020\000\000\000\002\000\000\000'
+		  head -c 4064 /dev/zero; printf '\000\000\001\000\000\000'; } >"$dir/corpus/seed" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	manifest) printf 'format = 1\nproduct = p\nversion = 1.0\nbuild-id = x\nimage = %064d 9 bank.img\nfile = %064d 3 boot/a\n' 0 0 >"$dir/corpus/seed" ;;
 	bundle) for b in "$OUT"/test/variants/v2.bundle "$OUT"/*.bundle; do
