@@ -590,6 +590,7 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	free(epoch);
 	stage_init(&s, o, p);
 	r = assemble(o, p, b, &s, &keys, key, d);
+	sign_agent_stop(&keys);
 	if (r == 0)
 		r = check_budget(p, s.iso, &size, d);
 	if (r == 0)

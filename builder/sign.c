@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "kv.h"
 #include "run.h"
 #include "util.h"
@@ -68,11 +71,16 @@ static int dev_gpg_key(struct sign_keys *k, const char *log, struct diag *d)
 	/* Dated 2000-01-01, before any SOURCE_DATE_EPOCH, so that gpg --verify takes its signatures. */
 	static const char *const gen[] = {"--passphrase", "", "--faked-system-time", "946684800!", "--quick-gen-key",
 					  DEV_UID, "rsa3072", "sign", "never", NULL};
+	/* The fingerprint is kept beside the home: listing secret keys would start gpg-agent. */
+	char *idfile = xasprintf("%s.id", k->gnupghome), *id = NULL;
+	size_t len = 0;
+	int cached = util_read_file(idfile, &id, &len) == 0 && len >= 40 && strspn(id, "0123456789ABCDEF") == 40;
 	int r = 0;
 
 	util_mkdir_p(k->gnupghome, 0700);
 	chmod(k->gnupghome, 0700);
-	k->gpg_key = dev_fingerprint(k);
+	k->gpg_key = cached ? xstrndup(id, 40) : dev_fingerprint(k);
+	free(id);
 	if (!k->gpg_key) {
 		fprintf(stderr, "imgbuild: making a development signing key in %s (not for shipping; see docs/signing.md)\n",
 			k->gnupghome);
@@ -80,6 +88,9 @@ static int dev_gpg_key(struct sign_keys *k, const char *log, struct diag *d)
 		if (r == 0 && !(k->gpg_key = dev_fingerprint(k)))
 			r = diag_set(d, k->gnupghome, 0, "gpg made no secret key here; remove this folder and build again");
 	}
+	if (r == 0 && !cached)
+		util_write_file_atomic(idfile, k->gpg_key, 40, 0644);
+	free(idfile);
 	return r;
 }
 
@@ -95,16 +106,36 @@ static int dev_sb_key(struct sign_keys *k, const char *dir, const char *log, str
 	return run_tool(argv, log, "making the development Secure Boot db key", d);
 }
 
+/* The db certificate as PEM and DER (what firmware enrolls), its DER added to h. */
+static int cert_export(const char *cert, const char *pem, const char *der, struct hasher *h, struct diag *d)
+{
+	FILE *f = fopen(cert, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	unsigned char *bytes = NULL;
+	int n = x ? i2d_X509(x, &bytes) : -1, r = 0;
+
+	if (f)
+		fclose(f);
+	if (n <= 0)
+		r = diag_set(d, cert, 0, "not a PEM X.509 certificate; SB_DB_CERT must name the db key's certificate");
+	if (r == 0 && util_write_file_atomic(der, bytes, (size_t)n, 0644) < 0)
+		r = diag_set(d, der, 0, "cannot write the db certificate here: %s", strerror(errno));
+	if (r == 0 && (!(f = fopen(pem, "w")) || !PEM_write_X509(f, x) || fclose(f) != 0))
+		r = diag_set(d, pem, 0, "cannot write the db certificate here: %s", strerror(errno));
+	if (r == 0)
+		hasher_add(h, bytes, (size_t)n);
+	OPENSSL_free(bytes);
+	X509_free(x);
+	return r;
+}
+
 /* What the tests and the firmware set-up need: the public halves, in out/keys/public/. */
 static int export_public(struct sign_keys *k, const char *pub, const char *log, struct diag *d)
 {
 	const char *args[] = {"--yes", "--export", "--export-options", "export-minimal", "-o", NULL, k->gpg_key, NULL};
 	char *der = xasprintf("%s/db.der", pub), *pem = xasprintf("%s/db.crt", pub), *data = NULL;
-	char *x509[] = {"openssl", "x509", "-in", k->sb_cert, "-outform", "DER", "-out", der, NULL};
-	char *cp[] = {"cp", k->sb_cert, pem, NULL};
 	size_t len = 0;
 	struct hasher h;
-	char hex[HASH_HEX_LEN];
 	int r;
 
 	k->pubkey = xasprintf("%s/grub.gpg", pub);
@@ -112,16 +143,10 @@ static int export_public(struct sign_keys *k, const char *pub, const char *log, 
 	r = gpg_run(k, args, log, NULL, "exporting the GRUB signing key", d);
 	if (r == 0 && (util_read_file(k->pubkey, &data, &len) < 0 || len == 0))
 		r = diag_set(d, k->pubkey, 0, "gpg exported no key %s; check GRUB_SIGNING_KEY and GNUPGHOME", k->gpg_key);
-	if (r == 0)
-		r = run_tool(x509, log, "reading the Secure Boot db certificate (SB_DB_CERT)", d);
-	if (r == 0)
-		r = run_tool(cp, log, "copying the Secure Boot db certificate", d);
 	hasher_init(&h);
 	if (r == 0) {
-		hash_buf(data, len, hex);
-		hasher_add_str(&h, hex);
-		r = hash_file(der, hex) < 0 ? diag_set(d, der, 0, "cannot read: %s", strerror(errno)) : 0;
-		hasher_add_str(&h, hex);
+		hasher_add(&h, data, len);
+		r = cert_export(k->sb_cert, pem, der, &h, d);
 	}
 	hasher_end(&h, k->id);
 	free(data), free(der), free(pem);
@@ -161,12 +186,16 @@ int sign_keys_init(struct sign_keys *k, const char *out, struct diag *d)
 	return r;
 }
 
-void sign_keys_free(struct sign_keys *k)
+void sign_agent_stop(const struct sign_keys *k)
 {
 	if (k->dev && k->gnupghome) {
 		char *argv[] = {"gpgconf", "--homedir", k->gnupghome, "--kill", "gpg-agent", NULL};
 		run_argv(argv, NULL, NULL, NULL, NULL);
 	}
+}
+
+void sign_keys_free(struct sign_keys *k)
+{
 	free(k->gnupghome), free(k->gpg_key), free(k->pubkey), free(k->sb_key), free(k->sb_cert);
 	memset(k, 0, sizeof(*k));
 }

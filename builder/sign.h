@@ -30,8 +30,9 @@ struct sign_keys {
  * The public key and the db certificate are written to OUT/keys/public/. 0, or -EINVAL with d set.
  */
 int sign_keys_init(struct sign_keys *k, const char *out, struct diag *d);
-/* Stop the gpg-agent the development key started. */
 void sign_keys_free(struct sign_keys *k);
+/* Stop the gpg-agent signing with the development key started (a production agent is left). */
+void sign_agent_stop(const struct sign_keys *k);
 /* FILE.sig: a detached OpenPGP signature of FILE dated epoch (the same bytes for the same input). */
 int sign_gpg(const struct sign_keys *k, const char *file, long long epoch, const char *log, struct diag *d);
 /* Replace any Authenticode signature of the EFI binary FILE by one made with the db key, dated epoch. */
