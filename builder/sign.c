@@ -129,6 +129,27 @@ static int cert_export(const char *cert, const char *pem, const char *der, struc
 	return r;
 }
 
+/* The newest creation time among the key and its subkeys ("pub:" and "sub:" lines, field 6): gpg
+ * takes no key as usable at a time before it was made, so signatures are dated no earlier. */
+static int key_created(struct sign_keys *k, const char *log, struct diag *d)
+{
+	const char *args[] = {"--with-colons", "--list-keys", k->gpg_key, NULL};
+	struct buf out = {0};
+	int r = gpg_run(k, args, log, &out, "reading the signing key", d);
+
+	for (const char *p = out.data; r == 0 && p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *f = p;
+		if (strncmp(p, "pub:", 4) != 0 && strncmp(p, "sub:", 4) != 0)
+			continue;
+		for (int colons = 0; colons < 5 && f; colons++)
+			f = strchr(f + 1, ':');
+		if (f && atoll(f + 1) > k->not_before)
+			k->not_before = atoll(f + 1);
+	}
+	buf_free(&out);
+	return r;
+}
+
 /* What the tests and the firmware set-up need: the public halves, in out/keys/public/. */
 static int export_public(struct sign_keys *k, const char *pub, const char *log, struct diag *d)
 {
@@ -140,7 +161,9 @@ static int export_public(struct sign_keys *k, const char *pub, const char *log, 
 
 	k->pubkey = xasprintf("%s/grub.gpg", pub);
 	args[5] = k->pubkey;
-	r = gpg_run(k, args, log, NULL, "exporting the GRUB signing key", d);
+	r = key_created(k, log, d);
+	if (r == 0)
+		r = gpg_run(k, args, log, NULL, "exporting the GRUB signing key", d);
 	if (r == 0 && (util_read_file(k->pubkey, &data, &len) < 0 || len == 0))
 		r = diag_set(d, k->pubkey, 0, "gpg exported no key %s; check GRUB_SIGNING_KEY and GNUPGHOME", k->gpg_key);
 	hasher_init(&h);
@@ -202,9 +225,9 @@ void sign_keys_free(struct sign_keys *k)
 
 int sign_gpg(const struct sign_keys *k, const char *file, long long epoch, const char *log, struct diag *d)
 {
-	char *sig = xasprintf("%s.sig", file), *when = xasprintf("%lld!", epoch);
+	char *sig = xasprintf("%s.sig", file), *when = xasprintf("%lld!", epoch > k->not_before ? epoch : k->not_before);
 	/* A fixed signature time makes the signature a function of the file and the key (RSA
-	 * PKCS#1 v1.5 has no randomness): builds repeat. The key may be newer than the epoch. */
+	 * PKCS#1 v1.5 has no randomness): builds repeat. */
 	const char *args[] = {"--yes", "--local-user", k->gpg_key, "--digest-algo", "SHA256", "--ignore-time-conflict",
 			      "--faked-system-time", when, "--detach-sign", "-o", sig, file, NULL};
 	struct timespec ts[2] = {{.tv_sec = (time_t)epoch}, {.tv_sec = (time_t)epoch}};

@@ -20,6 +20,7 @@ struct sign_keys {
 	char *sb_key;     /* the db signing key and certificate, for sbsign */
 	char *sb_cert;
 	int dev;          /* the development keys made in out/keys (not for shipping) */
+	long long not_before; /* the newest creation time of the key and its subkeys: gpg signs no earlier */
 	char id[HASH_HEX_LEN]; /* sha256 of the public key and the db certificate: part of the image key */
 };
 
@@ -33,7 +34,8 @@ int sign_keys_init(struct sign_keys *k, const char *out, struct diag *d);
 void sign_keys_free(struct sign_keys *k);
 /* Stop the gpg-agent signing with the development key started (a production agent is left). */
 void sign_agent_stop(const struct sign_keys *k);
-/* FILE.sig: a detached OpenPGP signature of FILE dated epoch (the same bytes for the same input). */
+/* FILE.sig: a detached OpenPGP signature of FILE dated epoch, or the key's creation if that is later
+ * (the same bytes for the same input and key). */
 int sign_gpg(const struct sign_keys *k, const char *file, long long epoch, const char *log, struct diag *d);
 /* Replace any Authenticode signature of the EFI binary FILE by one made with the db key, dated epoch. */
 int sign_efi(const struct sign_keys *k, const char *file, long long epoch, const char *log, struct diag *d);
