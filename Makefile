@@ -22,7 +22,7 @@ LIBS     = -larchive -lcrypto -lblkid
 LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
 BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
               builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
-              builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/extents.c builder/write.c
+              builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/extents.c builder/write.c builder/sign.c
 HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h signing/*.h packages/init/ks.h packages/init/gpt.h
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the

@@ -87,7 +87,8 @@ char *bootcfg_value(const char *text, const char *key)
 	return NULL;
 }
 
-/* Whether every file boot.cfg names (kernel, each initrd) is in the bank's listing. */
+/* Whether boot.cfg and every file it names (kernel, each initrd) are in the bank's listing, each
+ * with the signature GRUB checks (FILE.sig; docs/signing.md), as bootbank/grub.cfg requires. */
 static bool files_present(const char *cfg, const char *listing)
 {
 	char *kernel = bootcfg_value(cfg, "kernel"), *initrd = bootcfg_value(cfg, "initrd");
@@ -95,13 +96,15 @@ static bool files_present(const char *cfg, const char *listing)
 	bool ok = kernel && initrd;
 
 	if (ok) {
+		strv_push(&want, "/boot.cfg");
 		strv_push(&want, kernel);
 		kv_split(initrd, &want);
 	}
 	for (size_t i = 0; i < want.n && ok; i++) {
-		char *line = xasprintf("::%s\n", want.v[i]);
-		ok = strstr(listing, line) != NULL;
+		char *line = xasprintf("::%s\n", want.v[i]), *sig = xasprintf("::%s.sig\n", want.v[i]);
+		ok = strstr(listing, line) != NULL && strstr(listing, sig) != NULL;
 		free(line);
+		free(sig);
 	}
 	strv_free(&want);
 	free(kernel);

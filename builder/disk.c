@@ -14,6 +14,7 @@
 #include "bank.h"
 #include "hash.h"
 #include "run.h"
+#include "sign.h"
 #include "util.h"
 
 #define GRUB_LIB "/usr/lib/grub"
@@ -24,7 +25,7 @@
 
 #define GRUB_DISK_MODULES "part_gpt", "part_msdos", "fat", "normal", "configfile", "linux", "echo", "test", \
 	"true", "serial", "terminal", "loadenv", "search", "search_fs_uuid", "search_label", "regexp", "probe", \
-	"halt", "reboot", "minicmd", "sleep", "cat", "ls"
+	"halt", "reboot", "minicmd", "sleep", "cat", "ls", GRUB_SIGNING_MODULES
 
 struct part {
 	const char *name, *type, *label;
@@ -140,9 +141,8 @@ static int fat_mkdir(const struct disk_opts *o, const char *part, const char *di
 	return r;
 }
 
-/* The files of one bank, as `bankctl stage` writes them. */
-static const char *const bank_files[] = {"boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio",
-					 "MANIFEST", "MANIFEST.sig", "keys/trusted.pem", "keys/revoked"};
+/* The files of one bank, as `bankctl stage` writes them: with the signatures GRUB checks. */
+static const char *const bank_files[] = {BANK_FILES};
 
 static int fill_bank(const struct disk_opts *o, const char *part, const char *log, struct diag *d)
 {
@@ -168,19 +168,21 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 	disk_part_uuid(o->seed, "esp", u);
 	disk_fs_uuid(u, fsu);
 	/* GRUB's rescue parser runs this: plain commands. The prefix (,gpt2) names the boot disk's
-	 * ESP, which --hint makes the search try first. */
-	text = xasprintf("serial --unit=0 --speed=115200\nterminal_input serial console\n"
+	 * ESP, which --hint makes the search try first. Enforcement first: grub.cfg must be signed. */
+	text = xasprintf(GRUB_ENFORCE "serial --unit=0 --speed=115200\nterminal_input serial console\n"
 			 "terminal_output serial console\nsearch --no-floppy --fs-uuid --set=root --hint=$root %s\n"
 			 "set prefix=($root)/grub\nconfigfile ($root)/grub/grub.cfg\n", fsu);
 	r = write_file(cfg, text, strlen(text), o->epoch, d);
 	char *pc[] = {"grub-mkimage", "-O", "i386-pc", "-d", GRUB_LIB "/i386-pc", "-p", "(,gpt2)/grub", "-c", cfg,
-		      "-o", core, "biosdisk", GRUB_DISK_MODULES, NULL};
+		      "-k", o->keys->pubkey, "-o", core, "biosdisk", GRUB_DISK_MODULES, NULL};
 	char *ef[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "(,gpt2)/grub", "-c", cfg,
-		      "-o", efi, GRUB_DISK_MODULES, "efi_gop", NULL};
+		      "-k", o->keys->pubkey, "--disable-shim-lock", "-o", efi, GRUB_DISK_MODULES, "efi_gop", NULL};
 	if (r == 0)
 		r = run_tool(pc, log, "making the BIOS GRUB core", d);
 	if (r == 0)
 		r = run_tool(ef, log, "making the UEFI GRUB image", d);
+	if (r == 0)
+		r = sign_efi(o->keys, efi, o->epoch, log, d);
 	free(text), free(cfg), free(core), free(efi);
 	return r;
 }
@@ -200,7 +202,7 @@ static char *replace_all(const char *text, const char *from, const char *to)
 	return b.data;
 }
 
-static int grub_cfg(const struct disk_opts *o, const char *path, struct diag *d)
+static int grub_cfg(const struct disk_opts *o, const char *path, const char *log, struct diag *d)
 {
 	char ua[37], ub[37], fa[10], fb[10], *tmpl, *t1, *t2, *t3;
 	int r = util_read_file(o->grub_cfg, &tmpl, NULL);
@@ -215,6 +217,8 @@ static int grub_cfg(const struct disk_opts *o, const char *path, struct diag *d)
 	t2 = replace_all(t1, "@UUID_B@", fb);
 	t3 = replace_all(t2, "@TIMEOUT@", "1");
 	r = write_file(path, t3, strlen(t3), o->epoch, d);
+	if (r == 0)
+		r = sign_gpg(o->keys, path, o->epoch, log, d);
 	free(tmpl), free(t1), free(t2), free(t3);
 	return r;
 }
@@ -242,7 +246,8 @@ static int fill_esp(const struct disk_opts *o, const char *log, struct diag *d)
 	char *efi = xasprintf("%s/BOOTX64.EFI", o->work), *cfg = xasprintf("%s/grub.cfg", o->work);
 	char *ea = xasprintf("%s/envA", o->work), *eb = xasprintf("%s/envB", o->work);
 	struct timespec ts[2] = {{.tv_sec = (time_t)o->epoch}, {.tv_sec = (time_t)o->epoch}};
-	int r = grub_cfg(o, cfg, d);
+	char *sig = xasprintf("%s.sig", cfg);
+	int r = grub_cfg(o, cfg, log, d);
 
 	utimensat(AT_FDCWD, efi, ts, 0);
 	if (r == 0)
@@ -258,10 +263,12 @@ static int fill_esp(const struct disk_opts *o, const char *log, struct diag *d)
 	if (r == 0)
 		r = fat_put(o, "esp", cfg, "::/grub/grub.cfg", log, d);
 	if (r == 0)
+		r = fat_put(o, "esp", sig, "::/grub/grub.cfg.sig", log, d);
+	if (r == 0)
 		r = fat_put(o, "esp", ea, "::/grub/envA", log, d);
 	if (r == 0)
 		r = fat_put(o, "esp", eb, "::/grub/envB", log, d);
-	free(efi), free(cfg), free(ea), free(eb);
+	free(efi), free(cfg), free(sig), free(ea), free(eb);
 	return r;
 }
 

@@ -6,6 +6,14 @@
 
 #include "kv.h"
 
+struct sign_keys;
+
+/* The files of one boot bank, as the disk image's bank A holds them and `bankctl stage` writes them:
+ * GRUB reads each of the first four only with its detached signature (docs/signing.md). */
+#define BANK_FILES "boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio", "boot.cfg.sig", \
+	"boot/vmlinuz.sig", "boot/initrd.img.sig", "boot/system.cpio.sig", "MANIFEST", "MANIFEST.sig", \
+	"keys/trusted.pem", "keys/revoked"
+
 struct disk_opts {
 	const char *tree;       /* the image's files: boot.cfg, boot/..., MANIFEST (bank A's content) */
 	const char *work;       /* scratch folder */
@@ -13,6 +21,7 @@ struct disk_opts {
 	const char *grub_cfg;   /* the A/B template, bootbank/grub.cfg */
 	const char *seed;       /* partition UUIDs and FAT serials derive from it */
 	long long epoch;
+	const struct sign_keys *keys; /* the cores enforce signatures; grub.cfg and BOOTX64.EFI are signed */
 };
 
 /* Sizes in 512-byte sectors, 1 MiB aligned. */

@@ -20,11 +20,12 @@
 #include "iso.h"
 #include "kmod.h"
 #include "run.h"
+#include "sign.h"
 #include "tree.h"
 #include "util.h"
 
 /* Bump when the image layout changes, so that an old image is not taken as up to date. */
-#define IMAGE_FORMAT "imgbuild-image/2"
+#define IMAGE_FORMAT "imgbuild-image/3"
 #define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
 
 /* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}. */
@@ -62,7 +63,7 @@ static void stage_free(struct stage *s)
 
 /* The image key: its format, the profile, the version, the epoch and every package's key. */
 static void image_key(const struct image_opts *o, const struct profile *p, const struct build *b,
-		      char out[HASH_HEX_LEN])
+		      const struct sign_keys *k, char out[HASH_HEX_LEN])
 {
 	struct hasher h;
 	char epoch[32];
@@ -77,6 +78,7 @@ static void image_key(const struct image_opts *o, const struct profile *p, const
 	hasher_add_str(&h, o->trusted ? o->trusted : "");
 	for (size_t i = 0; i < o->revoked.n; i++)
 		hasher_add_str(&h, o->revoked.v[i]);
+	hasher_add_str(&h, k->id);
 	for (size_t i = 0; i < b->n; i++)
 		hasher_add_str(&h, b->job[i].key);
 	if (hash_file(GRUB_AB_TEMPLATE, out) == 0)
@@ -226,6 +228,20 @@ static int wrap_payload(const char *sqfs, const char *out, long long epoch, stru
 	return r;
 }
 
+/* The initramfs (which GRUB checks) carries the payload's sha256: init compares before it mounts. */
+static int payload_hash(const struct stage *s, const char *sqfs, struct diag *d)
+{
+	char hex[HASH_HEX_LEN], *text;
+	int r;
+
+	if (hash_file(sqfs, hex) < 0)
+		return diag_set(d, sqfs, 0, "cannot read the payload to hash it: %s", strerror(errno));
+	text = xasprintf("%s\n", hex);
+	r = write_text(s->initramfs, "etc/system.sqfs.sha256", text, d);
+	free(text);
+	return r;
+}
+
 static int make_payload(const struct stage *s, long long epoch, struct diag *d)
 {
 	char *sqfs = xasprintf("%s/system.sqfs", s->work), *out = xasprintf("%s/boot/system.cpio", s->tree);
@@ -238,6 +254,8 @@ static int make_payload(const struct stage *s, long long epoch, struct diag *d)
 
 	if (r == 0)
 		r = wrap_payload(sqfs, out, epoch, d);
+	if (r == 0)
+		r = payload_hash(s, sqfs, d);
 	free(sqfs), free(out), free(log);
 	return r;
 }
@@ -425,7 +443,7 @@ static void stage_init(struct stage *s, const struct image_opts *o, const struct
 }
 
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
-				const char *key, struct diag *d);
+				const struct sign_keys *keys, const char *key, struct diag *d);
 
 /* The installer's copy of the disk image: its data extents, in a cpio GRUB loads as an initrd. */
 static int make_installer(const struct image_opts *o, const struct profile *p, const struct stage *s,
@@ -443,11 +461,32 @@ static int make_installer(const struct image_opts *o, const struct profile *p, c
 	return r;
 }
 
+/* Every file GRUB reads from the ISO or a bank gets FILE.sig; GRUB refuses it without. */
+static int sign_tree(const struct stage *s, const struct sign_keys *k, const char *const *files, size_t n,
+		     long long epoch, struct diag *d)
+{
+	char *log = xasprintf("%s/sign.log", s->work);
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char *path = xasprintf("%s/%s", s->tree, files[i]);
+		r = sign_gpg(k, path, epoch, log, d);
+		free(path);
+	}
+	free(log);
+	return r;
+}
+
+static const char *const signed_files[] = {"boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio",
+					   "boot/grub/grub.cfg"};
+static const char *const signed_last[] = {"boot/install.cpio"};
+
 static int assemble(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
-		    const char *key, struct diag *d)
+		    const struct sign_keys *keys, const char *key, struct diag *d)
 {
 	struct job *k = build_find(b, p->kernel);
-	char *initrd = xasprintf("%s/boot/initrd.img", s->tree);
+	char *initrd = xasprintf("%s/boot/initrd.img", s->tree), *kpath = xasprintf("%s/boot/vmlinuz", s->tree);
+	char *slog = xasprintf("%s/sign.log", s->work);
 	int r = build_stage(k, d);
 
 	if (r == 0)
@@ -457,27 +496,34 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 	if (r == 0)
 		r = copy_kernel(s, k, d);
 	if (r == 0)
-		r = initramfs_write(s->initramfs, initrd, o->epoch, d);
+		r = sign_efi(keys, kpath, o->epoch, slog, d);
+	/* The payload first: the initramfs carries its hash. */
 	if (r == 0)
 		r = make_payload(s, o->epoch, d);
+	if (r == 0)
+		r = initramfs_write(s->initramfs, initrd, o->epoch, d);
 	if (r == 0)
 		r = write_boot_cfg(o, p, s, d);
 	if (r == 0)
 		r = write_grub_cfg(p, s, d);
 	if (r == 0)
-		r = iso_boot_images(s->work, o->epoch, d);
+		r = sign_tree(s, keys, signed_files, ARRAY_SIZE(signed_files), o->epoch, d);
+	if (r == 0)
+		r = iso_boot_images(s->work, o->epoch, keys, d);
 	if (r == 0)
 		r = write_manifest(o, p, s, key, d);
 	/* The disk image and the bundle copy the tree's files with their times: date them first. */
 	if (r == 0)
 		r = iso_set_dates(s->tree, o->epoch, "/dev/null", d);
 	if (r == 0)
-		r = make_disk_and_bundle(o, p, s, key, d);
+		r = make_disk_and_bundle(o, p, s, keys, key, d);
 	if (r == 0)
 		r = make_installer(o, p, s, d);
 	if (r == 0)
+		r = sign_tree(s, keys, signed_last, ARRAY_SIZE(signed_last), o->epoch, d);
+	if (r == 0)
 		r = iso_assemble(s->tree, s->work, s->iso, "HYPERVISOR", o->epoch, d);
-	free(initrd);
+	free(initrd), free(kpath), free(slog);
 	return r;
 }
 
@@ -509,19 +555,18 @@ static int key_matches(const struct image_opts *o, const struct profile *p, cons
 	return ok;
 }
 
-static const char *const bank_files[] = {"boot.cfg", "boot/vmlinuz", "boot/initrd.img", "boot/system.cpio",
-					 "MANIFEST", "MANIFEST.sig", "keys/trusted.pem", "keys/revoked"};
+static const char *const bank_files[] = {BANK_FILES};
 
 /* The disk image (bank A holds this build) and the update bundle, from the staged tree. */
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
-				const char *key, struct diag *d)
+				const struct sign_keys *keys, const char *key, struct diag *d)
 {
 	char *img = output_path(o, p, "img.tmp"), *bundle = output_path(o, p, "bundle.tmp");
 	char *work = xasprintf("%s/disk", s->top), *seed = xasprintf("%s-disk", p->name), build_id[17];
 	/* disk_make leaves each partition's file system in work/: bank A's is what a bundle stages. */
 	char *bank_img = xasprintf("%s/bank-a.img", work), *packed = xasprintf("%s/bank.hvimg", work);
 	struct disk_opts dopts = {.tree = s->tree, .work = work, .out = img, .grub_cfg = GRUB_AB_TEMPLATE,
-				  .seed = seed, .epoch = o->epoch};
+				  .seed = seed, .epoch = o->epoch, .keys = keys};
 	long long bank = DISK_BANK_SIZE * 512LL / 100 * 95, payload = 0;
 	int r = 0;
 
@@ -563,13 +608,20 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 {
 	char key[HASH_HEX_LEN], *iso = image_iso_path(o, p), *keyfile = xasprintf("%s/images/%s-%s.key", o->out, p->name, o->version);
 	struct stage s = {0};
+	struct sign_keys keys;
 	long long size = 0;
-	int r = 0;
+	int r = sign_keys_init(&keys, o->out, d);
 
-	image_key(o, p, b, key);
+	if (r < 0) {
+		sign_keys_free(&keys);
+		free(iso), free(keyfile);
+		return r;
+	}
+	image_key(o, p, b, &keys, key);
 	if (key_matches(o, p, keyfile, key)) {
 		if (b->built == 0)
 			fprintf(stderr, "imgbuild: %s is up to date\n", iso);
+		sign_keys_free(&keys);
 		free(iso), free(keyfile);
 		return 0;
 	}
@@ -581,7 +633,8 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	setenv("TZ", "UTC", 1);
 	free(epoch);
 	stage_init(&s, o, p);
-	r = assemble(o, p, b, &s, key, d);
+	r = assemble(o, p, b, &s, &keys, key, d);
+	sign_agent_stop(&keys);
 	if (r == 0)
 		r = check_budget(p, s.iso, &size, d);
 	if (r == 0)
@@ -600,6 +653,7 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 		free(ext), free(tmp);
 	}
 	stage_free(&s);
+	sign_keys_free(&keys);
 	free(iso), free(keyfile);
 	return r;
 }

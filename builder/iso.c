@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "sign.h"
 #include "util.h"
 
 #define GRUB_LIB "/usr/lib/grub"
 
 /* Everything GRUB needs is built into the core images, so the ISO carries no module folders. */
 #define GRUB_MODULES "iso9660", "part_gpt", "part_msdos", "fat", "search", "search_fs_uuid", "search_label", "configfile", \
-		     "normal", "linux", "serial", "terminal", "echo", "test"
+		     "normal", "linux", "serial", "terminal", "echo", "test", GRUB_SIGNING_MODULES
 
 void iso_uuid(long long epoch, char out[32])
 {
@@ -35,7 +36,7 @@ static int write_early_cfg(const char *path, long long epoch)
 	int r;
 
 	iso_uuid(epoch, uuid);
-	text = xasprintf("search --no-floppy --fs-uuid --set=root %s\n"
+	text = xasprintf(GRUB_ENFORCE "search --no-floppy --fs-uuid --set=root %s\n"
 			 "set prefix=($root)/boot/grub\n"
 			 "configfile ($root)/boot/grub/grub.cfg\n", uuid);
 	r = util_write_file_atomic(path, text, strlen(text), 0644);
@@ -43,18 +44,22 @@ static int write_early_cfg(const char *path, long long epoch)
 	return r;
 }
 
-static int make_cores(const char *work, const char *log, struct diag *d)
+/* Both cores carry the public key; the EFI one is signed for Secure Boot and, with no shim to
+ * verify the kernel, leaves that to the OpenPGP check (--disable-shim-lock; docs/signing.md). */
+static int make_cores(const char *work, const struct sign_keys *k, long long epoch, const char *log, struct diag *d)
 {
 	char *cfg = xasprintf("%s/early.cfg", work), *bios = xasprintf("%s/eltorito.img", work);
 	char *efi = xasprintf("%s/BOOTX64.EFI", work);
 	char *bargv[] = {"grub-mkimage", "-O", "i386-pc-eltorito", "-d", GRUB_LIB "/i386-pc", "-p", "/boot/grub",
-			 "-c", cfg, "-o", bios, "biosdisk", GRUB_MODULES, NULL};
+			 "-c", cfg, "-k", k->pubkey, "-o", bios, "biosdisk", GRUB_MODULES, NULL};
 	char *eargv[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "/boot/grub",
-			 "-c", cfg, "-o", efi, GRUB_MODULES, NULL};
+			 "-c", cfg, "-k", k->pubkey, "--disable-shim-lock", "-o", efi, GRUB_MODULES, NULL};
 	int r = run_tool(bargv, log, "making the BIOS GRUB image", d);
 
 	if (r == 0)
 		r = run_tool(eargv, log, "making the UEFI GRUB image", d);
+	if (r == 0)
+		r = sign_efi(k, efi, epoch, log, d);
 	free(cfg), free(bios), free(efi);
 	return r;
 }
@@ -120,7 +125,7 @@ static int run_xorriso(const char *tree, const char *work, const char *out, cons
 	return r;
 }
 
-int iso_boot_images(const char *work, long long epoch, struct diag *d)
+int iso_boot_images(const char *work, long long epoch, const struct sign_keys *k, struct diag *d)
 {
 	char *log = xasprintf("%s/iso.log", work), *cfg = xasprintf("%s/early.cfg", work);
 	int r = 0;
@@ -129,7 +134,7 @@ int iso_boot_images(const char *work, long long epoch, struct diag *d)
 	if (write_early_cfg(cfg, epoch) < 0)
 		r = diag_set(d, cfg, 0, "cannot write: %s", strerror(errno));
 	if (r == 0)
-		r = make_cores(work, log, d);
+		r = make_cores(work, k, epoch, log, d);
 	if (r == 0)
 		r = make_efi_img(work, epoch, log, d);
 	free(log);

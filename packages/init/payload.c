@@ -10,10 +10,69 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAYLOAD_FILE "/system.sqfs"
 #define PAYLOAD_DIR "/system"
+/* Written by imgbuild into the initramfs, which GRUB verified: the payload's sha256. */
+#define PAYLOAD_SUM "/etc/system.sqfs.sha256"
+#define SHA256SUM "/bin/sha256sum"
+#define SHA256_HEX 64
+
+/* sha256sum (busybox, in the initramfs) of path into hex; 0 or -1 with the error logged. */
+static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
+{
+	int p[2], status;
+	ssize_t n;
+	size_t len = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		log_error("cannot run %s: %s", SHA256SUM, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl(SHA256SUM, "sha256sum", path, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < SHA256_HEX && ((n = read(p[0], hex + len, SHA256_HEX - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	hex[len] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (len != SHA256_HEX || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_error("%s %s failed (status %d); the initramfs needs busybox's sha256sum at %s", SHA256SUM, path,
+			  status, SHA256SUM);
+		return -1;
+	}
+	return 0;
+}
+
+/* The payload must be the one this initramfs was built with: GRUB checked the initramfs (and the
+ * payload's own signature), this ties the two together before anything of the payload is used. */
+static const char *payload_verify(void)
+{
+	char want[SHA256_HEX + 16], got[SHA256_HEX + 1];
+	ssize_t n = file_read(PAYLOAD_SUM, want, sizeof(want));
+
+	if (n < SHA256_HEX) {
+		log_error("cannot read %s: %s; the image builder writes the payload's sha256 there: rebuild the image",
+			  PAYLOAD_SUM, n < 0 ? strerror((int)-n) : "too short");
+		return "payload-tampered";
+	}
+	if (sha256_file(PAYLOAD_FILE, got) < 0)
+		return "payload-tampered";
+	if (memcmp(want, got, SHA256_HEX) != 0) {
+		log_error("%s has sha256 %s, but this image's is %.64s; the payload was altered or belongs to "
+			  "another image: boot the other bank or reinstall this one", PAYLOAD_FILE, got, want);
+		return "payload-tampered";
+	}
+	return NULL;
+}
 
 static int loop_get_free(void)
 {
@@ -122,6 +181,10 @@ const char *payload_mount(struct boot_state *st)
 		log_error("cannot open %s: %s; the bootloader must load the bank's system.sqfs as a "
 			  "second initrd", PAYLOAD_FILE, strerror(errno));
 		return "payload-missing";
+	}
+	if ((reason = payload_verify())) {
+		close(file_fd);
+		return reason;
 	}
 	loop_fd = loop_attach(file_fd, dev, sizeof(dev));
 	close(file_fd); /* the loop device holds its own reference to the file */

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Two clean builds of the same inputs and SOURCE_DATE_EPOCH, with different parallelism, make
-# bit-identical ISOs, disk images and bundles.
+# bit-identical ISOs, disk images and bundles. Both sign with the same keys (scratch_repo copies
+# out/keys): the signatures carry a fixed time, sbsign runs under faketime.
 . "$(dirname "$0")/common.sh"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 scratch_repo own-packages

@@ -45,8 +45,9 @@ scratch_repo() {
 	done
 	mkdir -p "$SCRATCH/out"
 	ln -s "$top/$OUT/dl" "$SCRATCH/out/dl"
-	# The same development signing key, so that its bundles stage onto the main build's disks.
-	[ -d "$top/$OUT/keys" ] && ln -s "$top/$OUT/keys" "$SCRATCH/out/keys"
+	# The same signing keys (out/keys: the development keys, made by the main build): the
+	# installed disk's GRUB must accept what a scratch build stages, and two builds compare equal.
+	[ -d "$top/$OUT/keys" ] && cp -a "$top/$OUT/keys" "$SCRATCH/out/keys"
 	if [ "${1:-}" != own-packages ]; then
 		ln -s "$top/$OUT/pkgs" "$SCRATCH/out/pkgs"
 		# The unpacked kernel package too (hard links: instant, and only read from).
