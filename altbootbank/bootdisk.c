@@ -106,6 +106,49 @@ int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p,
 			p->offset, st);
 }
 
+/* mmd the folder of path ("::/keys" for "/keys/revoked"); failing when it exists already is fine. */
+static void make_folder(const char *img, const char *path)
+{
+	char *dir = xasprintf("::%s", path), *slash = strrchr(dir, '/');
+	char *argv[] = {"mmd", "-i", (char *)img, dir, NULL};
+	struct buf out = {0};
+
+	if (slash && slash > dir + 2) {
+		*slash = '\0';
+		run_argv(argv, NULL, NULL, NULL, &out);
+	}
+	buf_free(&out);
+	free(dir);
+}
+
+int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
+			size_t len, struct diag *d)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *tmp = xasprintf("%s/bankctl.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	char *img = bootdisk_mtools_image(bd, p), *dst = xasprintf("::%s", path);
+	char *argv[] = {"mcopy", "-o", "-i", img, tmp, dst, NULL};
+	struct buf out = {0};
+	int fd = mkstemp(tmp), st = -1, r = 0;
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		r = diag_set(d, tmp, 0, "cannot write a scratch file: %s; set TMPDIR", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (r == 0)
+		make_folder(img, path);
+	if (r == 0 && (st = run_argv(argv, NULL, NULL, NULL, &out)) != 0)
+		r = diag_set(d, bd->path, 0, "cannot write %s to the partition at %llu with mtools (exit %d): %s", path,
+			     p->offset, st, out.data ? out.data : "");
+	if (r == 0 && fsync(bd->fd) < 0)
+		r = diag_set(d, bd->path, 0, "cannot flush the disk: %s", strerror(errno));
+	if (fd >= 0)
+		unlink(tmp);
+	buf_free(&out);
+	free(tmp), free(img), free(dst);
+	return r;
+}
+
 /* Little-endian fields of a FAT boot sector. */
 static unsigned le(const unsigned char *p, int n)
 {

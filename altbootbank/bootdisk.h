@@ -27,6 +27,10 @@ char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_par
 /* Read a file of a partition's FAT file system into out. 0, -ENOENT, or -EIO with d. */
 int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
 		       struct diag *d);
+/* Replace or create a file of a partition's FAT file system with data (mcopy, its folder made
+ * first), then flush the disk. 0 or -EIO with d. */
+int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
+			size_t len, struct diag *d);
 /* The byte offset on the disk of a FAT file's first len bytes, which must lie in consecutive
  * sectors (so that they can be rewritten in place). 0 or -EIO with d. */
 int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, size_t len,

@@ -12,7 +12,6 @@
 #include "bundle.h"
 #include "hash.h"
 #include "trust.h"
-#include "run.h"
 
 static void progress(const char *what, unsigned long long done, unsigned long long total, bool on)
 {
@@ -155,36 +154,10 @@ static int read_back(const struct bootdisk *bd, const struct bootdisk_part *p, c
 	return 0;
 }
 
-/* The saved configuration of the kept bank, when it has one, into tmp/state.tgz. */
-static int fetch_state(const struct bootdisk *bd, const struct stage_opts *o, const char *tmp, struct diag *d)
+/* The saved configuration of the kept bank, when it has one. */
+static int fetch_state(const struct bootdisk *bd, const struct stage_opts *o, struct buf *ret, struct diag *d)
 {
-	struct buf data = {0};
-	char *path = xasprintf("%s/state.tgz", tmp);
-	int r = bootdisk_read_file(bd, &bd->bank[!o->target], "/state.tgz", &data, d);
-
-	if (r == 0)
-		r = util_write_file_atomic(path, data.data, data.len, 0600);
-	buf_free(&data);
-	free(path);
-	return r;
-}
-
-/* Carry the saved configuration into the new bank (mcopy into the partition), then flush. */
-static int put_state(const struct bootdisk *bd, const struct bootdisk_part *p, const char *tmp, struct diag *d)
-{
-	char *img = bootdisk_mtools_image(bd, p), *from = xasprintf("%s/state.tgz", tmp);
-	char *argv[] = {"mcopy", "-o", "-i", img, from, "::/state.tgz", NULL};
-	struct buf out = {0};
-	int st = run_argv(argv, NULL, NULL, NULL, &out), r = 0;
-
-	if (st != 0)
-		r = diag_set(d, bd->path, 0, "carrying the saved configuration over failed (mcopy exit %d): %s; the bank "
-			     "stays marked empty", st, out.data ? out.data : "");
-	if (r == 0 && fsync(bd->fd) < 0)
-		r = diag_set(d, bd->path, 0, "flushing the bank failed: %s; the bank stays marked empty", strerror(errno));
-	buf_free(&out);
-	free(img), free(from);
-	return r;
+	return bootdisk_read_file(bd, &bd->bank[!o->target], "/state.tgz", ret, d);
 }
 
 static unsigned long newest_gen(const struct bank_env *e)
@@ -201,17 +174,18 @@ static int mark(const struct bootdisk *bd, struct bootstate *st, int bank, enum 
 	return bootstate_write(bd, st, &e, d);
 }
 
-static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *tmp, const struct stage_opts *o,
+static int stage_payload(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o,
 			 const struct bundle_manifest *m, const struct signing_info *signer, struct diag *d)
 {
 	const struct bootdisk_part *p = &bd->bank[o->target];
 	char hex[HASH_HEX_LEN];
 	struct hvimg h = {0};
+	struct buf saved = {0};
 	bool state = o->keep->state;
 	int r = verify_pass(p, o, d);
 
 	if (r == 0 && state)
-		r = fetch_state(bd, o, tmp, d);
+		r = fetch_state(bd, o, &saved, d);
 	/* A verified bundle's new keys and revocations are kept whatever happens to the staging. */
 	if (r == 0)
 		r = trust_save(bd, signer, m, d);
@@ -223,7 +197,7 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *
 	if (r == 0)
 		r = read_back(bd, p, &h, hex, o->progress, d);
 	if (r == 0 && state)
-		r = put_state(bd, p, tmp, d);
+		r = bootdisk_write_file(bd, p, "/state.tgz", saved.data, saved.len, d);
 	if (r == 0)
 		r = mark(bd, st, o->target, BANK_TRIAL, BANK_TRIES, newest_gen(&st->env) + 1, d);
 	if (r == 0)
@@ -231,6 +205,7 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const char *
 		       "the next boot (%d tries)\n", m->product, m->version, m->build_id, bank_letter(o->target),
 		       h.data_bytes / 1048576.0, state ? ", saved configuration carried over" : "", BANK_TRIES);
 	hvimg_free(&h);
+	buf_free(&saved);
 	return r;
 }
 
@@ -252,22 +227,15 @@ int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts
 {
 	struct bundle_reader *br = NULL;
 	struct signing_info signer = {0};
-	const char *tmpdir = getenv("TMPDIR");
-	char *tmp = xasprintf("%s/bankctl.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	int r = bundle_open(o->bundle, &br, d);
 
 	if (r == 0)
 		r = verify_signer(br, o, &signer, d);
 	if (r == 0)
 		r = check_bundle(bundle_get_manifest(br), o->keep, o, d);
-	if (r == 0 && !mkdtemp(tmp))
-		r = diag_set(d, tmp, 0, "cannot make a scratch folder: %s; set TMPDIR", strerror(errno));
-	if (r == 0) {
-		r = stage_payload(bd, st, tmp, o, bundle_get_manifest(br), &signer, d);
-		util_rm_rf(tmp);
-	}
+	if (r == 0)
+		r = stage_payload(bd, st, o, bundle_get_manifest(br), &signer, d);
 	buf_free(&signer.new_certs);
 	bundle_close(br);
-	free(tmp);
 	return r;
 }

@@ -4,9 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "run.h"
 
 #define LEARNED "/keys/learned.pem"
 #define REVOKED "/keys/revoked"
@@ -27,18 +24,6 @@ static int read_keys(const struct bootdisk *bd, const struct bootdisk_part *p, c
 	return r == -ENOENT ? -ENOENT : r < 0 ? diag_set(d, path, 0, "cannot read: %s", strerror(-r)) : 0;
 }
 
-static int add_revoked(struct keyring *k, const char *text, const char *name, struct diag *d)
-{
-	char *copy = xstrdup(text ? text : ""), *save = NULL;
-	int r = 0;
-
-	for (char *l = strtok_r(copy, "\n", &save); l && r == 0; l = strtok_r(NULL, "\n", &save))
-		if (*l != '#' && signing_keyring_revoke(k, l) < 0)
-			r = diag_set(d, name, 0, "'%s' is not a SHA-256 fingerprint; the revocation list is damaged", l);
-	free(copy);
-	return r;
-}
-
 /* One keys file into k: PEM certificates (kind 0 anchors, 1 learned) or revocations (2). */
 static int load_one(struct keyring *k, const struct bootdisk *bd, const struct bootdisk_part *p, const char *path,
 		    int kind, bool required, struct diag *d)
@@ -54,7 +39,7 @@ static int load_one(struct keyring *k, const struct bootdisk *bd, const struct b
 	else if (r == 0 && kind < 2)
 		r = signing_keyring_add_pem(k, b.data ? b.data : "", b.len, kind == 0, name, d);
 	else if (r == 0)
-		r = add_revoked(k, b.data, name, d);
+		r = signing_keyring_revoke_list(k, b.data, name, d);
 	buf_free(&b);
 	free(name);
 	return r;
@@ -88,26 +73,6 @@ void trust_add_revocations(struct keyring *k, const struct bundle_manifest *m)
 		signing_keyring_revoke(k, m->revoked.v[i]);
 }
 
-/* Replace a file on the persist partition (mcopy -o), its folder made first. */
-static int persist_write(const struct bootdisk *bd, const char *path, const struct buf *data, struct diag *d)
-{
-	char *img = bootdisk_mtools_image(bd, &bd->persist), *dst = xasprintf("::%s", path);
-	const char *tmpdir = getenv("TMPDIR");
-	char *tmp = xasprintf("%s/bankctl-keys.%ld", tmpdir && *tmpdir ? tmpdir : "/tmp", (long)getpid());
-	char *mmd[] = {"mmd", "-i", img, "::/keys", NULL}, *mcopy[] = {"mcopy", "-o", "-i", img, tmp, dst, NULL};
-	struct buf out = {0};
-	int r = util_write_file_atomic(tmp, data->data ? data->data : "", data->len, 0644), st;
-
-	run_argv(mmd, NULL, NULL, NULL, &out); /* fails when it exists already: fine */
-	buf_free(&out);
-	if (r == 0 && (st = run_argv(mcopy, NULL, NULL, NULL, &out)) != 0)
-		r = diag_set(d, bd->path, 0, "cannot save %s on the persist partition (mcopy exit %d)", path, st);
-	unlink(tmp);
-	buf_free(&out);
-	free(img), free(dst), free(tmp);
-	return r;
-}
-
 int trust_save(const struct bootdisk *bd, const struct signing_info *in, const struct bundle_manifest *m,
 	       struct diag *d)
 {
@@ -119,17 +84,17 @@ int trust_save(const struct bootdisk *bd, const struct signing_info *in, const s
 	if (bootdisk_read_file(bd, &bd->persist, LEARNED, &learned, d) < 0)
 		buf_free(&learned);
 	if (bootdisk_read_file(bd, &bd->persist, REVOKED, &had, d) == 0)
-		add_revoked(all, had.data, REVOKED, d);
+		signing_keyring_revoke_list(all, had.data, REVOKED, d);
 	buf_free(&had);
 	signing_keyring_revoked_text(all, &had);
 	trust_add_revocations(all, m);
 	signing_keyring_revoked_text(all, &revoked);
 	if (in->new_certs.len > 0) {
 		buf_add(&learned, in->new_certs.data, in->new_certs.len);
-		r = persist_write(bd, LEARNED, &learned, d);
+		r = bootdisk_write_file(bd, &bd->persist, LEARNED, learned.data, learned.len, d);
 	}
 	if (r == 0 && revoked.len != had.len)
-		r = persist_write(bd, REVOKED, &revoked, d);
+		r = bootdisk_write_file(bd, &bd->persist, REVOKED, revoked.data ? revoked.data : "", revoked.len, d);
 	signing_keyring_free(all);
 	buf_free(&learned);
 	buf_free(&had);

@@ -134,17 +134,13 @@ static int cmd_sign(const struct args *a, struct diag *d)
 /* Add a PEM file's certificates (anchors or learned), or a revocation list's fingerprints. */
 static int keyring_file(struct keyring *k, const char *path, int kind, struct diag *d)
 {
-	char *text = NULL, *save = NULL;
+	char *text = NULL;
 	size_t len = 0;
 	int r = util_read_file(path, &text, &len);
 
 	if (r < 0)
 		return diag_set(d, path, 0, "cannot read: %s", strerror(-r));
-	if (kind < 2)
-		r = signing_keyring_add_pem(k, text, len, kind == 0, path, d);
-	for (char *l = kind == 2 ? strtok_r(text, "\n", &save) : NULL; l && r == 0; l = strtok_r(NULL, "\n", &save))
-		if (*l != '#' && signing_keyring_revoke(k, l) < 0)
-			r = diag_set(d, path, 0, "'%s' is not a SHA-256 fingerprint", l);
+	r = kind < 2 ? signing_keyring_add_pem(k, text, len, kind == 0, path, d) : signing_keyring_revoke_list(k, text, path, d);
 	free(text);
 	return r;
 }

@@ -71,6 +71,9 @@ int signing_keyring_add_pem(struct keyring *k, const char *pem, size_t len, bool
 			    struct diag *d);
 /* Revoke a fingerprint (64 hex digits; upper case and colons accepted). -EINVAL if malformed. */
 int signing_keyring_revoke(struct keyring *k, const char *fingerprint);
+/* Revoke every fingerprint of a revocation list: one per line, '#' lines are comments. name
+ * labels messages. -EINVAL with d at the first malformed line. */
+int signing_keyring_revoke_list(struct keyring *k, const char *text, const char *name, struct diag *d);
 /* How many anchors, learned certificates and revocations it holds. */
 void signing_keyring_counts(const struct keyring *k, size_t *anchors, size_t *learned, size_t *revoked);
 /* The revoked fingerprints, one per line (for saving). */

@@ -82,6 +82,18 @@ int signing_keyring_revoke(struct keyring *k, const char *fp)
 	return 0;
 }
 
+int signing_keyring_revoke_list(struct keyring *k, const char *text, const char *name, struct diag *d)
+{
+	char *copy = xstrdup(text ? text : ""), *save = NULL;
+	int r = 0;
+
+	for (char *l = strtok_r(copy, "\n", &save); l && r == 0; l = strtok_r(NULL, "\n", &save))
+		if (*l != '#' && signing_keyring_revoke(k, l) < 0)
+			r = diag_set(d, name, 0, "'%s' is not a SHA-256 fingerprint; the revocation list is damaged", l);
+	free(copy);
+	return r < 0 ? -EINVAL : 0;
+}
+
 void signing_keyring_counts(const struct keyring *k, size_t *anchors, size_t *learned, size_t *revoked)
 {
 	*anchors = (size_t)sk_X509_num(k->anchors);
