@@ -8,22 +8,50 @@ JOBS     = $(shell nproc)
 PROFILE  = recipes/images/hypervisor.image
 NAME     = $(shell sed -n 's/^name *= *//p' $(PROFILE))
 ISO      = $(OUT)/$(NAME)-$(VERSION).iso
-SOURCE_DATE_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 export SOURCE_DATE_EPOCH
 
 CC       = gcc
+MUSL_CC  = musl-gcc
 # Quiet unless V=1.
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibuilder -Ibootbank -Ialtbootbank -Ipackages/init -Isigning
+CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer
 LIBS     = -larchive -lcrypto -lblkid
 
-LIB_SRC     = lib/util.c lib/kv.c lib/hash.c lib/run.c
-BUILDER_SRC = builder/recipe.c builder/profile.c builder/graph.c \
-              builder/fetch.c builder/pkg.c builder/build.c builder/image.c \
-              builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/extents.c builder/write.c builder/sign.c
-HDR         = lib/*.h builder/*.h bootbank/*.h altbootbank/*.h signing/*.h packages/init/ks.h packages/init/gpt.h
+# One object list per program: each links what it uses and nothing else (docs/building.md,
+# "Layout"). The libraries, lowest first; nothing includes or calls a folder listed after it:
+#   lib/          helpers; LIB_CORE is libc only (host tools and the static target programs)
+#   signing/      keys, CMS signatures, the keyring (libcrypto)
+#   bootbank/     the boot state (format, choice, commit), GPT helpers; bootdisk.c: the installed
+#                 disk seen from the host (libblkid, mtools)
+#   image/        the sparse image (HVIMG1, extents, writing one to a disk) and update bundles
+LIB_CORE      = lib/diag.c lib/sysfile.c
+LIB_HOST      = lib/util.c lib/kv.c lib/hash.c lib/run.c $(LIB_CORE)
+BOOTBANK_CORE = bootbank/bank.c bootbank/bootstate.c bootbank/gpt.c
+IMAGE_CORE    = image/hvimg.c image/extents.c
+BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c
+
+BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch.c builder/pkg.c builder/build.c \
+                builder/image.c builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/sign.c
+imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c $(BUNDLE_READ) signing/sign.c \
+                bootbank/bank.c $(LIB_HOST)
+STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
+bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
+                $(LIB_HOST)
+imgsign_SRC   = signing/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
+# The appliance's own programs, static: init (PID 1) and the installer with musl, bankctl with
+# glibc (libarchive, libcrypto and libblkid have no musl builds in Debian).
+init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
+                packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
+                packages/init/shell.c packages/init/log.c $(BOOTBANK_CORE) $(LIB_CORE)
+installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
+
+HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
+# What the unit tests link: every library above (not the programs' main files).
+UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c $(BUNDLE_READ) signing/sign.c $(STAGE_LIB) \
+           bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -42,42 +70,64 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
-             builder/test-hash builder/test-pkg bootbank/test-bank altbootbank/test-bundle init/test-ks init/test-gpt signing/test-signing
-BANK_SRC   = bootbank/bank.c bootbank/hvimg.c packages/init/ks.c packages/init/gpt.c altbootbank/bundle.c altbootbank/bundle-write.c altbootbank/bootdisk.c altbootbank/bootstate.c \
-             altbootbank/stage.c altbootbank/trust.c
-SIGN_SRC   = signing/sign.c signing/verify.c
-LIB_OBJ    = $(LIB_SRC:%.c=%.o) $(BUILDER_SRC:%.c=%.o) $(BANK_SRC:%.c=%.o) $(SIGN_SRC:%.c=%.o)
+             builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
+             installer/test-ks signing/test-signing
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
-# Objects in two flavours: plain (the tools, valgrind runs) and asan (ASan+UBSan test runs).
+# Objects in four flavours: plain (the host tools, valgrind runs), asan (ASan+UBSan test runs),
+# musl and static (the appliance's static programs; -ffile-prefix-map keeps the build folder's
+# path out of them, so that builds repeat).
+TARGET_CFLAGS = -std=gnu11 -Os $(WARN) -ffile-prefix-map=$(CURDIR)=.
+# musl's include path has no kernel headers: take the uapi ones (linux/loop.h) after its own.
+MUSL_CFLAGS   = $(TARGET_CFLAGS) -idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu
 $(OUT)/obj/plain/%.o: %.c $(HDR)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 $(OUT)/obj/asan/%.o: %.c $(HDR)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -c -o $@ $<
+$(OUT)/obj/musl/%.o: %.c $(HDR)
+	@mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+$(OUT)/obj/static/%.o: %.c $(HDR)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(TARGET_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-$(OUT)/bin/imgbuild: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/builder/main.o | setup
+# The host tools.
+$(OUT)/bin/imgbuild: $(imgbuild_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/imgsign: $(imgsign_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(OUT)/test/plain/%: tests/unit/%.c $(LIB_OBJ:%=$(OUT)/obj/plain/%) tests/unit/tap.h
+# The appliance's programs, built by their recipes (recipes/init, recipes/installer,
+# recipes/bankctl) with `make OUT=<work dir> <work dir>/target/<program>`.
+$(OUT)/target/init: $(init_SRC:%.c=$(OUT)/obj/musl/%.o)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(LIBS)
-$(OUT)/test/asan/%: tests/unit/%.c $(LIB_OBJ:%=$(OUT)/obj/asan/%) tests/unit/tap.h
+	$(Q)$(MUSL_CC) -static -s -o $@ $^
+$(OUT)/target/installer: $(installer_SRC:%.c=$(OUT)/obj/musl/%.o)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ:%=$(OUT)/obj/asan/%) $(LIBS)
+	$(Q)$(MUSL_CC) -static -s -o $@ $^
+# glibc warns at link time that a static binary using getpwnam needs NSS at run time: bankctl
+# never looks up users (libarchive's tar reader can, for names bankctl does not ask for).
+STATIC_LIBS = -larchive -lcrypto -lblkid -lzstd -llzma -lbz2 -lz -lxml2 -lnettle
+$(OUT)/target/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/static/%.o)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -static -s -o $@ $^ $(STATIC_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
+
+$(OUT)/test/plain/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS)
+$(OUT)/test/asan/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS)
 
 unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%)
-
-$(OUT)/bin/bankctl: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/altbootbank/bankctl.o | setup
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
-
-$(OUT)/bin/imgsign: $(LIB_OBJ:%=$(OUT)/obj/plain/%) $(OUT)/obj/plain/signing/imgsign.o | setup
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
 

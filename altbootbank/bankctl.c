@@ -54,6 +54,7 @@ static const char usage[] =
 
 struct ctx {
 	struct bootdisk bd;
+	struct bootstate_copies copies;
 	struct bootstate st;
 	struct bankinfo info[2];
 	int running;          /* the bank this host booted from, -1 when unknown (--disk) */
@@ -105,7 +106,7 @@ static int ctx_open(struct ctx *c, const char *disk, bool writable, struct diag 
 	r = bootdisk_open(disk ? disk : found, writable, &c->bd, d);
 	free(found);
 	if (r == 0)
-		r = bootstate_read(&c->bd, &c->st, d);
+		r = bootdisk_state_load(&c->bd, &c->copies, &c->st, d);
 	/* An empty bank is never booted while the state is valid (GRUB's rule): nothing to read there. */
 	for (int i = 0; i < 2 && r == 0; i++)
 		if (c->st.current < 0 || c->st.env.bank[i].state != BANK_EMPTY)
@@ -208,26 +209,6 @@ static int protected_bank(const struct ctx *c)
 	return ch.boot >= 0 ? ch.boot : 0;
 }
 
-/* The /dev path of the partition whose GPT name is name (the kernel's uevent says), or NULL. */
-static char *part_dev(const char *name)
-{
-	DIR *dp = opendir("/sys/class/block");
-	struct dirent *e;
-	char *found = NULL, *want = xasprintf("PARTNAME=%s\n", name);
-
-	while (dp && !found && (e = readdir(dp))) {
-		char *path = xasprintf("/sys/class/block/%s/uevent", e->d_name), *text = NULL;
-		if (e->d_name[0] != '.' && util_read_file(path, &text, NULL) == 0 && strstr(text, want))
-			found = xasprintf("/dev/%s", e->d_name);
-		free(text);
-		free(path);
-	}
-	if (dp)
-		closedir(dp);
-	free(want);
-	return found;
-}
-
 /* On the running host the bank being staged is mounted read-only at /altbootbank (as on ESXi):
  * it is unmounted while its blocks are rewritten underneath, and mounted again after. */
 static bool alt_unmount(const struct ctx *c)
@@ -237,18 +218,20 @@ static bool alt_unmount(const struct ctx *c)
 
 static void alt_remount(int bank)
 {
-	char *dev = part_dev(bank == 0 ? "bank-a" : "bank-b");
+	char dev[64];
+	bool found = gpt_part_dev(/* disk= */ NULL, bank == 0 ? "bank-a" : "bank-b", dev, sizeof(dev));
 
-	if (!dev || mount(dev, ALTBOOTBANK, "vfat", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0)
+	if (!found || mount(dev, ALTBOOTBANK, "vfat", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0)
 		fprintf(stderr, "bankctl: cannot mount bank %c on %s again: %s; it is staged all the same\n",
-			bank_letter(bank), ALTBOOTBANK, dev ? strerror(errno) : "no such partition");
-	free(dev);
+			bank_letter(bank), ALTBOOTBANK, found ? strerror(errno) : "no such partition");
 }
 
 static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const char *keyring, struct diag *d)
 {
 	int keep = protected_bank(c);
-	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = isatty(2),
+	struct util_reporter rep;
+	struct progress p = util_reporter_init(&rep, "bankctl", stdout, isatty(2));
+	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = &p,
 			       .keep = &c->info[keep]};
 	struct trust_opts t = {.kept = keep, .on_host = c->running >= 0, .keyring = keyring};
 
@@ -262,7 +245,7 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const ch
 	if (trust_load(&c->bd, &t, &o.keyring, d) < 0)
 		return -EBADMSG;
 	bool unmounted = alt_unmount(c);
-	int r = stage_run(&c->bd, &c->st, &o, d);
+	int r = stage_run(&c->bd, &c->copies, &c->st, &o, d);
 	if (unmounted)
 		alt_remount(o.target);
 	signing_keyring_free(o.keyring);
@@ -294,7 +277,7 @@ static int cmd_mark_good(struct ctx *c, const char *which, struct diag *d)
 	}
 	e.bank[bank].state = BANK_GOOD;
 	e.bank[bank].tries = 0;
-	if (bootstate_write(&c->bd, &c->st, &e, d) < 0)
+	if (bootdisk_state_commit(&c->bd, &c->copies, &c->st, &e, d) < 0)
 		return -EIO;
 	printf("bankctl: bank %c (%s) marked good\n", bank_letter(bank), c->info[bank].version ? c->info[bank].version : "?");
 	return 0;
@@ -313,7 +296,7 @@ static int cmd_rollback(struct ctx *c, struct diag *d)
 	if (gen >= BANK_GEN_MAX)
 		return diag_set(d, c->bd.path, 0, "the generation counter is exhausted; reinstall the host");
 	e.bank[other].gen = gen + 1;
-	if (bootstate_write(&c->bd, &c->st, &e, d) < 0)
+	if (bootdisk_state_commit(&c->bd, &c->copies, &c->st, &e, d) < 0)
 		return -EIO;
 	printf("bankctl: rolled back: bank %c (%s) boots next; bank %c is kept as it is\n", bank_letter(other),
 	       c->info[other].version ? c->info[other].version : "?", cur < 0 ? '?' : bank_letter(cur));
@@ -323,12 +306,18 @@ static int cmd_rollback(struct ctx *c, struct diag *d)
 /* Install needs no layout on the target: it writes one. Then the target is opened as any disk. */
 static int cmd_install(struct ctx *c, const char *target, const char *image, bool force, struct diag *d)
 {
-	struct write_opts w = {.image = image, .target = target, .force = force, .progress = isatty(2)};
+	struct util_reporter rep;
+	struct progress p = util_reporter_init(&rep, "bankctl", stderr, isatty(2));
+	struct write_opts w = {.image = image, .target = target, .force = force, .progress = &p};
+	struct write_result res;
 	const char *why;
-	int fd, r = write_image(&w, d);
+	int fd, r = write_image(&w, &res, d);
 	unsigned long long size = 0;
 	struct stat st;
 
+	if (r == 0)
+		progress_note(&p, "wrote %s to %s: %.1f MiB of data in %zu extents (of %.1f MiB), flushed and verified",
+			      image, target, res.data_bytes / 1048576.0, res.extents, res.image_bytes / 1048576.0);
 	if (r == 0 && (fd = open(target, O_RDWR | O_CLOEXEC)) >= 0) {
 		if (fstat(fd, &st) == 0)
 			size = S_ISBLK(st.st_mode) ? (ioctl(fd, BLKGETSIZE64, &size) == 0 ? size : 0) : (unsigned long long)st.st_size;
@@ -412,7 +401,7 @@ int main(int argc, char **argv)
 {
 	struct args a = {0};
 	struct ctx c = {.running = -1};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int r;
 
 	util_progname = "bankctl";
@@ -433,7 +422,7 @@ int main(int argc, char **argv)
 	else if ((r = ctx_open(&c, a.disk, strcmp(a.cmd, "status") != 0, &d)) == 0)
 		r = run(&c, &a, &d);
 	if (r < 0)
-		fprintf(stderr, "bankctl: %s\n", d.msg);
+		diag_print("bankctl", &d);
 	ctx_close(&c);
 	return r < 0 ? 1 : 0;
 }

@@ -10,14 +10,8 @@
 #include <unistd.h>
 
 #include "bundle.h"
-#include "hash.h"
+#include "extents.h"
 #include "trust.h"
-
-static void progress(const char *what, unsigned long long done, unsigned long long total, bool on)
-{
-	if (on && ((done & ((1 << 20) - 1)) == 0 || done == total))
-		util_progress_bar(what, done, total);
-}
 
 /* Refuse what must not be staged, before anything is written. */
 static int check_bundle(const struct bundle_manifest *m, const struct bankinfo *cur, const struct stage_opts *o,
@@ -59,7 +53,7 @@ static int verify_pass(const struct bootdisk_part *p, const struct stage_opts *o
 		size_t n = h.data_bytes - done < sizeof(chunk) ? (size_t)(h.data_bytes - done) : sizeof(chunk);
 		r = bundle_image_read(br, chunk, n, d);
 		done += n;
-		progress("bankctl: verifying bundle", done, h.data_bytes, o->progress);
+		progress_step(o->progress, "verifying", done, h.data_bytes);
 	}
 	if (r == 0)
 		r = bundle_image_close(br, d);
@@ -86,72 +80,83 @@ static void patch_serial(unsigned char *buf, uint64_t off, size_t n, const char 
 		buf[fat_serial_at(buf) + (size_t)i] = (unsigned char)(serial >> (8 * i));
 }
 
-/* Pass 2: each extent of bank.img written to the bank as it streams; *ret_hex is the hash of
- * what went to the disk (the image with its serial patched), for the read-back. */
-static int write_pass(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
-		      struct hvimg *h, char ret_hex[HASH_HEX_LEN], struct diag *d)
-{
-	struct bundle_reader *br = NULL;
-	struct hasher disk;
-	unsigned long long done = 0;
-	int r = bundle_open(o->bundle, &br, d);
+/* bank.img's data as the source of extents_write(): streamed from the bundle, which is opened
+ * again for the read-back (and checked against the manifest again, so that a bundle changed
+ * between the passes is caught). */
+struct bundle_source {
+	const struct stage_opts *o;
+	const char *uuid;        /* the target partition's: its FAT serial */
+	struct bundle_reader *br;
+	struct hvimg h;
+	struct diag *d;
+};
 
-	hasher_init(&disk);
+static int source_open(struct bundle_source *s)
+{
+	int r;
+
+	bundle_close(s->br);
+	s->br = NULL;
+	hvimg_free(&s->h);
+	r = bundle_open(s->o->bundle, &s->br, s->d);
 	if (r == 0)
-		r = bundle_image_open(br, h, d);
-	if (r == 0)
-		r = check_fits(h, p, o, d);
-	for (size_t i = 0; i < h->n && r == 0; i++)
-		for (uint64_t at = 0; at < h->ext[i].length && r == 0;) {
-			size_t n = h->ext[i].length - at < sizeof(chunk) ? (size_t)(h->ext[i].length - at) : sizeof(chunk);
-			uint64_t off = h->ext[i].offset + at;
-			if ((r = bundle_image_read(br, chunk, n, d)) < 0)
-				break;
-			patch_serial((unsigned char *)chunk, off, n, p->uuid);
-			hasher_add(&disk, chunk, n);
-			if (pwrite(bd->fd, chunk, n, (off_t)(p->offset + off)) != (ssize_t)n)
-				r = diag_set(d, bd->path, 0, "writing the bank failed: %s; the bank stays marked empty",
-					     strerror(errno));
-			at += n;
-			done += n;
-			progress("bankctl: writing bank   ", done, h->data_bytes, o->progress);
-		}
-	/* The stream was checked in pass 1; checking again catches a bundle changed since. */
-	if (r == 0)
-		r = bundle_image_close(br, d);
-	hasher_end(&disk, ret_hex);
-	bundle_close(br);
+		r = bundle_image_open(s->br, &s->h, s->d);
 	return r;
 }
 
-/* Flush, drop the cache (so that the disk answers, not the page cache), read back and compare. */
-static int read_back(const struct bootdisk *bd, const struct bootdisk_part *p, const struct hvimg *h,
-		     const char *want, bool prog, struct diag *d)
+static int source_read(void *ctx, void *buf, size_t n, uint64_t off)
 {
-	char hex[HASH_HEX_LEN];
-	struct hasher back;
-	unsigned long long done = 0;
+	struct bundle_source *s = ctx;
 
-	if (fsync(bd->fd) < 0)
-		return diag_set(d, bd->path, 0, "flushing the bank failed: %s; the bank stays marked empty", strerror(errno));
-	posix_fadvise(bd->fd, (off_t)p->offset, (off_t)p->size, POSIX_FADV_DONTNEED);
-	hasher_init(&back);
-	for (size_t i = 0; i < h->n; i++)
-		for (uint64_t at = 0; at < h->ext[i].length;) {
-			size_t n = h->ext[i].length - at < sizeof(chunk) ? (size_t)(h->ext[i].length - at) : sizeof(chunk);
-			if (pread(bd->fd, chunk, n, (off_t)(p->offset + h->ext[i].offset + at)) != (ssize_t)n)
-				return diag_set(d, bd->path, 0, "reading the bank back failed: %s; the bank stays marked "
-						"empty", strerror(errno));
-			hasher_add(&back, chunk, n);
-			at += n;
-			done += n;
-			progress("bankctl: reading back   ", done, h->data_bytes, prog);
-		}
-	hasher_end(&back, hex);
-	if (strcmp(hex, want) != 0)
+	(void)off;
+	return bundle_image_read(s->br, buf, n, s->d);
+}
+
+static int source_rewind(void *ctx)
+{
+	struct bundle_source *s = ctx;
+	int r = bundle_image_close(s->br, s->d);
+
+	return r < 0 ? r : source_open(s);
+}
+
+static void source_patch(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	patch_serial(buf, off, n, ((struct bundle_source *)ctx)->uuid);
+}
+
+static int write_fail(const struct bootdisk *bd, enum extents_step step, int r, struct diag *d)
+{
+	if (step == EXTENTS_SOURCE)
+		return r; /* the bundle reader said what is wrong */
+	if (step == EXTENTS_MISMATCH)
 		return diag_set(d, bd->path, 0, "the bank did not read back as written; the disk may be failing, the bank "
 				"stays marked empty");
-	return 0;
+	return diag_set_errno(d, -r, bd->path, 0, "%s the bank failed; the bank stays marked empty",
+			      step == EXTENTS_WRITE ? "writing" : step == EXTENTS_FLUSH ? "flushing" : "reading back");
+}
+
+/* Pass 2 and 3: bank.img's extents written into the bank as they stream, flushed, read back and
+ * compared with the bundle read once more. */
+static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
+		      unsigned long long *ret_bytes, struct diag *d)
+{
+	struct bundle_source s = {.o = o, .uuid = p->uuid, .d = d};
+	struct extents_source src = {source_read, source_rewind, source_patch, &s};
+	enum extents_step step = 0;
+	int r = source_open(&s);
+
+	if (r == 0)
+		r = check_fits(&s.h, p, o, d);
+	if (r == 0 && (r = extents_write(bd->fd, p->offset, s.h.ext, s.h.n, &src, o->progress, &step)) < 0)
+		r = write_fail(bd, step, r, d);
+	if (r == 0)
+		r = bundle_image_close(s.br, d);
+	if (r == 0)
+		*ret_bytes = s.h.data_bytes;
+	hvimg_free(&s.h);
+	bundle_close(s.br);
+	return r;
 }
 
 /* The saved configuration of the kept bank, when it has one. */
@@ -165,21 +170,21 @@ static unsigned long newest_gen(const struct bank_env *e)
 	return e->bank[0].gen > e->bank[1].gen ? e->bank[0].gen : e->bank[1].gen;
 }
 
-static int mark(const struct bootdisk *bd, struct bootstate *st, int bank, enum bank_state_kind s, unsigned tries,
-		unsigned long gen, struct diag *d)
+static int mark(const struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st, int bank,
+		enum bank_state_kind s, unsigned tries, unsigned long gen, struct diag *d)
 {
 	struct bank_env e = st->env;
 
 	e.bank[bank] = (struct bank){s, tries, gen};
-	return bootstate_write(bd, st, &e, d);
+	return bootdisk_state_commit(bd, c, st, &e, d);
 }
 
-static int stage_payload(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o,
-			 const struct bundle_manifest *m, const struct signing_info *signer, struct diag *d)
+static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st,
+			 const struct stage_opts *o, const struct bundle_manifest *m, const struct signing_info *signer,
+			 struct diag *d)
 {
 	const struct bootdisk_part *p = &bd->bank[o->target];
-	char hex[HASH_HEX_LEN];
-	struct hvimg h = {0};
+	unsigned long long bytes = 0;
 	struct buf saved = {0};
 	bool state = o->keep->state;
 	int r = verify_pass(p, o, d);
@@ -191,20 +196,18 @@ static int stage_payload(struct bootdisk *bd, struct bootstate *st, const struct
 		r = trust_save(bd, signer, m, d);
 	/* From here on the disk changes: first the bank is marked empty, so that GRUB never boots it half written. */
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
-		r = mark(bd, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
+		r = mark(bd, c, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
 	if (r == 0)
-		r = write_pass(bd, p, o, &h, hex, d);
-	if (r == 0)
-		r = read_back(bd, p, &h, hex, o->progress, d);
+		r = write_bank(bd, p, o, &bytes, d);
 	if (r == 0 && state)
 		r = bootdisk_write_file(bd, p, "/state.tgz", saved.data, saved.len, d);
 	if (r == 0)
-		r = mark(bd, st, o->target, BANK_TRIAL, BANK_TRIES, newest_gen(&st->env) + 1, d);
+		r = mark(bd, c, st, o->target, BANK_TRIAL, BANK_TRIES, newest_gen(&st->env) + 1, d);
 	if (r == 0)
-		printf("bankctl: staged %s %s (build %s) into bank %c: %.1f MiB written and read back%s; it is tried on "
-		       "the next boot (%d tries)\n", m->product, m->version, m->build_id, bank_letter(o->target),
-		       h.data_bytes / 1048576.0, state ? ", saved configuration carried over" : "", BANK_TRIES);
-	hvimg_free(&h);
+		progress_note(o->progress, "staged %s %s (build %s) into bank %c: %.1f MiB written and read back%s; it is "
+			      "tried on the next boot (%d tries)", m->product, m->version, m->build_id,
+			      bank_letter(o->target), bytes / 1048576.0, state ? ", saved configuration carried over" : "",
+			      BANK_TRIES);
 	buf_free(&saved);
 	return r;
 }
@@ -218,12 +221,13 @@ static int verify_signer(struct bundle_reader *br, const struct stage_opts *o, s
 	trust_add_revocations(o->keyring, bundle_get_manifest(br));
 	r = bundle_verify_signature(br, o->keyring, ret, d);
 	if (r == 0)
-		printf("bankctl: signed by '%s' (sha256 %.16s...)%s\n", ret->subject, ret->fingerprint,
-		       ret->chained ? ", a key certified by a trusted key: trusted from now on" : "");
+		progress_note(o->progress, "signed by '%s' (sha256 %.16s...)%s", ret->subject, ret->fingerprint,
+			      ret->chained ? ", a key certified by a trusted key: trusted from now on" : "");
 	return r;
 }
 
-int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o, struct diag *d)
+int stage_run(struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st, const struct stage_opts *o,
+	      struct diag *d)
 {
 	struct bundle_reader *br = NULL;
 	struct signing_info signer = {0};
@@ -234,7 +238,7 @@ int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts
 	if (r == 0)
 		r = check_bundle(bundle_get_manifest(br), o->keep, o, d);
 	if (r == 0)
-		r = stage_payload(bd, st, o, bundle_get_manifest(br), &signer, d);
+		r = stage_payload(bd, c, st, o, bundle_get_manifest(br), &signer, d);
 	buf_free(&signer.new_certs);
 	bundle_close(br);
 	return r;

@@ -7,18 +7,22 @@
 #include <stdbool.h>
 
 #include "bootdisk.h"
+#include "progress.h"
 #include "signing.h"
 
 struct stage_opts {
 	const char *bundle;
 	int target;            /* the bank to write (never the running one) */
 	bool allow_downgrade;
-	bool progress;         /* draw a progress bar (a terminal) */
+	const struct progress *progress; /* steps "verifying", "writing", "verifying" (read-back) and
+				  * notes: who signed, what was staged (NULL: silent) */
 	const struct bankinfo *keep; /* what the bank that is kept holds (bankinfo_read) */
 	struct keyring *keyring;     /* what the bundle's signature must chain to (trust.h) */
 };
 
-/* Stage the bundle into bank o->target. Prints what it does; 0, or -EINVAL/-EIO with d filled. */
-int stage_run(struct bootdisk *bd, struct bootstate *st, const struct stage_opts *o, struct diag *d);
+/* Stage the bundle into bank o->target of bd, whose boot state is st (its copies in c). 0, or
+ * -EINVAL/-EBADMSG/-EIO with d filled. */
+int stage_run(struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st, const struct stage_opts *o,
+	      struct diag *d);
 
 #endif

@@ -21,10 +21,15 @@
 
 static const char *const kind_names[] = {"file", "deb", "tar"};
 
-static char *base_of(const char *path)
+/* Where source i goes under $SRC (struct source's place, else its base name). */
+static char *base_of(const struct job *j, size_t i)
 {
-	char *c = xstrdup(path), *b = xstrdup(basename(c));
+	char *c, *b;
 
+	if (j->r->sources[i].place)
+		return xstrdup(j->r->sources[i].place);
+	c = xstrdup(j->srcs[i]);
+	b = xstrdup(basename(c));
 	free(c);
 	return b;
 }
@@ -48,7 +53,7 @@ static int job_key(struct build *b, struct job *j, struct diag *d)
 		char hex[HASH_HEX_LEN], *base;
 		if ((err = fetch_source(r, &r->sources[i], dl, &j->srcs[i], hex, d)) < 0)
 			break;
-		base = base_of(j->srcs[i]);
+		base = base_of(j, i);
 		hasher_add_str(&h, kind_names[r->sources[i].kind]);
 		hasher_add_str(&h, base);
 		hasher_add_str(&h, hex);
@@ -126,8 +131,16 @@ int build_stage(struct job *j, struct diag *d)
 static int copy_tree(const char *from, const char *to)
 {
 	char *argv[] = {"cp", "-a", "--", (char *)from, (char *)to, NULL};
+	char *parent = xstrdup(to), *slash = strrchr(parent, '/');
+	int r = 0;
 
-	return run_argv(argv, NULL, NULL, NULL, NULL) == 0 ? 0 : -EIO;
+	/* file://packages/init goes to $SRC/packages/init: make $SRC/packages first. */
+	if (slash) {
+		*slash = '\0';
+		r = util_mkdir_p(parent, 0755);
+	}
+	free(parent);
+	return r == 0 && run_argv(argv, NULL, NULL, NULL, NULL) == 0 ? 0 : -EIO;
 }
 
 static int untar(const char *tarball, const char *dest)
@@ -166,7 +179,7 @@ static int untar(const char *tarball, const char *dest)
 static int prepare_sources(const struct job *j, const char *src, FILE *log)
 {
 	for (size_t i = 0; i < j->r->nsources; i++) {
-		char *base = base_of(j->srcs[i]), *to = xasprintf("%s/%s", src, base);
+		char *base = base_of(j, i), *to = xasprintf("%s/%s", src, base);
 		int r = j->r->sources[i].kind == SOURCE_TAR ? untar(j->srcs[i], src) : copy_tree(j->srcs[i], to);
 		if (r < 0)
 			fprintf(log, "imgbuild: cannot put source %s into %s\n", j->srcs[i], src);
@@ -257,7 +270,7 @@ static int job_child(const struct job *j, int jobs)
 	char *deps = xasprintf("%s/deps", j->dir), *logpath = xasprintf("%s/build.log", j->dir);
 	char *failed = xasprintf("%s/failed", j->dir);
 	FILE *log;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int line = 0, status = 0;
 
 	util_rm_rf(j->dir);

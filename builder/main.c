@@ -260,25 +260,39 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 	return err;
 }
 
+/* `imgbuild write IMAGE TARGET`. */
+static int cmd_write(const struct opts *o)
+{
+	struct util_reporter rep;
+	struct progress p = util_reporter_init(&rep, "imgbuild", stderr, isatty(2));
+	struct write_opts w = {.image = o->profile, .target = o->target, .force = o->force, .progress = &p};
+	struct write_result res;
+	struct diag d = {{0}, 0};
+
+	if (!o->target || strcmp(o->profile, DEFAULT_PROFILE) == 0)
+		fprintf(stderr, "imgbuild: write needs IMAGE and TARGET; try 'imgbuild --help'\n"), exit(2);
+	if (write_image(&w, &res, &d) < 0) {
+		diag_print("imgbuild", &d);
+		return 1;
+	}
+	progress_note(&p, "wrote %s to %s: %.1f MiB of data in %zu extents (of %.1f MiB), flushed and verified", w.image,
+		      w.target, res.data_bytes / 1048576.0, res.extents, res.image_bytes / 1048576.0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.out = "out", .command = "build", .profile = DEFAULT_PROFILE};
 	struct graph g = {0};
 	struct profile *p = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int err;
 
 	util_progname = "imgbuild";
 	o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	parse_args(argc, argv, &o);
-	if (strcmp(o.command, "write") == 0) {
-		struct write_opts w = {.image = o.profile, .target = o.target, .force = o.force, .progress = isatty(2)};
-		if (!o.target || strcmp(o.profile, DEFAULT_PROFILE) == 0)
-			fprintf(stderr, "imgbuild: write needs IMAGE and TARGET; try 'imgbuild --help'\n"), exit(2);
-		if (write_image(&w, &d) < 0)
-			fprintf(stderr, "imgbuild: %s\n", d.msg), exit(1);
-		return 0;
-	}
+	if (strcmp(o.command, "write") == 0)
+		return cmd_write(&o);
 	if (strcmp(o.command, "build") && strcmp(o.command, "packages") && strcmp(o.command, "list") &&
 	    strcmp(o.command, "lint"))
 		fprintf(stderr, "imgbuild: unknown command '%s'; try 'imgbuild --help'\n", o.command), exit(2);
@@ -297,7 +311,7 @@ int main(int argc, char **argv)
 		err = run_command(&o, &g, p, &d);
 	hash_cache_close();
 	if (err < 0 && d.msg[0])
-		fprintf(stderr, "imgbuild: %s\n", d.msg);
+		diag_print("imgbuild", &d);
 	profile_free(p);
 	graph_free(&g);
 	free(o.version);

@@ -104,6 +104,8 @@ static int add_source(struct recipe *r, const struct kv *kv, const char *dir, co
 	if (strncmp(v, "file:", 5) == 0 && v[5] && !strpbrk(v, " \t\n")) {
 		s.kind = SOURCE_FILE;
 		s.ref = resolve_file(v + 5, dir, root);
+		if (strncmp(v + 5, "//", 2) == 0)
+			s.place = xstrdup(v + 7 + strspn(v + 7, "/"));
 	} else if (strncmp(v, "deb:", 4) == 0) {
 		s.kind = SOURCE_DEB;
 		ret = parse_deb(&s, v + 4, r->path, kv->line, d);
@@ -279,6 +281,7 @@ void recipe_free(struct recipe *r)
 		return;
 	for (size_t i = 0; i < r->nsources; i++) {
 		free(r->sources[i].ref);
+		free(r->sources[i].place);
 		free(r->sources[i].version);
 		free(r->sources[i].sha256);
 	}

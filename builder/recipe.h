@@ -18,6 +18,8 @@ struct source {
 	char *ref;     /* path (resolved against the recipe folder or the repository), URL, or package name */
 	char *version; /* SOURCE_DEB only */
 	char *sha256;  /* SOURCE_TAR: the declared hash; NULL otherwise */
+	char *place;   /* where it goes under $SRC: file://PATH keeps PATH (so that the project's own
+			* Makefile finds its folders there), other sources their base name */
 	int line;
 };
 

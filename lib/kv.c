@@ -10,23 +10,6 @@
 
 #include "util.h"
 
-int diag_set(struct diag *d, const char *path, int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (line > 0)
-		n = snprintf(d->msg, sizeof(d->msg), "%s:%d: ", path, line);
-	else
-		n = snprintf(d->msg, sizeof(d->msg), "%s: ", path);
-	if (n < 0 || (size_t)n >= sizeof(d->msg))
-		n = 0;
-	va_start(ap, fmt);
-	vsnprintf(d->msg + n, sizeof(d->msg) - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 void kv_init(struct kv_lexer *lx, const char *path, const char *text, size_t len)
 {
 	*lx = (struct kv_lexer){.path = path, .p = text, .end = text + len, .line = 0};

@@ -5,13 +5,7 @@
 
 #include <stddef.h>
 
-/* A diagnostic: "<file>:<line>: <what is wrong>; <what to do>". */
-struct diag {
-	char msg[1024];
-};
-/* Fill d with "path:line: fmt..." (line 0 omits the line). Returns -EINVAL for chaining. */
-int diag_set(struct diag *d, const char *path, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+#include "diag.h"
 
 struct kv_lexer {
 	const char *path;

@@ -316,3 +316,32 @@ double util_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static void reporter_step(void *ctx, const char *phase, unsigned long long done, unsigned long long total)
+{
+	struct util_reporter *r = ctx;
+	int pct = total ? (int)(done * 100 / total) : 100;
+	char what[96];
+
+	/* Redraw when the percentage moves or the phase changes, not for every block. */
+	if (!r->bar || (pct == r->last_pct && phase == r->last_phase))
+		return;
+	r->last_pct = pct;
+	r->last_phase = phase;
+	snprintf(what, sizeof(what), "%s: %-9s", r->prog, phase);
+	util_progress_bar(what, done, total);
+}
+
+static void reporter_note(void *ctx, const char *msg)
+{
+	struct util_reporter *r = ctx;
+
+	fprintf(r->notes, "%s: %s\n", r->prog, msg);
+	fflush(r->notes);
+}
+
+struct progress util_reporter_init(struct util_reporter *r, const char *prog, FILE *notes, bool bar)
+{
+	*r = (struct util_reporter){.prog = prog, .notes = notes, .bar = bar, .last_pct = -1};
+	return (struct progress){reporter_step, reporter_note, r};
+}

@@ -4,7 +4,10 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+#include "progress.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -56,6 +59,18 @@ int util_rm_rf(const char *path);
 size_t util_edit_distance(const char *a, const char *b);
 /* Redraw "\r<what> [####    ]  45% 4.1/9.0 MiB" on stderr; ends the line when done >= total. */
 void util_progress_bar(const char *what, unsigned long long done, unsigned long long total);
+/* A program's way of drawing a library's progress (progress.h): notes as "<prog>: <msg>" lines on
+ * notes (stdout or stderr), steps as a bar on stderr when bar (a terminal). r must outlive the
+ * returned struct. */
+struct util_reporter {
+	const char *prog;
+	FILE *notes;
+	bool bar;
+	int last_pct;
+	const char *last_phase;
+};
+struct progress util_reporter_init(struct util_reporter *r, const char *prog, FILE *notes, bool bar);
+
 /* Seconds since an arbitrary start, monotonic. */
 double util_now(void);
 

@@ -235,7 +235,7 @@ static int cmd_show(const struct args *a, struct diag *d)
 int main(int argc, char **argv)
 {
 	struct args a = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	const char *cmd = argc > 1 ? argv[1] : "";
 	int r;
 

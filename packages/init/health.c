@@ -25,14 +25,14 @@ static const char *health_payload_mounted(const struct boot_state *st)
 static const char *health_payload_version(const struct boot_state *st)
 {
 	char text[4096], version[sizeof(st->version)] = "";
-	ssize_t len = file_read("/system/etc/os-release", text, sizeof(text));
+	ssize_t len = sysfile_read("/system/etc/os-release", text, sizeof(text));
 
 	if (len < 0) {
 		log_error("cannot read /system/etc/os-release: %s; the payload must carry the image's "
 			  "os-release", strerror((int)-len));
 		return "payload-no-os-release";
 	}
-	if (!osrelease_value(text, "VERSION_ID", version, sizeof(version)) ||
+	if (!sysfile_osrelease_value(text, "VERSION_ID", version, sizeof(version)) ||
 	    strcmp(version, st->version) != 0) {
 		log_error("payload VERSION_ID %s differs from the initramfs's %s; install the kernel, "
 			  "initramfs and system.sqfs of one build into the bank", version[0] ? version : "(none)",

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#define INSTALLER "/usr/sbin/installer"
 
 /* Each step needs the ones before it, so the first failure ends the sequence. */
 static const boot_step_fn boot_steps[] = {
@@ -42,12 +45,12 @@ static void report_write(const struct boot_state *st, const char *reason)
 		len = snprintf(line, sizeof(line), "BOOT-FAILED reason=%s\n", reason);
 	else
 		len = snprintf(line, sizeof(line), "BOOT-OK bank=%s version=%s\n", st->bank, st->version);
-	fd = tty_open("/dev/ttyS0", O_WRONLY);
+	fd = sysfile_tty_open("/dev/ttyS0", O_WRONLY);
 	if (fd < 0) {
 		log_error("cannot open /dev/ttyS0: %s; the boot result goes to the console only", strerror(errno));
 		fd = dup(STDOUT_FILENO);
 	}
-	if (fd < 0 || fd_write_all(fd, line, (size_t)len) < 0)
+	if (fd < 0 || sysfile_write_all(fd, line, (size_t)len) < 0)
 		log_error("cannot write the boot result; check the serial port");
 	if (fd >= 0) {
 		tcdrain(fd); /* the line must leave before a reboot or power-off cuts it */
@@ -63,6 +66,27 @@ static void __attribute__((noreturn)) system_end(int how, unsigned int delay)
 	log_error("cannot %s: %s; init exits instead, so the kernel panics and panic=N restarts it",
 		  how == RB_POWER_OFF ? "power off" : "reboot", strerror(errno));
 	_exit(1);
+}
+
+/* The installer (packages/installer) is a program apart: started after BOOT-OK when the command
+ * line says so. It reboots or powers off when it installed; when it returns, the shell follows. */
+static void installer_start(void)
+{
+	int status;
+	pid_t pid;
+
+	watchdog_stop(); /* nothing feeds it while the installer waits for an answer */
+	pid = fork();
+	if (pid == 0) {
+		execl(INSTALLER, "installer", (char *)NULL);
+		log_error("cannot run %s: %s; the system payload lacks the installer, rebuild the image", INSTALLER,
+			  strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0)
+		log_error("cannot start the installer: %s", strerror(errno));
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 }
 
 int main(void)
@@ -81,7 +105,7 @@ int main(void)
 		system_end(RB_AUTOBOOT, 2); /* 2 s so the console shows why before the reset */
 	session_prepare();
 	if (st.installer)
-		installer_run(&st);
+		installer_start();
 	if (st.poweroff)
 		system_end(RB_POWER_OFF, 0);
 	shell_supervise();

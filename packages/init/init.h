@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "sysfile.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What the boot steps learn; the health checks and the final report read it. */
@@ -13,7 +15,7 @@ struct boot_state {
 	char version[64]; /* VERSION_ID of the initramfs's /etc/os-release */
 	char bank[8];     /* A, B or live, from bootbank= on the kernel command line */
 	bool poweroff;    /* init.poweroff on the command line: tests want a clean exit, not a shell */
-	bool installer;   /* installer on the command line: install to a local disk after BOOT-OK */
+	bool installer;   /* installer on the command line: start the installer after BOOT-OK */
 };
 
 /*
@@ -31,10 +33,6 @@ const char *health_check(struct boot_state *st);  /* health.c */
 const char *bank_commit(struct boot_state *st);   /* bank.c */
 const char *watchdog_start(struct boot_state *st); /* watchdog.c */
 
-/* The installer (install.c): after BOOT-OK on the live image; reboots or powers off when done,
- * returns when it did not install (the shell follows). */
-void installer_run(const struct boot_state *st);
-
 /* After BOOT-OK (shell.c). */
 void session_prepare(void);
 void shell_supervise(void) __attribute__((noreturn));
@@ -43,22 +41,8 @@ void watchdog_ping(void);
 /* Disarm the watchdog: nothing feeds it while the installer waits for an answer. */
 void watchdog_stop(void);
 
-/* util.c */
+/* log.c */
 /* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Read a small file whole into buf (NUL-terminated); returns its length or -errno (-EFBIG if too big). */
-ssize_t file_read(const char *path, char *buf, size_t size);
-/* The next line of *cursor with surrounding blanks removed, or NULL at the end; modifies the text. */
-char *text_line_next(char **cursor);
-/* The last value of KEY=value in os-release style text, quotes removed; false if absent or too long. */
-bool osrelease_value(const char *text, const char *key, char *out, size_t size);
-/* The last value of word key=value in kernel command line text; false if absent or too long. */
-bool cmdline_value(const char *text, const char *key, char *out, size_t size);
-/* Whether the kernel command line text has the bare word flag. */
-bool cmdline_flag(const char *text, const char *flag);
-/* Open a terminal for writing or reading without waiting for modem carrier; -1 with errno on error. */
-int tty_open(const char *path, int flags);
-/* write() all of buf, retrying short writes; 0 or -errno. */
-int fd_write_all(int fd, const char *buf, size_t len);
 
 #endif

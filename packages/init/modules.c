@@ -52,7 +52,7 @@ const char *modules_load(struct boot_state *st)
 	static char list[32768];
 	char dir[PATH_MAX], *cursor = list, *line;
 	struct utsname un;
-	ssize_t len = file_read(MODULES_LIST, list, sizeof(list));
+	ssize_t len = sysfile_read(MODULES_LIST, list, sizeof(list));
 
 	(void)st;
 	if (len < 0) {
@@ -62,7 +62,7 @@ const char *modules_load(struct boot_state *st)
 	}
 	uname(&un);
 	snprintf(dir, sizeof(dir), "/lib/modules/%s", un.release);
-	while ((line = text_line_next(&cursor))) {
+	while ((line = sysfile_line_next(&cursor))) {
 		const char *reason;
 
 		if (line[0] == '\0' || line[0] == '#')

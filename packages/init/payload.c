@@ -57,7 +57,7 @@ static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
 static const char *payload_verify(void)
 {
 	char want[SHA256_HEX + 16], got[SHA256_HEX + 1];
-	ssize_t n = file_read(PAYLOAD_SUM, want, sizeof(want));
+	ssize_t n = sysfile_read(PAYLOAD_SUM, want, sizeof(want));
 
 	if (n < SHA256_HEX) {
 		log_error("cannot read %s: %s; the image builder writes the payload's sha256 there: rebuild the image",

@@ -19,17 +19,17 @@ static void hostname_set(void)
 {
 	char text[256], *cursor = text, *name;
 	/* The saved configuration's (state.tgz), else the image's default. */
-	ssize_t len = file_read("/etc/hostname", text, sizeof(text));
+	ssize_t len = sysfile_read("/etc/hostname", text, sizeof(text));
 
 	if (len == -ENOENT)
-		len = file_read("/system/etc/hostname", text, sizeof(text));
+		len = sysfile_read("/system/etc/hostname", text, sizeof(text));
 	if (len == -ENOENT)
 		return; /* optional: the kernel's default name stays */
 	if (len < 0) {
 		log_error("cannot read /etc/hostname: %s; fix or remove it", strerror((int)-len));
 		return;
 	}
-	name = text_line_next(&cursor);
+	name = sysfile_line_next(&cursor);
 	if (name && name[0] != '\0' && sethostname(name, strlen(name)) < 0)
 		log_error("cannot set hostname '%s': %s; put at most 64 characters in /etc/hostname", name,
 			  strerror(errno));
@@ -50,7 +50,7 @@ static void console_path(char *path, size_t size)
 {
 	char active[128], *name;
 
-	if (file_read("/sys/class/tty/console/active", active, sizeof(active)) <= 0) {
+	if (sysfile_read("/sys/class/tty/console/active", active, sizeof(active)) <= 0) {
 		snprintf(path, size, "/dev/console");
 		return;
 	}
@@ -64,9 +64,9 @@ static void __attribute__((noreturn)) shell_exec(const char *tty)
 	int fd;
 
 	setsid();
-	fd = tty_open(tty, O_RDWR);
+	fd = sysfile_tty_open(tty, O_RDWR);
 	if (fd < 0)
-		fd = tty_open("/dev/console", O_RDWR);
+		fd = sysfile_tty_open("/dev/console", O_RDWR);
 	if (fd >= 0) {
 		ioctl(fd, TIOCSCTTY, 0);
 		for (int i = 0; i < 3; i++)

@@ -38,7 +38,7 @@ static void test_graph_orders_dependencies_first(void)
 {
 	struct graph g = {0};
 	struct buf b = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	add(&g, "app", "lib zlib");
 	add(&g, "lib", "zlib");
@@ -54,7 +54,7 @@ static void test_graph_names_the_cycle_when_there_is_one(void)
 {
 	struct graph g = {0};
 	struct buf b = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	add(&g, "a", "b");
 	add(&g, "b", "c");
@@ -69,7 +69,7 @@ static void test_graph_names_the_missing_dependency(void)
 {
 	struct graph g = {0};
 	struct buf b = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	add(&g, "a", "zlb");
 	add(&g, "zlib", "");

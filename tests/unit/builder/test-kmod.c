@@ -29,7 +29,7 @@ static void resolve(const char *names, struct strv *out, struct diag *d, int *re
 static void test_kmod_loads_dependencies_first(void)
 {
 	struct strv out = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e;
 
 	resolve("virtio_blk loop virtio", &out, &d, &e);
@@ -43,7 +43,7 @@ static void test_kmod_loads_dependencies_first(void)
 static void test_kmod_folds_dashes_and_skips_builtins(void)
 {
 	struct strv out = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e;
 
 	resolve("sch_fq crc32c-intel", &out, &d, &e);
@@ -54,7 +54,7 @@ static void test_kmod_folds_dashes_and_skips_builtins(void)
 static void test_kmod_names_an_unknown_module(void)
 {
 	struct strv out = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e;
 
 	resolve("squashf", &out, &d, &e);

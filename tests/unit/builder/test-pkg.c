@@ -39,7 +39,7 @@ static void test_pkg_lists_every_file_with_mode_and_sha256(void)
 {
 	char *dir = make_tree(), *root = xasprintf("%s/root", dir), *pkg = xasprintf("%s/p.pkg.tar.zst", dir);
 	char *info = NULL, hex[HASH_HEX_LEN], *want;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	hash_buf("#!/bin/sh\necho hi\n", 18, hex);
 	want = xasprintf("f 0755 %s /bin/tool\n", hex);
@@ -60,7 +60,7 @@ static void test_pkg_round_trips_and_is_reproducible(void)
 	char *dir = make_tree(), *root = xasprintf("%s/root", dir);
 	char *p1 = xasprintf("%s/1.pkg", dir), *p2 = xasprintf("%s/2.pkg", dir), *out = xasprintf("%s/out", dir);
 	char h1[HASH_HEX_LEN], h2[HASH_HEX_LEN];
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	pkg_create(root, "t", "1", "k", p1, &d);
 	sleep(1);
@@ -77,7 +77,7 @@ static void test_pkg_round_trips_and_is_reproducible(void)
 static void test_pkg_refuses_a_corrupt_package(void)
 {
 	char *dir = make_tree(), *bad = xasprintf("%s/bad.pkg", dir), *out = xasprintf("%s/out", dir);
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	util_write_file_atomic(bad, "not a package", 13, 0644);
 	ok(pkg_extract(bad, out, &d) < 0 && strstr(d.msg, "delete it to rebuild"), "pkg: a corrupt package is refused (%s)",
@@ -92,7 +92,7 @@ static void test_initramfs_is_a_reproducible_newc_cpio(void)
 	char *a = xasprintf("%s/a.cpio.zst", dir), *b = xasprintf("%s/b.cpio.zst", dir);
 	char *cmd = xasprintf("zstd -dc %s | cpio -t --quiet 2>/dev/null | tr '\\n' ' '", a);
 	char ha[HASH_HEX_LEN], hb[HASH_HEX_LEN];
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	struct buf list = {0};
 	char *argv[] = {"sh", "-c", cmd, NULL};
 

@@ -8,7 +8,7 @@ static void test_profile_parses_when_valid(void)
 	const char *t = "name = hv\nkernel = kernel\ninitramfs = init busybox\nsystem = a\nsystem = b\n"
 			"modules = loop squashfs\ncmdline = console=ttyS0 quiet\nsize-max = 32M\n";
 	struct profile *p = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e = profile_parse("x.image", t, strlen(t), &p, &d);
 
 	ok(e == 0, "profile: a valid profile parses (%s)", d.msg);
@@ -24,7 +24,7 @@ static void test_profile_parses_when_valid(void)
 static void expect_error(const char *t, const char *want, const char *what)
 {
 	struct profile *p = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e = profile_parse("x.image", t, strlen(t), &p, &d);
 
 	ok(e < 0 && strstr(d.msg, want), "profile: %s (got: %s)", what, d.msg);

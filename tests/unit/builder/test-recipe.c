@@ -11,7 +11,7 @@ static int parse(const char *text, struct recipe **r, struct diag *d)
 static void test_recipe_parses_every_key_when_valid(void)
 {
 	struct recipe *r = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e = parse("# comment\nversion = 1.2\ndescription = x y\nsource = file:a.c\n"
 		      "source = file://lib\nsource = deb:busybox-static=1:1.35\n"
 		      "source = tar:z.tar.gz sha256=" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
@@ -39,7 +39,7 @@ static void test_recipe_parses_every_key_when_valid(void)
 static void expect_error(const char *text, const char *want, const char *what)
 {
 	struct recipe *r = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e = parse(text, &r, &d);
 
 	ok(e < 0 && strstr(d.msg, want), "recipe: %s (got: %s)", what, d.msg);
@@ -72,7 +72,7 @@ static void test_recipe_rejects_bad_input(void)
 static void test_recipe_rejects_file_named_unlike_its_folder(void)
 {
 	struct recipe *r = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e = recipe_parse("recipes/a/b.recipe", ".", "version = 1\n", 12, &r, &d);
 
 	ok(e < 0 && strstr(d.msg, "rename it to a.recipe"), "recipe: file named unlike its folder (%s)", d.msg);

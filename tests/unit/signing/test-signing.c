@@ -17,7 +17,7 @@ static char *key(const char *name, const char *issuer, int from, int to)
 	char *ic = issuer ? xasprintf("%s/%s.crt", dir, issuer) : NULL;
 	long long now = (long long)time(NULL);
 	struct keygen_opts o = {out, name, now + from * 86400LL, now + to * 86400LL, ik, ic};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	if (signing_keygen(&o, &d) < 0)
 		printf("# keygen %s: %s\n", name, d.msg);
@@ -28,7 +28,7 @@ static char *key(const char *name, const char *issuer, int from, int to)
 static void sign(const char *keypath, const char *chain, const char *text, struct buf *sig)
 {
 	struct signer *s = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	if (signing_signer_load(keypath, NULL, chain, &s, &d) < 0 || signing_sign(s, text, strlen(text), 1700000000, sig, &d) < 0)
 		printf("# sign: %s\n", d.msg);
@@ -40,7 +40,7 @@ static struct keyring *ring(const char *anchor)
 	struct keyring *k = signing_keyring_new();
 	char *p = xasprintf("%s.crt", anchor), *pem = NULL;
 	size_t len = 0;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	if (util_read_file(p, &pem, &len) < 0 || signing_keyring_add_pem(k, pem, len, true, p, &d) < 0)
 		printf("# keyring: %s\n", d.msg);
@@ -59,7 +59,7 @@ static void test_round_trip_and_tamper(char *root)
 	struct keyring *k = ring(root);
 	struct buf sig = {0}, again = {0};
 	struct signing_info in;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	sign(root, NULL, "manifest text\n", &sig);
 	sign(root, NULL, "manifest text\n", &again);
@@ -81,7 +81,7 @@ static void test_untrusted_keys(char *root)
 	struct keyring *k = ring(root);
 	struct buf sig = {0}, sig2 = {0};
 	struct signing_info in;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	sign(stranger, NULL, "m", &sig);
 	ok(verify(k, "m", &sig, &in, &d) < 0 && strstr(d.msg, "unknown key '/CN=stranger'"), "signing: an unknown key (%s)",
@@ -100,7 +100,7 @@ static void test_rotation_and_revocation(char *root)
 	struct keyring *k = ring(root);
 	struct buf sig = {0};
 	struct signing_info in;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	size_t len = 0, rlen = 0;
 
 	sign(next, NULL, "m", &sig);

@@ -1,8 +1,9 @@
-/* The installer: writes the disk layout of docs/disk-layout.md (bank A holding this build) to a
- * local disk. The ISO's "Install to local disk" entry loads /install.img (bootbank/hvimg.h) as an
- * extra initrd. With an answer file ks.cfg on a FAT volume labelled KS it asks nothing. */
+/* installer: writes the disk layout of docs/disk-layout.md (bank A holding this build) to a local
+ * disk, as ESXi's installer does, a program apart from the boot: init starts it after BOOT-OK when
+ * the kernel command line says `installer` (the ISO's "Install to local disk" entry, which also
+ * loads /install.img, image/hvimg.h, as an extra initrd). With an answer file ks.cfg on a FAT
+ * volume labelled KS it asks nothing. Static with musl, like init. */
 #define _GNU_SOURCE
-#include "init.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,9 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootstate.h"
+#include "extents.h"
 #include "gpt.h"
 #include "hvimg.h"
 #include "ks.h"
+#include "sysfile.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define IMAGE "/install.img"
 #define MAX_DISKS 16
@@ -32,13 +38,29 @@ struct disk {
 	unsigned long long bytes;
 };
 
+/* "installer: <what is wrong>; <what to do>" on the console, as one write. */
+static void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_error(const char *fmt, ...)
+{
+	char line[512] = "installer: ";
+	size_t len = strlen(line);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+	va_end(ap);
+	len = strlen(line);
+	line[len++] = '\n';
+	sysfile_write_all(STDERR_FILENO, line, len);
+}
+
 /* Lines for tests and people on ttyS0, like BOOT-OK. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
-	int fd = tty_open("/dev/ttyS0", O_WRONLY), n;
+	int fd = sysfile_tty_open("/dev/ttyS0", O_WRONLY), n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -46,7 +68,7 @@ static void say(const char *fmt, ...)
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	fd_write_all(fd >= 0 ? fd : STDOUT_FILENO, line, (size_t)n);
+	sysfile_write_all(fd >= 0 ? fd : STDOUT_FILENO, line, (size_t)n);
 	if (fd >= 0)
 		close(fd);
 }
@@ -82,7 +104,7 @@ static bool is_ks_volume(const char *dev)
 
 static void sys_text(const char *path, char *out, size_t size)
 {
-	ssize_t n = file_read(path, out, size);
+	ssize_t n = sysfile_read(path, out, size);
 
 	out[n > 0 ? n : 0] = '\0';
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
@@ -121,7 +143,7 @@ static bool ks_find(char *text, size_t size, char *ks_disk, size_t ds)
 			continue;
 		}
 		snprintf(path, sizeof(path), "/run/ks/ks.cfg");
-		found = file_read(path, text, size) >= 0;
+		found = sysfile_read(path, text, size) >= 0;
 		if (!found)
 			log_error("the KS volume %s has no ks.cfg; put the answer file at its root", dev);
 		umount("/run/ks");
@@ -211,13 +233,15 @@ static int pick_disk(const struct ks_config *ks, const struct disk *d, int n)
 struct image {
 	unsigned char *data;   /* the whole of /install.img, in RAM already as part of the initramfs */
 	size_t len;
-	uint64_t disk_size, n;
+	struct hvimg h;        /* its header */
+	size_t pos;            /* the next byte of data to hand out */
 };
 
 static const char *image_open(struct image *im)
 {
 	int fd = open(IMAGE, O_RDONLY | O_CLOEXEC);
 	off_t len = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	const char *why = NULL;
 
 	if (len < HVIMG_HEADER || !(im->data = malloc((size_t)len)) || pread(fd, im->data, (size_t)len, 0) != len) {
 		log_error("cannot read %s; boot the ISO's \"Install to local disk\" entry, which loads it", IMAGE);
@@ -227,70 +251,59 @@ static const char *image_open(struct image *im)
 	}
 	close(fd);
 	im->len = (size_t)len;
-	im->disk_size = hvimg_le64(im->data + 8);
-	im->n = hvimg_le64(im->data + 16);
-	if (memcmp(im->data, HVIMG_MAGIC, 8) != 0 || im->n > HVIMG_MAX_EXTENTS ||
-	    HVIMG_HEADER + im->n * 16 > im->len) {
-		log_error("%s is not an installer image; rebuild the ISO", IMAGE);
+	if (hvimg_parse(im->data, im->len, &im->h, &why) < 0 || im->h.header_len + im->h.data_bytes > im->len) {
+		log_error("%s is not an installer image (%s); rebuild the ISO", IMAGE, why ? why : "its data is cut short");
 		return "bad-install-image";
 	}
+	im->pos = im->h.header_len;
 	return NULL;
 }
 
-/* Write every extent, flush, drop the cache, read back and compare. */
-static const char *image_write(const struct image *im, int fd)
+static int image_read(void *ctx, void *buf, size_t n, uint64_t off)
 {
-	size_t pos = HVIMG_HEADER + im->n * 16;
-	static char back[1 << 20];
+	struct image *im = ctx;
 
-	for (int pass = 0; pass < 2; pass++) {
-		size_t p = pos;
-		for (uint64_t i = 0; i < im->n; i++) {
-			uint64_t off = hvimg_le64(im->data + HVIMG_HEADER + 16 * i), len = hvimg_le64(im->data + HVIMG_HEADER + 16 * i + 8);
-			if (p + len > im->len)
-				return "bad-install-image";
-			for (uint64_t done = 0; done < len;) {
-				size_t n = len - done < sizeof(back) ? (size_t)(len - done) : sizeof(back);
-				if (pass == 0 && pwrite(fd, im->data + p + done, n, (off_t)(off + done)) != (ssize_t)n)
-					return "write-failed";
-				if (pass == 1 && (pread(fd, back, n, (off_t)(off + done)) != (ssize_t)n ||
-						  memcmp(back, im->data + p + done, n) != 0))
-					return "verify-failed";
-				done += n;
-			}
-			p += len;
-		}
-		if (pass == 0 && (fsync(fd) < 0 || ioctl(fd, BLKFLSBUF, 0) < 0))
-			return "flush-failed";
-	}
-	return NULL;
+	(void)off;
+	if (n > im->len - im->pos)
+		return -EIO;
+	memcpy(buf, im->data + im->pos, n);
+	im->pos += n;
+	return 0;
+}
+
+static int image_rewind(void *ctx)
+{
+	struct image *im = ctx;
+
+	im->pos = im->h.header_len;
+	return 0;
+}
+
+/* Every extent written, flushed, read back and compared (image/extents.h). */
+static const char *image_write(struct image *im, int fd)
+{
+	struct extents_source src = {.read = image_read, .rewind = image_rewind, .ctx = im};
+	enum extents_step step = 0;
+	int r;
+
+	image_rewind(im);
+	r = extents_write(fd, /* base= */ 0, im->h.ext, im->h.n, &src, /* progress= */ NULL, &step);
+	if (r == 0)
+		return NULL;
+	log_error("%s the disk failed: %s; the disk may be failing, try another",
+		  step == EXTENTS_WRITE ? "writing" : step == EXTENTS_FLUSH ? "flushing" : "reading back",
+		  step == EXTENTS_MISMATCH ? "it did not read back as written" : strerror(-r));
+	return step == EXTENTS_WRITE ? "write-failed" : step == EXTENTS_FLUSH ? "flush-failed" : "verify-failed";
 }
 
 /* /dev path of the partition named partname on disk, once the kernel has read the new table. */
 static bool part_of(const char *disk, const char *partname, char *dev, size_t size)
 {
-	char dir[300], path[600], text[1024], want[64];
 	struct timespec tick = {0, 100 * 1000 * 1000};
 
-	snprintf(dir, sizeof(dir), "/sys/block/%.200s", disk);
-	snprintf(want, sizeof(want), "PARTNAME=%s\n", partname);
-	for (int tries = 0; tries < 50; tries++, nanosleep(&tick, NULL)) {
-		DIR *dp = opendir(dir);
-		struct dirent *e;
-		bool found = false;
-		while (dp && !found && (e = readdir(dp))) {
-			snprintf(path, sizeof(path), "%s/%.200s/uevent", dir, e->d_name);
-			if (strncmp(e->d_name, disk, strlen(disk)) == 0 && file_read(path, text, sizeof(text)) > 0 &&
-			    strstr(text, want)) {
-				snprintf(dev, size, "/dev/%.50s", e->d_name);
-				found = true;
-			}
-		}
-		if (dp)
-			closedir(dp);
-		if (found)
+	for (int tries = 0; tries < 50; tries++, nanosleep(&tick, NULL))
+		if (gpt_part_dev(disk, partname, dev, size))
 			return true;
-	}
 	return false;
 }
 
@@ -325,7 +338,7 @@ static bool hash_password(const char *pw, char *out, size_t size)
 		_exit(127);
 	}
 	close(in[0]), close(res[1]);
-	fd_write_all(in[1], pw, strlen(pw));
+	sysfile_write_all(in[1], pw, strlen(pw));
 	close(in[1]);
 	n = read(res[0], out, size - 1);
 	close(res[0]);
@@ -356,22 +369,22 @@ static const char *config_write(const char *disk, const struct ks_config *ks)
 		     hash ? hash : "", ks->dhcp ? "dhcp" : "static", ks->ip, ks->netmask, ks->gateway, ks->nameserver,
 		     ks->hostname);
 	fd = open("/run/persist/state/install.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	bool ok = fd >= 0 && fd_write_all(fd, text, (size_t)n) == 0 && fsync(fd) == 0;
+	bool ok = fd >= 0 && sysfile_write_all(fd, text, (size_t)n) == 0 && fsync(fd) == 0;
 	if (fd >= 0)
 		close(fd);
 	umount("/run/persist");
 	return ok && hash ? NULL : "config-write-failed";
 }
 
-static const char *install_to(const struct image *im, const struct disk *d)
+static const char *install_to(struct image *im, const struct disk *d)
 {
 	char dev[64];
 	const char *reason;
 	int fd;
 
-	if (d->bytes < im->disk_size) {
+	if (d->bytes < im->h.disk_size) {
 		log_error("%s holds %.1f GiB, the layout needs %.1f GiB; pick a larger disk", d->name,
-			  d->bytes / 1073741824.0, im->disk_size / 1073741824.0);
+			  d->bytes / 1073741824.0, im->h.disk_size / 1073741824.0);
 		return "disk-too-small";
 	}
 	snprintf(dev, sizeof(dev), "/dev/%s", d->name);
@@ -391,6 +404,37 @@ static const char *install_to(const struct image *im, const struct disk *d)
 		log_error("cannot re-read the partition table of %s: %s, ignoring", dev, strerror(errno));
 	close(fd);
 	return reason;
+}
+
+/* The installed disk's first boot state, through the boot-state commit (bootbank/bootstate.h):
+ * bank A, which holds this build, good at generation 1; B empty. */
+static const char *state_write(const char *disk)
+{
+	static const char *const paths[2] = {"/run/esp/grub/envA", "/run/esp/grub/envB"};
+	struct bank_env first = {.bank = {{BANK_GOOD, 0, 1}, {BANK_EMPTY, 0, 0}}};
+	struct bootstate_copies c = {{-1, -1}, {0, 0}};
+	struct bootstate st;
+	char dev[64];
+	int r = -ENOENT;
+
+	mkdir("/run/esp", 0700);
+	if (!part_of(disk, "esp", dev, sizeof(dev)) || mount(dev, "/run/esp", "vfat", 0, "") < 0) {
+		log_error("cannot mount the new ESP of %s: %s; the disk is not bootable, install again", disk, strerror(errno));
+		return "esp-mount-failed";
+	}
+	for (int i = 0; i < 2; i++)
+		c.fd[i] = open(paths[i], O_RDWR | O_CLOEXEC);
+	if ((r = bootstate_load(&c, &st)) == 0)
+		r = bootstate_commit(&c, &st, &first);
+	for (int i = 0; i < 2; i++)
+		if (c.fd[i] >= 0)
+			close(c.fd[i]);
+	umount("/run/esp");
+	if (r == 0)
+		return NULL;
+	log_error("cannot write the boot state of %s: %s; install again", disk,
+		  r == -EILSEQ ? "it did not read back as written" : strerror(-r));
+	return "state-write-failed";
 }
 
 static void finish(const struct ks_config *ks, bool unattended)
@@ -424,13 +468,23 @@ static const char *load_answers(struct ks_config *ks, bool *unattended, char *ks
 	return NULL;
 }
 
-static const char *install(const struct boot_state *st, const char **ret_disk)
+/* The version this ISO installs: VERSION_ID of the initramfs's /etc/os-release. */
+static void version_read(char *out, size_t size)
+{
+	char text[4096];
+
+	if (sysfile_read("/etc/os-release", text, sizeof(text)) < 0 ||
+	    !sysfile_osrelease_value(text, "VERSION_ID", out, size))
+		snprintf(out, size, "unknown");
+}
+
+static const char *install(const char **ret_disk)
 {
 	static struct disk disks[MAX_DISKS];
 	struct ks_config ks = {0};
 	struct image im = {0};
 	struct timespec settle = {2, 0};
-	char ks_disk[32] = "";
+	char ks_disk[32] = "", version[64];
 	bool unattended;
 	int n, pick;
 	const char *reason;
@@ -449,20 +503,22 @@ static const char *install(const struct boot_state *st, const char **ret_disk)
 		return "no-disk-chosen";
 	}
 	*ret_disk = disks[pick].name;
-	if ((reason = install_to(&im, &disks[pick])) || (unattended && (reason = config_write(disks[pick].name, &ks))))
+	if ((reason = install_to(&im, &disks[pick])) || (reason = state_write(disks[pick].name)) ||
+	    (unattended && (reason = config_write(disks[pick].name, &ks))))
 		return reason;
-	say("INSTALL-OK disk=%s version=%s", disks[pick].name, st->version);
+	version_read(version, sizeof(version));
+	say("INSTALL-OK disk=%s version=%s", disks[pick].name, version);
 	finish(&ks, unattended);
 	return NULL;
 }
 
-void installer_run(const struct boot_state *st)
+/* Exit status: 1 when nothing was installed (INSTALL-FAILED says why); after an install the
+ * installer reboots or powers off and does not return. */
+int main(void)
 {
-	const char *disk = "-", *reason;
-
-	watchdog_stop();
-	reason = install(st, &disk);
+	const char *disk = "-", *reason = install(&disk);
 
 	if (reason)
 		say("INSTALL-FAILED reason=%s disk=%s", reason, disk);
+	return 1;
 }

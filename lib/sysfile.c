@@ -1,6 +1,7 @@
-/* Small helpers: console messages, reading small files, parsing os-release and /proc/cmdline. */
+/* Small files of /proc, /sys and /etc: read whole, os-release and kernel command line values,
+ * terminals. libc only: linked by the host tools and by the static target programs (musl). */
 #define _GNU_SOURCE
-#include "init.h"
+#include "sysfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,22 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-void log_error(const char *fmt, ...)
-{
-	char line[512] = "init: ";
-	size_t len = strlen(line);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
-	va_end(ap);
-	/* One write, so kernel messages cannot land in the middle of the line. */
-	len = strlen(line);
-	line[len++] = '\n';
-	fd_write_all(STDERR_FILENO, line, len);
-}
-
-int fd_write_all(int fd, const char *buf, size_t len)
+int sysfile_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -39,7 +25,7 @@ int fd_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static ssize_t fd_read_all(int fd, char *buf, size_t size)
+static ssize_t read_all(int fd, char *buf, size_t size)
 {
 	size_t len = 0;
 	char extra;
@@ -65,14 +51,14 @@ static ssize_t fd_read_all(int fd, char *buf, size_t size)
 	return (ssize_t)len;
 }
 
-ssize_t file_read(const char *path, char *buf, size_t size)
+ssize_t sysfile_read(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t len;
 
 	if (fd < 0)
 		return -errno;
-	len = fd_read_all(fd, buf, size);
+	len = read_all(fd, buf, size);
 	close(fd);
 	return len;
 }
@@ -92,7 +78,7 @@ static char *text_trim(char *s, char *end)
 	return s;
 }
 
-char *text_line_next(char **cursor)
+char *sysfile_line_next(char **cursor)
 {
 	char *line = *cursor, *end;
 
@@ -124,7 +110,7 @@ static bool value_unquote(const char *v, const char *end, char *out, size_t size
 	return value_copy(v, (size_t)(end - v), out, size);
 }
 
-bool osrelease_value(const char *text, const char *key, char *out, size_t size)
+bool sysfile_osrelease_value(const char *text, const char *key, char *out, size_t size)
 {
 	size_t klen = strlen(key);
 	bool found = false;
@@ -148,7 +134,7 @@ static const char *word_next(const char **cursor, size_t *len)
 	return *len ? p : NULL;
 }
 
-bool cmdline_value(const char *text, const char *key, char *out, size_t size)
+bool sysfile_cmdline_value(const char *text, const char *key, char *out, size_t size)
 {
 	size_t klen = strlen(key), len;
 	bool found = false;
@@ -160,7 +146,7 @@ bool cmdline_value(const char *text, const char *key, char *out, size_t size)
 	return found;
 }
 
-bool cmdline_flag(const char *text, const char *flag)
+bool sysfile_cmdline_flag(const char *text, const char *flag)
 {
 	size_t flen = strlen(flag), len;
 
@@ -170,7 +156,7 @@ bool cmdline_flag(const char *text, const char *flag)
 	return false;
 }
 
-int tty_open(const char *path, int flags)
+int sysfile_tty_open(const char *path, int flags)
 {
 	/* O_NONBLOCK so a serial port without CLOCAL does not wait for a carrier that never comes. */
 	int fd = open(path, flags | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);

@@ -204,3 +204,127 @@ int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *
 	free(src);
 	return r;
 }
+
+static const char *const copy_path[2] = {"/grub/envA", "/grub/envB"};
+
+int bootdisk_state_copies(const struct bootdisk *bd, struct bootstate_copies *ret, struct diag *d)
+{
+	struct bootstate_copies c = {{bd->fd, bd->fd}, {0, 0}};
+	struct diag ignored;
+	int found = 0;
+
+	/* A copy that cannot be located is not valid; the other one decides, as in GRUB. */
+	for (int i = 0; i < 2; i++) {
+		unsigned long long off = 0;
+		if (bootdisk_file_offset(bd, &bd->esp, copy_path[i], BANK_ENV_SIZE, &off, i ? &ignored : d) < 0)
+			c.fd[i] = -1;
+		else
+			found++;
+		c.offset[i] = off;
+	}
+	if (!found)
+		return diag_set(d, bd->path, 0, "the ESP holds neither /grub/envA nor /grub/envB; the boot state is gone, "
+				"reinstall the disk");
+	*ret = c;
+	return 0;
+}
+
+int bootdisk_state_load(const struct bootdisk *bd, struct bootstate_copies *ret_copies, struct bootstate *ret,
+			struct diag *d)
+{
+	struct bootstate_copies c;
+	int r = bootdisk_state_copies(bd, &c, d);
+
+	if (r == 0 && bootstate_load(&c, ret) < 0)
+		r = diag_set_errno(d, EIO, bd->path, 0, "cannot read either copy of the boot state; check the disk");
+	if (r == 0)
+		*ret_copies = c;
+	return r;
+}
+
+int bootdisk_state_commit(const struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st,
+			  const struct bank_env *env, struct diag *d)
+{
+	int r = bootstate_commit(c, st, env);
+
+	if (r == -EILSEQ)
+		return diag_set(d, bd->path, 0, "the boot state did not read back as written; check the disk");
+	if (r < 0)
+		return diag_set_errno(d, -r, bd->path, 0, "cannot write the boot state; the previous state stays in force");
+	return 0;
+}
+
+/* The bank's boot.cfg and listing (mtools) say what it holds. */
+char *bootcfg_value(const char *text, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *v, *end;
+		if (strncmp(p, key, k) != 0 || p[k] != '=')
+			continue;
+		v = p + k + 1;
+		if (*v == '"')
+			v++;
+		end = v + strcspn(v, "\"\n");
+		return xstrndup(v, (size_t)(end - v));
+	}
+	return NULL;
+}
+
+/* Whether boot.cfg and every file it names (kernel, each initrd) are in the bank's listing, each
+ * with the signature GRUB checks (FILE.sig; docs/signing.md), as bootbank/grub.cfg requires. */
+static bool files_present(const char *cfg, const char *listing)
+{
+	char *kernel = bootcfg_value(cfg, "kernel"), *initrd = bootcfg_value(cfg, "initrd");
+	struct strv want = {0};
+	bool ok = kernel && initrd;
+
+	if (ok) {
+		strv_push(&want, "/boot.cfg");
+		strv_push(&want, kernel);
+		kv_split(initrd, &want);
+	}
+	for (size_t i = 0; i < want.n && ok; i++) {
+		char *line = xasprintf("::%s\n", want.v[i]), *sig = xasprintf("::%s.sig\n", want.v[i]);
+		ok = strstr(listing, line) != NULL && strstr(listing, sig) != NULL;
+		free(line);
+		free(sig);
+	}
+	strv_free(&want);
+	free(kernel);
+	free(initrd);
+	return ok;
+}
+
+int bankinfo_read(const struct bootdisk *bd, int bank, struct bankinfo *ret, struct diag *d)
+{
+	struct bankinfo bi = {0};
+	struct buf cfg = {0}, list = {0};
+	char *img = bootdisk_mtools_image(bd, &bd->bank[bank]);
+	char *argv[] = {"mdir", "-/", "-b", "-i", img, "::/", NULL};
+	int r = bootdisk_read_file(bd, &bd->bank[bank], "/boot.cfg", &cfg, d);
+
+	if (r == 0) {
+		bi.product = bootcfg_value(cfg.data, "product");
+		bi.version = bootcfg_value(cfg.data, "version");
+		bi.build = bootcfg_value(cfg.data, "build");
+		bi.files = run_argv(argv, NULL, NULL, NULL, &list) == 0 && list.data && files_present(cfg.data, list.data);
+		bi.state = list.data && strstr(list.data, "::/state.tgz\n");
+	}
+	buf_free(&cfg);
+	buf_free(&list);
+	free(img);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	*ret = bi;
+	return 0;
+}
+
+void bankinfo_free(struct bankinfo *bi)
+{
+	free(bi->product);
+	free(bi->version);
+	free(bi->build);
+	*bi = (struct bankinfo){0};
+}

@@ -1,9 +1,13 @@
 #define _GNU_SOURCE
 #include "gpt.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "sysfile.h"
 
 #define SECTOR 512
 
@@ -126,4 +130,35 @@ int gpt_relocate(int fd, uint64_t disk_bytes, const char **why)
 		*why = "cannot read the GPT's entries";
 	free(ent);
 	return r;
+}
+
+/* The kernel names a partition's GPT name in its uevent ("PARTNAME=bank-a"). */
+static bool part_named(const char *blk, const char *want)
+{
+	char path[320], text[1024];
+
+	snprintf(path, sizeof(path), "/sys/class/block/%.200s/uevent", blk);
+	return sysfile_read(path, text, sizeof(text)) > 0 && strstr(text, want) != NULL;
+}
+
+bool gpt_part_dev(const char *disk, const char *partname, char *dev, size_t size)
+{
+	DIR *dp = opendir("/sys/class/block");
+	struct dirent *e;
+	char want[80];
+	bool found = false;
+
+	snprintf(want, sizeof(want), "PARTNAME=%s\n", partname);
+	while (dp && !found && (e = readdir(dp))) {
+		/* Block device names are short (sda1, nvme0n1p2); a longer one is not ours. */
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= 32 || (disk && strncmp(e->d_name, disk, strlen(disk)) != 0))
+			continue;
+		if (part_named(e->d_name, want)) {
+			snprintf(dev, size, "/dev/%.31s", e->d_name);
+			found = true;
+		}
+	}
+	if (dp)
+		closedir(dp);
+	return found;
 }

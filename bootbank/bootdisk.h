@@ -5,6 +5,7 @@
 #define BOOTDISK_H
 
 #include "bank.h"
+#include "bootstate.h"
 #include "kv.h"
 #include "util.h"
 
@@ -36,18 +37,18 @@ int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p
 int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, size_t len,
 			 unsigned long long *ret, struct diag *d);
 
-/* The boot state: both copies read, the current one picked (bank.h). */
-struct bootstate {
-	struct bank_env env;
-	int current;          /* which copy (0 = envA, 1 = envB) is current, -1 if none was valid */
-	bool valid[2];
-	unsigned long long offset[2]; /* where each copy lies on the disk (0: not found) */
-};
-/* Read both copies of the boot state from the ESP. -EIO with d when neither is readable. */
-int bootstate_read(const struct bootdisk *bd, struct bootstate *ret, struct diag *d);
-/* Write env as the next copy (the one that is not current), in place, and flush it to the disk.
- * st is updated to say that copy is now current. 0 or -EIO with d. */
-int bootstate_write(const struct bootdisk *bd, struct bootstate *st, const struct bank_env *env, struct diag *d);
+/* Where the boot state's two copies lie on the disk (bootstate.h): bd's fd and the offsets of
+ * /grub/envA and /grub/envB in the ESP's FAT. A copy not found gets fd -1. -EINVAL with d when
+ * neither is found. */
+int bootdisk_state_copies(const struct bootdisk *bd, struct bootstate_copies *ret, struct diag *d);
+
+/* bootdisk_state_copies(), then bootstate_load(): the copies' places and the current state.
+ * -EINVAL/-EIO with d. */
+int bootdisk_state_load(const struct bootdisk *bd, struct bootstate_copies *ret_copies, struct bootstate *ret,
+			struct diag *d);
+/* bootstate_commit() with its failure said in d (0 or -errno). */
+int bootdisk_state_commit(const struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st,
+			  const struct bank_env *env, struct diag *d);
 
 /* A bank's boot.cfg values (product, version); NULL fields when absent. */
 struct bankinfo {

@@ -17,7 +17,7 @@ static const char *const files[] = {"boot.cfg", "boot/vmlinuz"};
 static void make_image(const char *dir, char *ret_packed)
 {
 	char *img = xasprintf("%s/bank.raw", dir);
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
 	if (fd < 0 || pwrite(fd, "BOOT SECTOR", 11, 0) != 11 || pwrite(fd, "kernel bytes", 12, 512 << 10) != 12 ||
@@ -35,7 +35,7 @@ static char *make_bundle(char **ret_dir)
 {
 	char *dir = mkdtemp(xstrdup("/tmp/test-bundle.XXXXXX")), *p, *out, packed[256];
 	struct bundle_identity id = {"hypervisor", "2.0.0", "abc123", 1700000000};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	p = xasprintf("%s/root/boot", dir);
 	util_mkdir_p(p, 0755);
@@ -84,7 +84,7 @@ static void test_bundle_round_trips(void)
 	char *dir, *path = make_bundle(&dir), *data = NULL;
 	struct bundle_reader *b = NULL;
 	struct hvimg h = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	ok(bundle_open(path, &b, &d) == 0, "bundle: opens (%s)", d.msg);
 	ok(b && strcmp(bundle_get_manifest(b)->product, "hypervisor") == 0 && bundle_get_manifest(b)->nfiles == 2 &&
@@ -122,7 +122,7 @@ static void test_bundle_refuses_damage(void)
 {
 	char *dir, *path = make_bundle(&dir);
 	struct hvimg h = {0};
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 
 	damage(path, 512 * 4 + 30, NULL);
 	ok(open_read(path, &h, NULL, &d) < 0 && strstr(d.msg, "truncated"), "bundle: a truncated bundle is refused (%s)",
@@ -181,7 +181,7 @@ static void test_hvimg_rejects_bad_headers(void)
 static void expect(const char *text, const char *want, const char *what)
 {
 	struct bundle_manifest m;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int r = bundle_manifest_parse("bundle.manifest", text, strlen(text), &m, &d);
 
 	ok(r < 0 && strstr(d.msg, want), "manifest: %s (%s)", what, d.msg);

@@ -71,10 +71,10 @@ static int check_target(const struct write_opts *o, int fd, off_t need, struct d
 	unsigned long long size = 0;
 
 	if (fstat(fd, &st) < 0)
-		return diag_set(d, o->target, 0, "cannot inspect: %s", strerror(errno));
+		return diag_set_errno(d, errno, o->target, 0, "cannot inspect it");
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
-			return diag_set(d, o->target, 0, "cannot read its size: %s", strerror(errno));
+			return diag_set_errno(d, errno, o->target, 0, "cannot read its size");
 		if (size < (unsigned long long)need)
 			return diag_set(d, o->target, 0, "it holds %.1f MiB, the image needs %.1f MiB; use a larger device",
 					size / 1048576.0, need / 1048576.0);
@@ -85,69 +85,60 @@ static int check_target(const struct write_opts *o, int fd, off_t need, struct d
 	/* A file target starts empty, so that the image's holes read as zeros; a larger file keeps
 	 * its size, as a larger disk would. */
 	if (ftruncate(fd, 0) < 0 || ftruncate(fd, st.st_size > need ? st.st_size : need) < 0)
-		return diag_set(d, o->target, 0, "cannot size the file: %s", strerror(errno));
+		return diag_set_errno(d, errno, o->target, 0, "cannot size the file");
 	return 0;
 }
 
-/* Copy (verify == false) or compare every extent. */
-static int pass(int in, int out, const struct hvimg_extent *e, size_t n, bool verify, unsigned long long total,
-		bool progress)
+/* The image file, read at each extent's offset. */
+static int file_read_at(void *ctx, void *buf, size_t n, uint64_t off)
 {
-	static char a[1 << 20], b[1 << 20];
-	unsigned long long done = 0;
+	ssize_t got = pread(*(int *)ctx, buf, n, (off_t)off);
 
-	for (size_t i = 0; i < n; i++)
-		for (uint64_t off = e[i].offset; off < e[i].offset + e[i].length;) {
-			size_t len = e[i].offset + e[i].length - off < sizeof(a) ? (size_t)(e[i].offset + e[i].length - off) : sizeof(a);
-			if (pread(in, a, len, (off_t)off) != (ssize_t)len)
-				return -EIO;
-			if (!verify && pwrite(out, a, len, (off_t)off) != (ssize_t)len)
-				return -EIO;
-			if (verify && (pread(out, b, len, (off_t)off) != (ssize_t)len || memcmp(a, b, len) != 0))
-				return -EILSEQ;
-			off += len;
-			done += len;
-			if (progress && (done % (8 << 20) < len || done == total)) {
-				char what[64];
-				snprintf(what, sizeof(what), "%s: %s", util_progname, verify ? "verifying" : "writing  ");
-				util_progress_bar(what, done, total);
-			}
-		}
-	return 0;
+	return got == (ssize_t)n ? 0 : got < 0 ? -errno : -EIO;
 }
 
-int write_image(const struct write_opts *o, struct diag *d)
+static int copy_extents(const struct write_opts *o, int in, int out, const struct hvimg_extent *e, size_t n,
+			struct diag *d)
+{
+	struct extents_source src = {.read = file_read_at, .ctx = &in};
+	enum extents_step step = 0;
+	int r = extents_write(out, /* base= */ 0, e, n, &src, o->progress, &step);
+
+	if (r == 0)
+		return 0;
+	if (step == EXTENTS_SOURCE)
+		return diag_set_errno(d, -r, o->image, 0, "cannot read the image");
+	if (step == EXTENTS_MISMATCH)
+		return diag_set(d, o->target, 0, "the written data did not read back the same; the device may be failing");
+	if (step == EXTENTS_FLUSH)
+		return diag_set_errno(d, -r, o->target, 0, "flushing failed");
+	return diag_set_errno(d, -r, o->target, 0, "%s failed; the device may be failing or full",
+			      step == EXTENTS_WRITE ? "writing" : "reading back");
+}
+
+int write_image(const struct write_opts *o, struct write_result *ret, struct diag *d)
 {
 	int in = open(o->image, O_RDONLY | O_CLOEXEC), out = -1, r = 0;
 	struct hvimg_extent *e = NULL;
 	unsigned long long total = 0;
 	struct stat st;
-	size_t n = 0;
+	ssize_t n = 0;
 
 	if (in < 0 || fstat(in, &st) < 0)
-		r = diag_set(d, o->image, 0, "cannot read the image: %s", strerror(errno));
+		r = diag_set_errno(d, errno, o->image, 0, "cannot read the image");
 	if (r == 0)
 		r = check_device(o, d);
 	if (r == 0 && (out = open(o->target, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-		r = diag_set(d, o->target, 0, "cannot open for writing: %s", strerror(errno));
+		r = diag_set_errno(d, errno, o->target, 0, "cannot open for writing");
 	if (r == 0)
 		r = check_target(o, out, st.st_size, d);
+	if (r == 0 && (n = extents_list(in, st.st_size, &e, &total)) < 0)
+		r = diag_set_errno(d, ENOMEM, o->image, 0, "cannot list its extents");
 	if (r == 0)
-		n = extents_list(in, st.st_size, &e, &total);
-	if (r == 0 && pass(in, out, e, n, false, total, o->progress) < 0)
-		r = diag_set(d, o->target, 0, "writing failed: %s; the device may be failing or full", strerror(errno));
-	if (r == 0 && fsync(out) < 0)
-		r = diag_set(d, o->target, 0, "flushing failed: %s", strerror(errno));
-	if (r == 0) {
-		/* Read back from the device, not from the page cache. */
-		posix_fadvise(out, 0, 0, POSIX_FADV_DONTNEED);
-		ioctl(out, BLKFLSBUF, 0);
-	}
-	if (r == 0 && pass(in, out, e, n, true, total, o->progress) < 0)
-		r = diag_set(d, o->target, 0, "the written data did not read back the same; the device may be failing");
+		r = copy_extents(o, in, out, e, (size_t)n, d);
 	if (r == 0)
-		fprintf(stderr, "%s: wrote %s to %s: %.1f MiB of data in %zu extents (of %.1f MiB), flushed and "
-			"verified\n", util_progname, o->image, o->target, total / 1048576.0, n, st.st_size / 1048576.0);
+		*ret = (struct write_result){.data_bytes = total, .image_bytes = (unsigned long long)st.st_size,
+					     .extents = (size_t)n};
 	if (out >= 0)
 		close(out);
 	if (in >= 0)

@@ -63,3 +63,19 @@ void hvimg_free(struct hvimg *h)
 	h->ext = NULL;
 	h->n = 0;
 }
+
+size_t hvimg_header_size(size_t n)
+{
+	return HVIMG_HEADER + n * 16;
+}
+
+void hvimg_header_format(unsigned char *out, uint64_t disk_size, const struct hvimg_extent *e, size_t n)
+{
+	memcpy(out, HVIMG_MAGIC, 8);
+	hvimg_put64(out + 8, disk_size);
+	hvimg_put64(out + 16, n);
+	for (size_t i = 0; i < n; i++) {
+		hvimg_put64(out + HVIMG_HEADER + 16 * i, e[i].offset);
+		hvimg_put64(out + HVIMG_HEADER + 16 * i + 8, e[i].length);
+	}
+}

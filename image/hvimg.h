@@ -8,9 +8,9 @@
  *   offset 24   n x (u64 offset, u64 length)
  *   then        the extents' bytes, in order
  *
- * The extents are sorted, do not overlap, and lie inside the disk size. Written by imgbuild
- * (builder/extents.c): the installer's copy of the disk image (packages/init/install.c), and
- * the bank image in an update bundle (altbootbank/stage.c), whose "disk" is one bank.
+ * The extents are sorted, do not overlap, and lie inside the disk size. Packed by imgbuild
+ * (image/extents.c): the installer's copy of the disk image (packages/installer/), and the
+ * bank image in an update bundle (image/bundle.h), whose "disk" is one bank.
  */
 #ifndef HVIMG_H
 #define HVIMG_H
@@ -57,5 +57,10 @@ size_t hvimg_header_len(const unsigned char *buf, size_t len);
  * the disk). 0, or -1 with *why saying what is wrong. */
 int hvimg_parse(const unsigned char *buf, size_t len, struct hvimg *ret, const char **why);
 void hvimg_free(struct hvimg *h);
+/* The header's size for n extents: HVIMG_HEADER + n * 16. */
+size_t hvimg_header_size(size_t n);
+/* Format the header of an image of disk_size bytes with extents e[0..n) into out
+ * (hvimg_header_size(n) bytes). */
+void hvimg_header_format(unsigned char *out, uint64_t disk_size, const struct hvimg_extent *e, size_t n);
 
 #endif

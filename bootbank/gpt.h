@@ -1,0 +1,24 @@
+/* GPT helpers, libc only (host tools and the static target programs): the fix-up after a disk
+ * image is written onto a larger disk (the image's backup header and entries sit where the image
+ * ended; the UEFI spec wants them in the disk's last sectors, and firmware and partitioning tools
+ * complain otherwise), and finding a partition of the running system by its GPT name. */
+#ifndef GPT_H
+#define GPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Move the backup GPT of the disk open on fd (disk_bytes long, 512-byte sectors) to its end, and
+ * widen the last usable LBA and the protective MBR to match. Writes the backup first and the
+ * primary header last, so that a cut leaves the old, consistent table. 0 (also when nothing was
+ * to do), or -1 with *why set. */
+int gpt_relocate(int fd, uint64_t disk_bytes, const char **why);
+/* CRC-32 as GPT uses it (IEEE 802.3, reflected, as zlib's crc32). */
+uint32_t gpt_crc32(const void *data, uint64_t len);
+
+/* The /dev path of the partition whose GPT name is partname ("bank-a", "esp"), on the disk named
+ * disk ("vda"; NULL: any disk), from the kernel's /sys/class/block; false when none has it. */
+bool gpt_part_dev(const char *disk, const char *partname, char *dev, size_t size);
+
+#endif

@@ -1,0 +1,147 @@
+#define _GNU_SOURCE
+#include "extents.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ssize_t extents_list(int fd, off_t size, struct hvimg_extent **ret, unsigned long long *ret_bytes)
+{
+	struct hvimg_extent *e = NULL, *grown;
+	unsigned long long bytes = 0;
+	off_t pos = 0, data, hole;
+	size_t n = 0;
+
+	while (pos < size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		if (!(grown = realloc(e, (n + 1) * sizeof(*e)))) {
+			free(e);
+			return -ENOMEM;
+		}
+		e = grown;
+		e[n++] = (struct hvimg_extent){(uint64_t)data, (uint64_t)(hole - data)};
+		bytes += (unsigned long long)(hole - data);
+		pos = hole;
+	}
+	*ret = e;
+	*ret_bytes = bytes;
+	return (ssize_t)n;
+}
+
+static int copy_range(int in, int out, off_t off, uint64_t len)
+{
+	static char buf[1 << 20];
+
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		if (pread(in, buf, n, off) != (ssize_t)n || write(out, buf, n) != (ssize_t)n)
+			return -EIO;
+		off += (off_t)n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_header(int out, off_t size, const struct hvimg_extent *e, size_t n)
+{
+	size_t len = hvimg_header_size(n);
+	unsigned char *h = malloc(len);
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	hvimg_header_format(h, (uint64_t)size, e, n);
+	r = write(out, h, len) == (ssize_t)len ? 0 : -EIO;
+	free(h);
+	return r;
+}
+
+int extents_pack(const char *image, const char *out, struct diag *d)
+{
+	int in = open(image, O_RDONLY | O_CLOEXEC), fd = -1, r = 0;
+	struct hvimg_extent *e = NULL;
+	unsigned long long bytes;
+	struct stat st;
+	ssize_t n = 0;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		r = diag_set_errno(d, errno, image, 0, "cannot read the disk image");
+	if (r == 0 && (n = extents_list(in, st.st_size, &e, &bytes)) < 0)
+		r = diag_set_errno(d, ENOMEM, image, 0, "cannot list its extents");
+	if (r == 0 && n > HVIMG_MAX_EXTENTS)
+		r = diag_set(d, image, 0, "the disk image has %zd extents, more than the format takes (%d)", n,
+			     HVIMG_MAX_EXTENTS);
+	if (r == 0 && (fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		r = diag_set_errno(d, errno, out, 0, "cannot create");
+	if (r == 0 && write_header(fd, st.st_size, e, (size_t)n) < 0)
+		r = diag_set_errno(d, errno ? errno : EIO, out, 0, "cannot write the packed image");
+	for (ssize_t i = 0; i < n && r == 0; i++)
+		if (copy_range(in, fd, (off_t)e[i].offset, e[i].length) < 0)
+			r = diag_set_errno(d, errno ? errno : EIO, out, 0, "cannot write the packed image");
+	if (fd >= 0)
+		close(fd);
+	if (in >= 0)
+		close(in);
+	free(e);
+	return r;
+}
+
+/* One pass over every extent: write it (verify == false) or read it back and compare. */
+static int extents_pass(int fd, uint64_t base, const struct hvimg_extent *e, size_t n, const struct extents_source *src,
+			bool verify, const struct progress *p, enum extents_step *step)
+{
+	static char a[1 << 20], b[1 << 20];
+	unsigned long long done = 0, total = 0;
+	const char *phase = verify ? "verifying" : "writing";
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		total += e[i].length;
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t off = e[i].offset; off < e[i].offset + e[i].length;) {
+			size_t len = e[i].offset + e[i].length - off < sizeof(a) ? (size_t)(e[i].offset + e[i].length - off) : sizeof(a);
+			if ((r = src->read(src->ctx, a, len, off)) < 0)
+				return *step = EXTENTS_SOURCE, r;
+			if (src->patch)
+				src->patch(src->ctx, a, len, off);
+			if (!verify && pwrite(fd, a, len, (off_t)(base + off)) != (ssize_t)len)
+				return *step = EXTENTS_WRITE, errno ? -errno : -EIO;
+			if (verify && pread(fd, b, len, (off_t)(base + off)) != (ssize_t)len)
+				return *step = EXTENTS_READBACK, errno ? -errno : -EIO;
+			if (verify && memcmp(a, b, len) != 0)
+				return *step = EXTENTS_MISMATCH, -EILSEQ;
+			off += len;
+			done += len;
+			progress_step(p, phase, done, total);
+		}
+	return 0;
+}
+
+int extents_write(int fd, uint64_t base, const struct hvimg_extent *e, size_t n, const struct extents_source *src,
+		  const struct progress *p, enum extents_step *ret_step)
+{
+	struct stat st;
+	uint64_t span = n ? e[n - 1].offset + e[n - 1].length : 0;
+	int r;
+
+	errno = 0;
+	if ((r = extents_pass(fd, base, e, n, src, false, p, ret_step)) < 0)
+		return r;
+	if (fsync(fd) < 0)
+		return *ret_step = EXTENTS_FLUSH, -errno;
+	/* Read back from the disk, not from the page cache. */
+	posix_fadvise(fd, (off_t)base, (off_t)span, POSIX_FADV_DONTNEED);
+	if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode))
+		ioctl(fd, BLKFLSBUF, 0);
+	if (src->rewind && (r = src->rewind(src->ctx)) < 0)
+		return *ret_step = EXTENTS_SOURCE, r;
+	return extents_pass(fd, base, e, n, src, true, p, ret_step);
+}
