@@ -71,7 +71,8 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
-             installer/test-ks signing/test-signing
+             installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
+             altbootbank/test-stage altbootbank/test-trust
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
