@@ -91,16 +91,15 @@ struct bundle_source {
 	struct diag *d;
 };
 
-static int source_open(struct bundle_source *s)
+static int source_open(struct bundle_source *s, struct hvimg *ret)
 {
 	int r;
 
 	bundle_close(s->br);
 	s->br = NULL;
-	hvimg_free(&s->h);
 	r = bundle_open(s->o->bundle, &s->br, s->d);
 	if (r == 0)
-		r = bundle_image_open(s->br, &s->h, s->d);
+		r = bundle_image_open(s->br, ret, s->d);
 	return r;
 }
 
@@ -112,12 +111,20 @@ static int source_read(void *ctx, void *buf, size_t n, uint64_t off)
 	return bundle_image_read(s->br, buf, n, s->d);
 }
 
+/* extents_write() keeps walking the first header's extents: the bundle read again must have the
+ * same ones. */
 static int source_rewind(void *ctx)
 {
 	struct bundle_source *s = ctx;
+	struct hvimg again = {0};
 	int r = bundle_image_close(s->br, s->d);
 
-	return r < 0 ? r : source_open(s);
+	if (r == 0)
+		r = source_open(s, &again);
+	if (r == 0 && (again.n != s->h.n || memcmp(again.ext, s->h.ext, s->h.n * sizeof(*again.ext)) != 0))
+		r = diag_set(s->d, s->o->bundle, 0, "the bundle changed while it was being staged; stage it again");
+	hvimg_free(&again);
+	return r;
 }
 
 static void source_patch(void *ctx, void *buf, size_t n, uint64_t off)
@@ -144,7 +151,7 @@ static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, 
 	struct bundle_source s = {.o = o, .uuid = p->uuid, .d = d};
 	struct extents_source src = {source_read, source_rewind, source_patch, &s};
 	enum extents_step step = 0;
-	int r = source_open(&s);
+	int r = source_open(&s, &s.h);
 
 	if (r == 0)
 		r = check_fits(&s.h, p, o, d);
