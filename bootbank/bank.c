@@ -182,7 +182,7 @@ void bank_choose(const struct bank_env *env, const bool present[2], struct bank_
 {
 	bool ok[2], any[2];
 
-	*ret = (struct bank_choice){.boot = -1, .mark_bad = -1};
+	*ret = (struct bank_choice){.boot = -1, .mark_bad = -1, .fallback = -1};
 	for (int i = 0; i < 2; i++) {
 		ok[i] = bootable(&env->bank[i], present[i]);
 		any[i] = present[i];
@@ -190,9 +190,13 @@ void bank_choose(const struct bank_env *env, const bool present[2], struct bank_
 			ret->mark_bad = i;
 	}
 	ret->boot = newest(env, ok);
+	if (ok[0] && ok[1])
+		ret->fallback = !ret->boot;
 	if (ret->boot < 0) {
 		ret->boot = newest(env, any);
 		ret->last_resort = ret->boot >= 0;
+		if (any[0] && any[1])
+			ret->fallback = !ret->boot;
 	}
 	ret->take_try = ret->boot >= 0 && env->bank[ret->boot].state == BANK_TRIAL && env->bank[ret->boot].tries > 0;
 }

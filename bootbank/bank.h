@@ -78,6 +78,8 @@ struct bank_choice {
 	bool take_try;       /* boot is a trial: one try is taken off before booting */
 	int mark_bad;        /* a trial bank out of tries (marked bad), or -1 */
 	bool last_resort;    /* no bank is good or has tries: booting the newest non-empty one */
+	int fallback;        /* the bank GRUB boots if boot's kernel or initrd will not load (its $alt):
+	                        the other bank when both were candidates, or -1 */
 };
 
 /*

@@ -96,6 +96,21 @@ static void test_choose_follows_the_rules(void)
 	ok(c.boot == -1, "choose: nothing to boot on an empty disk");
 }
 
+static void test_choose_names_the_fallback(void)
+{
+	struct bank_choice c;
+
+	choose(env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 3, 2), true, true, &c);
+	ok(c.boot == 1 && c.fallback == 0, "choose: the other candidate is the fallback if B will not load");
+	choose(env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 3, 2), true, false, &c);
+	ok(c.boot == 0 && c.fallback == -1, "choose: no fallback when only one bank is a candidate");
+	choose(env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 0, 2), true, true, &c);
+	ok(c.boot == 0 && c.fallback == -1, "choose: a bank marked bad is no fallback");
+	choose(env_of(BANK_BAD, 0, 1, BANK_EMPTY, 0, 2), true, true, &c);
+	ok(c.boot == 1 && c.last_resort && c.fallback == 0,
+	   "choose: as a last resort, the other bank with files is the fallback (GRUB checks files, not states)");
+}
+
 static void test_apply_takes_a_try_and_marks_bad(void)
 {
 	struct bank_env e = env_of(BANK_TRIAL, 0, 3, BANK_TRIAL, 2, 2);
@@ -120,6 +135,7 @@ int main(void)
 	test_env_rejects_torn_and_foreign_blocks();
 	test_env_pick_takes_the_newest_valid_copy();
 	test_choose_follows_the_rules();
+	test_choose_names_the_fallback();
 	test_apply_takes_a_try_and_marks_bad();
 	test_names_parse();
 	return tap_done();
