@@ -122,8 +122,8 @@ int bank_env_parse(const char *block, size_t len, struct bank_env *ret)
 	char text[BANK_ENV_SIZE + 1];
 	int r;
 
-	if (len != BANK_ENV_SIZE || memcmp(block, signature, sizeof(signature) - 1) != 0 ||
-	    memchr(block, '\0', len))
+	/* A NUL ends the text (a copy whose last sector reads as zeros): GRUB reads such a copy too. */
+	if (len != BANK_ENV_SIZE || memcmp(block, signature, sizeof(signature) - 1) != 0)
 		return -EINVAL;
 	memcpy(text, block + sizeof(signature) - 1, len - (sizeof(signature) - 1));
 	text[len - (sizeof(signature) - 1)] = '\0';
@@ -182,25 +182,33 @@ void bank_choose(const struct bank_env *env, const bool present[2], struct bank_
 {
 	bool ok[2], any[2];
 
-	*ret = (struct bank_choice){.boot = -1, .mark_bad = -1};
+	*ret = (struct bank_choice){.boot = -1, .mark_bad = -1, .fallback = -1};
 	for (int i = 0; i < 2; i++) {
 		ok[i] = bootable(&env->bank[i], present[i]);
 		any[i] = present[i];
-		if (env->bank[i].state == BANK_TRIAL && env->bank[i].tries == 0)
+		ret->out_of_tries[i] = env->bank[i].state == BANK_TRIAL && env->bank[i].tries == 0;
+		if (ret->out_of_tries[i])
 			ret->mark_bad = i;
 	}
 	ret->boot = newest(env, ok);
+	if (ok[0] && ok[1])
+		ret->fallback = !ret->boot;
 	if (ret->boot < 0) {
 		ret->boot = newest(env, any);
 		ret->last_resort = ret->boot >= 0;
+		if (any[0] && any[1])
+			ret->fallback = !ret->boot;
 	}
 	ret->take_try = ret->boot >= 0 && env->bank[ret->boot].state == BANK_TRIAL && env->bank[ret->boot].tries > 0;
 }
 
 void bank_apply(struct bank_env *env, const struct bank_choice *c)
 {
-	if (c->mark_bad >= 0)
-		env->bank[c->mark_bad].state = BANK_BAD;
+	if (c->boot < 0)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (c->out_of_tries[i])
+			env->bank[i].state = BANK_BAD;
 	if (c->take_try)
 		env->bank[c->boot].tries--;
 }

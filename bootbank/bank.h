@@ -56,7 +56,7 @@ int bank_index(const char *name);
 /*
  * Parse one copy. Returns 0 and fills *ret when the block is 1024 bytes, starts with GRUB's
  * signature, and has seq equal to seqend and every variable well-formed; -EINVAL otherwise
- * (a torn or foreign block).
+ * (a torn or foreign block). The text ends at the first NUL, if any.
  */
 int bank_env_parse(const char *block, size_t len, struct bank_env *ret);
 /* Format a copy into out (exactly BANK_ENV_SIZE bytes). */
@@ -76,8 +76,11 @@ unsigned bank_env_next_seq(unsigned seq);
 struct bank_choice {
 	int boot;            /* bank index to boot, or -1 when no bank can boot */
 	bool take_try;       /* boot is a trial: one try is taken off before booting */
-	int mark_bad;        /* a trial bank out of tries (marked bad), or -1 */
+	int mark_bad;        /* a trial bank out of tries (marked bad), or -1; B when both are */
+	bool out_of_tries[2]; /* each trial bank out of tries: GRUB marks every one of them bad */
 	bool last_resort;    /* no bank is good or has tries: booting the newest non-empty one */
+	int fallback;        /* the bank GRUB boots if boot's kernel or initrd will not load (its $alt):
+	                        the other bank when both were candidates, or -1 */
 };
 
 /*
@@ -88,7 +91,8 @@ struct bank_choice {
  * tie); when none is bootable, the newest present bank that is not empty is tried anyway.
  */
 void bank_choose(const struct bank_env *env, const bool present[2], struct bank_choice *ret);
-/* Apply a choice to the state, as GRUB does before booting (tries taken, bank marked bad). */
+/* Apply a choice to the state, as GRUB does before booting (tries taken, banks marked bad). With
+ * no bank to boot GRUB reboots without writing, so nothing changes then. */
 void bank_apply(struct bank_env *env, const struct bank_choice *c);
 
 #endif

@@ -57,6 +57,19 @@ static void test_env_rejects_torn_and_foreign_blocks(void)
 	   "(GRUB's test would read it as octal)");
 }
 
+static void test_env_takes_a_copy_whose_padding_reads_as_zeros(void)
+{
+	struct bank_env e = env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 3, 2), out;
+	char block[BANK_ENV_SIZE];
+
+	bank_env_format(&e, block);
+	memset(block + 512, 0, BANK_ENV_SIZE - 512);
+	ok(bank_env_parse(block, sizeof(block), &out) == 0 && out.bank[1].tries == 3,
+	   "env: a complete copy whose second sector reads as zeros is valid, as GRUB reads it (found by tests/bootmodel)");
+	memset(block + 60, 0, BANK_ENV_SIZE - 60);
+	ok(bank_env_parse(block, sizeof(block), &out) == -EINVAL, "env: zeros inside the variables are refused");
+}
+
 static void test_env_pick_takes_the_newest_valid_copy(void)
 {
 	struct bank_env a = env_of(BANK_GOOD, 0, 1, BANK_EMPTY, 0, 0), b = a, out;
@@ -96,6 +109,21 @@ static void test_choose_follows_the_rules(void)
 	ok(c.boot == -1, "choose: nothing to boot on an empty disk");
 }
 
+static void test_choose_names_the_fallback(void)
+{
+	struct bank_choice c;
+
+	choose(env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 3, 2), true, true, &c);
+	ok(c.boot == 1 && c.fallback == 0, "choose: the other candidate is the fallback if B will not load");
+	choose(env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 3, 2), true, false, &c);
+	ok(c.boot == 0 && c.fallback == -1, "choose: no fallback when only one bank is a candidate");
+	choose(env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 0, 2), true, true, &c);
+	ok(c.boot == 0 && c.fallback == -1, "choose: a bank marked bad is no fallback");
+	choose(env_of(BANK_BAD, 0, 1, BANK_EMPTY, 0, 2), true, true, &c);
+	ok(c.boot == 1 && c.last_resort && c.fallback == 0,
+	   "choose: as a last resort, the other bank with files is the fallback (GRUB checks files, not states)");
+}
+
 static void test_apply_takes_a_try_and_marks_bad(void)
 {
 	struct bank_env e = env_of(BANK_TRIAL, 0, 3, BANK_TRIAL, 2, 2);
@@ -108,6 +136,30 @@ static void test_apply_takes_a_try_and_marks_bad(void)
 	   "apply: A (out of tries) marked bad, one of B's tries taken");
 }
 
+static void test_apply_marks_every_bank_out_of_tries(void)
+{
+	struct bank_env e = env_of(BANK_TRIAL, 0, 3, BANK_TRIAL, 0, 2);
+	bool present[2] = {true, true};
+	struct bank_choice c;
+
+	bank_choose(&e, present, &c);
+	bank_apply(&e, &c);
+	ok(e.bank[0].state == BANK_BAD && e.bank[1].state == BANK_BAD && c.boot == 0 && c.last_resort,
+	   "apply: both trial banks out of tries are marked bad, as GRUB does (found by tests/bootmodel)");
+}
+
+static void test_apply_writes_nothing_without_a_bank_to_boot(void)
+{
+	struct bank_env e = env_of(BANK_GOOD, 0, 1, BANK_TRIAL, 0, 2), before = e;
+	bool present[2] = {false, false};
+	struct bank_choice c;
+
+	bank_choose(&e, present, &c);
+	bank_apply(&e, &c);
+	ok(c.boot == -1 && e.bank[1].state == before.bank[1].state,
+	   "apply: with no bank to boot nothing is marked bad (GRUB reboots before saving; found by tests/bootmodel)");
+}
+
 static void test_names_parse(void)
 {
 	ok(bank_index("A") == 0 && bank_index("b") == 1 && bank_index("C") == -1, "names: bank letters");
@@ -118,9 +170,13 @@ int main(void)
 {
 	test_env_round_trips_when_formatted();
 	test_env_rejects_torn_and_foreign_blocks();
+	test_env_takes_a_copy_whose_padding_reads_as_zeros();
 	test_env_pick_takes_the_newest_valid_copy();
 	test_choose_follows_the_rules();
+	test_choose_names_the_fallback();
 	test_apply_takes_a_try_and_marks_bad();
+	test_apply_marks_every_bank_out_of_tries();
+	test_apply_writes_nothing_without_a_bank_to_boot();
 	test_names_parse();
 	return tap_done();
 }
