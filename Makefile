@@ -40,7 +40,7 @@ imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
 bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
                 $(LIB_HOST)
-imgsign_SRC   = signing/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
+imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 # The appliance's own programs, static: init (PID 1) and the installer with musl, bankctl with
 # glibc (libarchive, libcrypto and libblkid have no musl builds in Debian).
 init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
@@ -155,3 +155,7 @@ distclean:
 .SECONDARY:
 
 .PHONY: all setup tools unit-tests check bench fuzz run clean distclean
+
+# `make print-bankctl_SRC`: a variable's value (tests/integration/15-layering.programs.sh).
+print-%:
+	@echo $($*)
