@@ -7,7 +7,7 @@
  *   bundle.manifest       what the bundle is, the bank image's sha256, and every file in it
  *   bundle.manifest.sig   the manifest's signature (the signing chain; absent until then)
  *   bank.img              the bank's FAT file system, as written to a bank partition, packed
- *                         as its data extents (bootbank/hvimg.h: ~12 MiB of a 100 MiB bank)
+ *                         as its data extents (image/hvimg.h: ~12 MiB of a 100 MiB bank)
  *
  * bundle.manifest reads:
  *
