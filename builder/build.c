@@ -42,7 +42,7 @@ static int job_key(struct build *b, struct job *j, struct diag *d)
 	struct recipe *r = j->r;
 
 	char *dl = xasprintf("%s/dl", b->out);
-	int err = 0;
+	int err = 0, herr;
 
 	j->srcs = xcalloc(r->nsources + 1, sizeof(*j->srcs));
 	util_mkdir_p(dl, 0755);
@@ -61,7 +61,9 @@ static int job_key(struct build *b, struct job *j, struct diag *d)
 	}
 	for (size_t i = 0; i < r->deps.n; i++)
 		hasher_add_str(&h, j->deps[i]->key);
-	hasher_end(&h, j->key);
+	if ((herr = hasher_end(&h, j->key)) < 0 && err == 0)
+		err = diag_set_errno(d, -herr, r->path, 0, "cannot compute the build key (SHA-256); free some memory "
+				     "and build again");
 	free(dl);
 	return err;
 }

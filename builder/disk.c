@@ -41,18 +41,23 @@ static const struct part parts[] = {
 };
 
 /* A version-4-shaped UUID from sha256(seed/name), so that tools accept it and builds repeat. */
-void disk_part_uuid(const char *seed, const char *name, char out[37])
+int disk_part_uuid(const char *seed, const char *name, char out[37], struct diag *d)
 {
 	char *in = xasprintf("%s/part/%s", seed, name), h[HASH_HEX_LEN];
 	static const char hexd[] = "0123456789ABCDEF";
+	int r = hash_buf(in, strlen(in), h);
 
-	hash_buf(in, strlen(in), h);
 	free(in);
+	out[0] = '\0';
+	if (r < 0)
+		return diag_set_errno(d, -r, seed, 0, "cannot derive the UUID of partition %s (SHA-256); free some "
+				      "memory and build again", name);
 	for (int i = 0; i < 32; i++)
 		h[i] = (char)toupper((unsigned char)h[i]);
 	h[12] = '4';
 	h[16] = hexd[(strchr(hexd, h[16]) - hexd) % 4 + 8];
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+	return 0;
 }
 
 void disk_fat_serial(const char *part_uuid, char out[9])
@@ -83,14 +88,15 @@ static int partition(const struct disk_opts *o, const char *img, const char *log
 	char u[37], *path = xasprintf("%s/layout.sfdisk", o->work);
 	int r;
 
-	disk_part_uuid(o->seed, "disk", u);
+	r = disk_part_uuid(o->seed, "disk", u, d);
 	buf_printf(&s, "label: gpt\nlabel-id: %s\nunit: sectors\nfirst-lba: 2048\nsector-size: 512\n\n", u);
-	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-		disk_part_uuid(o->seed, parts[i].name, u);
+	for (size_t i = 0; i < ARRAY_SIZE(parts) && r == 0; i++) {
+		r = disk_part_uuid(o->seed, parts[i].name, u, d);
 		buf_printf(&s, "start=%llu, size=%llu, type=%s, uuid=%s, name=\"%s\"\n", parts[i].start, parts[i].size,
 			   parts[i].type, u, parts[i].name);
 	}
-	r = write_file(path, s.data, s.len, o->epoch, d);
+	if (r == 0)
+		r = write_file(path, s.data, s.len, o->epoch, d);
 	buf_free(&s);
 	if (r == 0) {
 		char *sh = xasprintf("truncate -s %dM '%s' && sfdisk --quiet --no-reread --no-tell-kernel '%s' < '%s'",
@@ -109,11 +115,12 @@ static int mkfat(const struct disk_opts *o, const struct part *p, const char *lo
 	char *kib = xasprintf("%llu", p->size / 2);
 	int r;
 
-	disk_part_uuid(o->seed, p->name, u);
+	r = disk_part_uuid(o->seed, p->name, u, d);
 	disk_fat_serial(u, serial);
 	unlink(img);
 	char *argv[] = {"mkfs.fat", "-C", "--invariant", "-i", serial, "-n", (char *)p->label, "-S", "512", img, kib, NULL};
-	r = run_tool(argv, log, "making a FAT file system", d);
+	if (r == 0)
+		r = run_tool(argv, log, "making a FAT file system", d);
 	free(img);
 	free(kib);
 	return r;
@@ -165,14 +172,15 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 	char *core = xasprintf("%s/core.img", o->work), *efi = xasprintf("%s/BOOTX64.EFI", o->work);
 	int r;
 
-	disk_part_uuid(o->seed, "esp", u);
+	r = disk_part_uuid(o->seed, "esp", u, d);
 	disk_fs_uuid(u, fsu);
 	/* GRUB's rescue parser runs this: plain commands. The prefix (,gpt2) names the boot disk's
 	 * ESP, which --hint makes the search try first. Enforcement first: grub.cfg must be signed. */
 	text = xasprintf(GRUB_ENFORCE "serial --unit=0 --speed=115200\nterminal_input serial console\n"
 			 "terminal_output serial console\nsearch --no-floppy --fs-uuid --set=root --hint=$root %s\n"
 			 "set prefix=($root)/grub\nconfigfile ($root)/grub/grub.cfg\n", fsu);
-	r = write_file(cfg, text, strlen(text), o->epoch, d);
+	if (r == 0)
+		r = write_file(cfg, text, strlen(text), o->epoch, d);
 	char *pc[] = {"grub-mkimage", "-O", "i386-pc", "-d", GRUB_LIB "/i386-pc", "-p", "(,gpt2)/grub", "-c", cfg,
 		      "-k", o->keys->pubkey, "-o", core, "biosdisk", GRUB_DISK_MODULES, NULL};
 	char *ef[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "(,gpt2)/grub", "-c", cfg,
@@ -204,19 +212,20 @@ static char *replace_all(const char *text, const char *from, const char *to)
 
 static int grub_cfg(const struct disk_opts *o, const char *path, const char *log, struct diag *d)
 {
-	char ua[37], ub[37], fa[10], fb[10], *tmpl, *t1, *t2, *t3;
+	char ua[37] = "", ub[37] = "", fa[10], fb[10], *tmpl, *t1, *t2, *t3;
 	int r = util_read_file(o->grub_cfg, &tmpl, NULL);
 
 	if (r < 0)
 		return diag_set(d, o->grub_cfg, 0, "cannot read the GRUB template: %s", strerror(-r));
-	disk_part_uuid(o->seed, "bank-a", ua);
-	disk_part_uuid(o->seed, "bank-b", ub);
+	if ((r = disk_part_uuid(o->seed, "bank-a", ua, d)) == 0)
+		r = disk_part_uuid(o->seed, "bank-b", ub, d);
 	disk_fs_uuid(ua, fa);
 	disk_fs_uuid(ub, fb);
 	t1 = replace_all(tmpl, "@UUID_A@", fa);
 	t2 = replace_all(t1, "@UUID_B@", fb);
 	t3 = replace_all(t2, "@TIMEOUT@", "1");
-	r = write_file(path, t3, strlen(t3), o->epoch, d);
+	if (r == 0)
+		r = write_file(path, t3, strlen(t3), o->epoch, d);
 	if (r == 0)
 		r = sign_gpg(o->keys, path, o->epoch, log, d);
 	free(tmpl), free(t1), free(t2), free(t3);

@@ -32,8 +32,9 @@ struct disk_opts {
 #define DISK_PERSIST_SIZE 131072  /* 64 MiB */
 #define DISK_SIZE_MIB 512
 
-/* The GPT partition UUID disk_make() gives partition `name` for seed (upper-case, RFC 4122 form). */
-void disk_part_uuid(const char *seed, const char *name, char out[37]);
+/* The GPT partition UUID disk_make() gives partition `name` for seed (upper-case, RFC 4122 form).
+ * 0, or -ENOMEM / -EIO with d set (and out "") when SHA-256 cannot be set up. */
+int disk_part_uuid(const char *seed, const char *name, char out[37], struct diag *d);
 /* The FAT serial of a partition: the first 8 hex digits of its partition UUID ("1A2B3C4D"). */
 void disk_fat_serial(const char *part_uuid, char out[9]);
 /* The FAT volume id as GRUB's probe --fs-uuid prints it ("1A2B-3C4D"). */

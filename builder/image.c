@@ -62,11 +62,12 @@ static void stage_free(struct stage *s)
 }
 
 /* The image key: its format, the profile, the version, the epoch and every package's key. */
-static void image_key(const struct image_opts *o, const struct profile *p, const struct build *b,
-		      const struct sign_keys *k, char out[HASH_HEX_LEN])
+static int image_key(const struct image_opts *o, const struct profile *p, const struct build *b,
+		     const struct sign_keys *k, char out[HASH_HEX_LEN], struct diag *d)
 {
 	struct hasher h;
 	char epoch[32];
+	int r;
 
 	snprintf(epoch, sizeof(epoch), "%lld", o->epoch);
 	hasher_init(&h);
@@ -83,7 +84,10 @@ static void image_key(const struct image_opts *o, const struct profile *p, const
 		hasher_add_str(&h, b->job[i].key);
 	if (hash_file(GRUB_AB_TEMPLATE, out) == 0)
 		hasher_add_str(&h, out);
-	hasher_end(&h, out);
+	if ((r = hasher_end(&h, out)) < 0)
+		return diag_set_errno(d, -r, p->path, 0, "cannot compute the image key (SHA-256); free some memory "
+				      "and build again");
+	return 0;
 }
 
 static int stage_packages(const struct namelist *l, struct build *b, const char *into, struct diag *d)
@@ -612,18 +616,14 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	long long size = 0;
 	int r = sign_keys_init(&keys, o->out, d);
 
-	if (r < 0) {
-		sign_keys_free(&keys);
-		free(iso), free(keyfile);
-		return r;
-	}
-	image_key(o, p, b, &keys, key);
-	if (key_matches(o, p, keyfile, key)) {
-		if (b->built == 0)
+	if (r == 0)
+		r = image_key(o, p, b, &keys, key, d);
+	if (r < 0 || key_matches(o, p, keyfile, key)) {
+		if (r == 0 && b->built == 0)
 			fprintf(stderr, "imgbuild: %s is up to date\n", iso);
 		sign_keys_free(&keys);
 		free(iso), free(keyfile);
-		return 0;
+		return r;
 	}
 	/* Whatever happens next, no image of other inputs may be left looking current. */
 	remove_outputs(o, p);

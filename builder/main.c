@@ -280,6 +280,18 @@ static int cmd_write(const struct opts *o)
 	return 0;
 }
 
+/* The hash cache only saves time: failing to save it is said, and not an error. */
+static void close_cache(const char *path)
+{
+	struct diag d = {{0}, 0};
+	int r = hash_cache_close();
+
+	if (r < 0) {
+		diag_set_errno(&d, -r, path, 0, "cannot save the hash cache; ignoring it");
+		diag_print("imgbuild", &d);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.out = "out", .command = "build", .profile = DEFAULT_PROFILE};
@@ -303,13 +315,13 @@ int main(int argc, char **argv)
 	util_mkdir_p(o.out, 0755);
 	char *cache = xasprintf("%s/hash-cache", o.out);
 	hash_cache_open(cache);
-	free(cache);
 	err = graph_load(&g, "recipes", ".", &d);
 	if (err == 0)
 		err = profile_load(o.profile, &p, &d);
 	if (err == 0)
 		err = run_command(&o, &g, p, &d);
-	hash_cache_close();
+	close_cache(cache);
+	free(cache);
 	if (err < 0 && d.msg[0])
 		diag_print("imgbuild", &d);
 	profile_free(p);

@@ -157,7 +157,7 @@ static int export_public(struct sign_keys *k, const char *pub, const char *log, 
 	char *der = xasprintf("%s/db.der", pub), *pem = xasprintf("%s/db.crt", pub), *data = NULL;
 	size_t len = 0;
 	struct hasher h;
-	int r;
+	int r, e;
 
 	k->pubkey = xasprintf("%s/grub.gpg", pub);
 	args[5] = k->pubkey;
@@ -171,7 +171,9 @@ static int export_public(struct sign_keys *k, const char *pub, const char *log, 
 		hasher_add(&h, data, len);
 		r = cert_export(k->sb_cert, pem, der, &h, d);
 	}
-	hasher_end(&h, k->id);
+	if ((e = hasher_end(&h, k->id)) < 0 && r == 0)
+		r = diag_set_errno(d, -e, k->pubkey, 0, "cannot hash the public keys (SHA-256); free some memory and "
+				   "build again");
 	free(data), free(der), free(pem);
 	return r;
 }

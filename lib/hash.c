@@ -13,16 +13,21 @@
 
 #include "util.h"
 
-void hasher_init(struct hasher *h)
+int hasher_init(struct hasher *h)
 {
+	h->err = 0;
 	h->md = EVP_MD_CTX_new();
-	if (!h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)
-		util_die("cannot initialise SHA-256");
+	if (!h->md)
+		h->err = -ENOMEM;
+	else if (EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)
+		h->err = -EIO;
+	return h->err;
 }
 
 void hasher_add(struct hasher *h, const void *p, size_t n)
 {
-	EVP_DigestUpdate(h->md, p, n);
+	if (h->err == 0 && EVP_DigestUpdate(h->md, p, n) != 1)
+		h->err = -EIO;
 }
 
 void hasher_add_str(struct hasher *h, const char *s)
@@ -30,25 +35,28 @@ void hasher_add_str(struct hasher *h, const char *s)
 	hasher_add(h, s, strlen(s) + 1);
 }
 
-void hasher_end(struct hasher *h, char out[HASH_HEX_LEN])
+int hasher_end(struct hasher *h, char out[HASH_HEX_LEN])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
 
-	EVP_DigestFinal_ex(h->md, md, &n);
+	if (h->err == 0 && (EVP_DigestFinal_ex(h->md, md, &n) != 1 || n != sizeof(md)))
+		h->err = -EIO;
 	EVP_MD_CTX_free(h->md);
 	h->md = NULL;
-	for (unsigned int i = 0; i < 32; i++)
+	out[0] = '\0';
+	for (unsigned int i = 0; i < 32 && h->err == 0; i++)
 		sprintf(out + 2 * i, "%02x", md[i]);
+	return h->err;
 }
 
-void hash_buf(const void *p, size_t n, char out[HASH_HEX_LEN])
+int hash_buf(const void *p, size_t n, char out[HASH_HEX_LEN])
 {
 	struct hasher h;
 
 	hasher_init(&h);
 	hasher_add(&h, p, n);
-	hasher_end(&h, out);
+	return hasher_end(&h, out);
 }
 
 /* The cache: one line per file, "<hex> <size> <mtime-ns> <inode> <path>". */
@@ -89,17 +97,17 @@ void hash_cache_open(const char *path)
 	free(text);
 }
 
-void hash_cache_close(void)
+int hash_cache_close(void)
 {
 	struct buf b = {0};
+	int r = 0;
 
 	if (cache.dirty && cache.path) {
 		buf_puts(&b, "");
 		for (size_t i = 0; i < cache.n; i++)
 			buf_printf(&b, "%s %lld %lld %lld %s\n", cache.ents[i].hex, cache.ents[i].size,
 				   cache.ents[i].mtime_ns, cache.ents[i].ino, cache.ents[i].path);
-		if (util_write_file_atomic(cache.path, b.data, b.len, 0644) < 0)
-			util_warn("%s: cannot save the hash cache, ignoring", cache.path);
+		r = util_write_file_atomic(cache.path, b.data, b.len, 0644);
 		buf_free(&b);
 	}
 	for (size_t i = 0; i < cache.n; i++)
@@ -110,6 +118,7 @@ void hash_cache_close(void)
 	cache.path = NULL;
 	cache.n = 0;
 	cache.dirty = 0;
+	return r;
 }
 
 static struct cache_ent *cache_find(const char *path)
@@ -125,12 +134,14 @@ static int hash_fd(int fd, char out[HASH_HEX_LEN])
 	static char chunk[1 << 16];
 	struct hasher h;
 	ssize_t n;
+	int r, e;
 
 	hasher_init(&h);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		hasher_add(&h, chunk, (size_t)n);
-	hasher_end(&h, out);
-	return n < 0 ? -errno : 0;
+	r = n < 0 ? -errno : 0;
+	e = hasher_end(&h, out);
+	return r < 0 ? r : e;
 }
 
 static void cache_store(const char *path, const struct stat *st, const char *hex)
@@ -234,10 +245,10 @@ static int tree_add(struct hasher *h, const char *path, const char *rel)
 int hash_tree(const char *path, char out[HASH_HEX_LEN])
 {
 	struct hasher h;
-	int r;
+	int r, e;
 
 	hasher_init(&h);
 	r = tree_add(&h, path, ".");
-	hasher_end(&h, out);
-	return r;
+	e = hasher_end(&h, out);
+	return r < 0 ? r : e;
 }
