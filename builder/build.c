@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,29 +313,19 @@ static int deps_done(const struct job *j)
 	return 1;
 }
 
+/* The step "building: NAME NAME" with the jobs running now. */
 static void progress(const struct build *b, unsigned done, unsigned total)
 {
-	if (!b->tty)
+	struct buf phase = {0};
+
+	if (!b->progress || !b->progress->step)
 		return;
-	fprintf(stderr, "\r\033[K[%u/%u] building:", done, total);
+	buf_puts(&phase, "building:");
 	for (size_t i = 0; i < b->n; i++)
 		if (b->job[i].state == JOB_RUNNING)
-			fprintf(stderr, " %s", b->job[i].r->name);
-	fflush(stderr);
-}
-
-static void say(const struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct build *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->tty)
-		fputs("\r\033[K", stderr);
-	fprintf(stderr, "%s: ", util_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+			buf_printf(&phase, " %s", b->job[i].r->name);
+	progress_step(b->progress, phase.data, done, total);
+	buf_free(&phase);
 }
 
 static int start_job(struct build *b, struct job *j, struct diag *d)
@@ -356,12 +345,13 @@ static int start_job(struct build *b, struct job *j, struct diag *d)
 	return 0;
 }
 
-/* Print the tail of a failed build's log under the message. */
-static void show_failure(const struct build *b, struct job *j, struct diag *d)
+/* Say why a job failed in d, and keep the tail of its log for the program to show. */
+static void record_failure(struct build *b, struct job *j, struct diag *d)
 {
 	char *failed = xasprintf("%s/failed", j->dir), *log = xasprintf("%s/build.log", j->dir), *why = NULL;
 	int line = 0, status = 0;
 	char *argv[] = {"tail", "-n", "20", log, NULL};
+	struct buf tail = {0};
 
 	if (util_read_file(failed, &why, NULL) == 0)
 		sscanf(why, "%d %d", &line, &status);
@@ -369,14 +359,12 @@ static void show_failure(const struct build *b, struct job *j, struct diag *d)
 		diag_set(d, j->r->path, line, "build step failed (exit %d); full log in %s", status, log);
 	else
 		diag_set(d, j->r->path, line > 0 ? line : 0, "build failed; full log in %s", log);
-	if (b->tty)
-		fputs("\r\033[K", stderr);
-	fprintf(stderr, "---- last lines of %s ----\n", log);
-	run_argv(argv, NULL, NULL, "/dev/stderr", NULL);
-	fprintf(stderr, "----\n");
+	run_argv(argv, NULL, NULL, NULL, &tail);
+	free(b->failed_log), free(b->failed_tail);
+	b->failed_log = log;
+	b->failed_tail = tail.data ? tail.data : xstrdup("");
 	free(why);
 	free(failed);
-	free(log);
 }
 
 static struct job *job_of_pid(struct build *b, pid_t pid)
@@ -398,14 +386,13 @@ static int reap(struct build *b, unsigned *done, unsigned total, struct diag *d)
 		return 1;
 	j->state = JOB_DONE;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		show_failure(b, j, d);
+		record_failure(b, j, d);
 		return -EINVAL;
 	}
 	(*done)++;
 	b->built++;
-	if (!b->tty)
-		say(b, "[%u/%u] built %s %s (%.1f s)", *done, total, j->r->name, j->r->version,
-		    util_now() - j->started);
+	progress_note(b->progress, "[%u/%u] built %s %s (%.1f s)", *done, total, j->r->name, j->r->version,
+		      util_now() - j->started);
 	progress(b, *done, total);
 	return 0;
 }
@@ -452,8 +439,6 @@ int build_run(struct build *b, struct diag *d)
 	while (running > 0)
 		if (waitpid(-1, NULL, 0) > 0 || errno != EINTR)
 			running--;
-	if (b->tty && total)
-		fputs("\r\033[K", stderr);
 	return err;
 }
 
@@ -470,5 +455,6 @@ void build_free(struct build *b)
 		free(j->dest);
 	}
 	free(b->job);
+	free(b->failed_log), free(b->failed_tail);
 	*b = (struct build){0};
 }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "hash.h"
+#include "progress.h"
 #include "recipe.h"
 
 /* Bump when what goes into a package changes, so that old packages are not reused. */
@@ -28,15 +29,22 @@ enum { JOB_WAITING, JOB_RUNNING, JOB_DONE };
 struct build {
 	const char *out;  /* the output folder, e.g. "out" */
 	int jobs;         /* parallel builds */
-	int tty;          /* show a live progress line */
+	/* What build_run() is doing, for the program to draw (may be NULL): a step in the phase
+	 * "building: NAME NAME" (the jobs running now) with done/total packages to build whenever that
+	 * changes, and a note "[N/M] built NAME VERSION (S s)" for each package built. */
+	const struct progress *progress;
 	struct job *job;  /* one per recipe, in dependency order */
 	size_t n;
 	unsigned built;   /* how many were built in this run (not from the cache) */
+	/* After a job failed: its log and the log's last lines (for the program to show above the
+	 * error), owned; NULL otherwise. */
+	char *failed_log, *failed_tail;
 };
 
 /* Set up jobs for recipes in dependency order: fetch and verify sources, compute keys. */
 int build_prepare(struct build *b, struct recipe **order, size_t n, struct diag *d);
-/* Build every package that is not in the cache, up to b->jobs at once. */
+/* Build every package that is not in the cache, up to b->jobs at once. 0, or -EINVAL with d set
+ * (and b->failed_log and b->failed_tail when a job failed). */
 int build_run(struct build *b, struct diag *d);
 /* The job of a recipe, or NULL. */
 struct job *build_find(const struct build *b, const char *name);

@@ -614,13 +614,13 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	struct stage s = {0};
 	struct sign_keys keys;
 	long long size = 0;
-	int r = sign_keys_init(&keys, o->out, d);
+	int r = sign_keys_init(&keys, o->out, o->progress, d);
 
 	if (r == 0)
 		r = image_key(o, p, b, &keys, key, d);
 	if (r < 0 || key_matches(o, p, keyfile, key)) {
 		if (r == 0 && b->built == 0)
-			fprintf(stderr, "imgbuild: %s is up to date\n", iso);
+			progress_note(o->progress, "%s is up to date", iso);
 		sign_keys_free(&keys);
 		free(iso), free(keyfile);
 		return r;
@@ -642,7 +642,7 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	if (r == 0) {
 		write_sizes(p, b, &s, size);
 		util_write_file_atomic(keyfile, key, 64, 0644);
-		fprintf(stderr, "imgbuild: %s (%.1f MiB)\n", iso, size / 1048576.0);
+		progress_note(o->progress, "%s (%.1f MiB)", iso, size / 1048576.0);
 	}
 	if (r < 0)
 		remove_outputs(o, p);

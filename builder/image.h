@@ -6,12 +6,13 @@
 #include "signing.h"
 #include "build.h"
 #include "profile.h"
+#include "progress.h"
 
 struct image_opts {
 	const char *out;       /* output folder */
 	const char *version;   /* the image version */
 	long long epoch;       /* SOURCE_DATE_EPOCH */
-	int tty;
+	const struct progress *progress; /* notes: "X is up to date", the ISO made, a key made; may be NULL */
 	const struct signer *signer; /* signs MANIFEST and the bundle's manifest */
 	char *trusted;         /* PEM: the certificates the image trusts (its keyring) */
 	struct strv revoked;   /* fingerprints it revokes */

@@ -222,6 +222,56 @@ static int load_signing(const struct opts *o, struct image_opts *io, struct sign
 	return r;
 }
 
+/* How imgbuild draws what its libraries report, on stderr. On a terminal the build's live line
+ * "[3/7] building: a b c" stands for the per-package notes; otherwise each package built gets a
+ * line. Every other note is an "imgbuild: ..." line either way. */
+struct drawer {
+	bool tty;
+	bool line; /* a live line is shown: clear it before anything else is printed */
+};
+
+static void clear_line(struct drawer *dr)
+{
+	if (dr->line)
+		fputs("\r\033[K", stderr);
+	dr->line = false;
+}
+
+static void draw_build_step(void *ctx, const char *phase, unsigned long long done, unsigned long long total)
+{
+	struct drawer *dr = ctx;
+
+	if (!dr->tty)
+		return;
+	fprintf(stderr, "\r\033[K[%llu/%llu] %s", done, total, phase);
+	dr->line = true;
+	if (done >= total)
+		clear_line(dr);
+	fflush(stderr);
+}
+
+static void draw_note(void *ctx, const char *msg)
+{
+	clear_line(ctx);
+	fprintf(stderr, "imgbuild: %s\n", msg);
+}
+
+static void draw_build_note(void *ctx, const char *msg)
+{
+	struct drawer *dr = ctx;
+
+	if (!dr->tty)
+		draw_note(dr, msg);
+}
+
+/* After a package failed to build: the end of its log, above the error. */
+static void show_failed_log(struct drawer *dr, const struct build *b)
+{
+	clear_line(dr);
+	if (b->failed_log)
+		fprintf(stderr, "---- last lines of %s ----\n%s----\n", b->failed_log, b->failed_tail);
+}
+
 static void list(const struct build *b)
 {
 	for (size_t i = 0; i < b->n; i++)
@@ -231,8 +281,10 @@ static void list(const struct build *b)
 
 static int run_command(const struct opts *o, struct graph *g, struct profile *p, struct diag *d)
 {
-	struct build b = {.out = o->out, .jobs = o->jobs, .tty = isatty(2)};
-	struct image_opts io = {.out = o->out, .version = o->version, .tty = b.tty};
+	struct drawer dr = {.tty = isatty(2)};
+	struct progress building = {draw_build_step, draw_build_note, &dr}, notes = {NULL, draw_note, &dr};
+	struct build b = {.out = o->out, .jobs = o->jobs, .progress = &building};
+	struct image_opts io = {.out = o->out, .version = o->version, .progress = &notes};
 	size_t n;
 	struct recipe **order = order_for(g, p, &n, d);
 	int err = order ? 0 : -EINVAL;
@@ -246,7 +298,9 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 		err = build_prepare(&b, order, n, d);
 	if (err == 0 && strcmp(o->command, "list") == 0)
 		list(&b);
-	else if (err == 0 && (err = build_run(&b, d)) == 0 && strcmp(o->command, "build") == 0) {
+	else if (err == 0 && (err = build_run(&b, d)) < 0)
+		show_failed_log(&dr, &b);
+	else if (err == 0 && strcmp(o->command, "build") == 0) {
 		struct signer *s = NULL;
 		io.epoch = source_date_epoch();
 		if ((err = load_signing(o, &io, &s, d)) == 0)

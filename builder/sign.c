@@ -66,7 +66,7 @@ static char *dev_fingerprint(const struct sign_keys *k)
 }
 
 /* The development OpenPGP key: RSA (what GRUB 2.06 verifies), sign-only, no passphrase, made once. */
-static int dev_gpg_key(struct sign_keys *k, const char *log, struct diag *d)
+static int dev_gpg_key(struct sign_keys *k, const char *log, const struct progress *progress, struct diag *d)
 {
 	/* Dated 2000-01-01, before any SOURCE_DATE_EPOCH, so that gpg --verify takes its signatures. */
 	static const char *const gen[] = {"--passphrase", "", "--faked-system-time", "946684800!", "--quick-gen-key",
@@ -82,8 +82,8 @@ static int dev_gpg_key(struct sign_keys *k, const char *log, struct diag *d)
 	k->gpg_key = cached ? xstrndup(id, 40) : dev_fingerprint(k);
 	free(id);
 	if (!k->gpg_key) {
-		fprintf(stderr, "imgbuild: making a development signing key in %s (not for shipping; see docs/signing.md)\n",
-			k->gnupghome);
+		progress_note(progress, "making a development signing key in %s (not for shipping; see docs/signing.md)",
+			      k->gnupghome);
 		r = gpg_run(k, gen, log, NULL, "making the development GnuPG key", d);
 		if (r == 0 && !(k->gpg_key = dev_fingerprint(k)))
 			r = diag_set(d, k->gnupghome, 0, "gpg made no secret key here; remove this folder and build again");
@@ -178,7 +178,7 @@ static int export_public(struct sign_keys *k, const char *pub, const char *log, 
 	return r;
 }
 
-int sign_keys_init(struct sign_keys *k, const char *out, struct diag *d)
+int sign_keys_init(struct sign_keys *k, const char *out, const struct progress *progress, struct diag *d)
 {
 	const char *gk = getenv("GRUB_SIGNING_KEY"), *sk = getenv("SB_DB_KEY"), *sc = getenv("SB_DB_CERT");
 	char *keys = xasprintf("%s/keys", out), *pub = xasprintf("%s/public", keys), *sb = xasprintf("%s/sb", keys);
@@ -192,7 +192,7 @@ int sign_keys_init(struct sign_keys *k, const char *out, struct diag *d)
 	} else {
 		k->dev = 1;
 		k->gnupghome = xasprintf("%s/gpg", keys);
-		r = dev_gpg_key(k, log, d);
+		r = dev_gpg_key(k, log, progress, d);
 	}
 	if (r == 0 && (!sk || !*sk) != (!sc || !*sc))
 		r = diag_set(d, sk && *sk ? sk : sc, 0, "SB_DB_KEY and SB_DB_CERT go together; set both, or neither for "

@@ -5,6 +5,7 @@
 #define SIGN_H
 
 #include "hash.h"
+#include "progress.h"
 
 struct diag;
 
@@ -25,12 +26,12 @@ struct sign_keys {
 };
 
 /*
- * The keys a build signs with. GRUB_SIGNING_KEY (a gpg key id, with GNUPGHOME as gpg reads it, which
+ * The keys a build signs with (making development keys is said through progress, which may be NULL). GRUB_SIGNING_KEY (a gpg key id, with GNUPGHOME as gpg reads it, which
  * may be a smartcard) and SB_DB_KEY/SB_DB_CERT name production keys, which are never copied into
  * out/. Without them, development keys are made once in OUT/keys/ (no passphrase, insecure).
  * The public key and the db certificate are written to OUT/keys/public/. 0, or -EINVAL with d set.
  */
-int sign_keys_init(struct sign_keys *k, const char *out, struct diag *d);
+int sign_keys_init(struct sign_keys *k, const char *out, const struct progress *progress, struct diag *d);
 void sign_keys_free(struct sign_keys *k);
 /* Stop the gpg-agent signing with the development key started (a production agent is left). */
 void sign_agent_stop(const struct sign_keys *k);
