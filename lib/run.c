@@ -25,6 +25,8 @@ static void child(char *const argv[], const char *cwd, char *const env[], const 
 	for (size_t i = 0; env && env[i]; i++)
 		putenv(env[i]);
 	execvp(argv[0], argv);
+	/* Not the program's stderr: fd 2 is the tool's log (or the pipe into *out) by now, where the
+	 * caller's "see this log" points; run_argv() returns 127 for it. */
 	dprintf(2, "%s: cannot run %s: %s\n", util_progname, argv[0], strerror(errno));
 	_exit(127);
 }
