@@ -400,10 +400,12 @@ int bundle_image_close(struct bundle_reader *b, struct diag *d)
 {
 	char hex[HASH_HEX_LEN], extra;
 	struct archive_entry *e;
-	int st;
+	int st, r = hasher_end(&b->image_hash, hex);
 
-	hasher_end(&b->image_hash, hex);
 	b->hashing = false;
+	if (r < 0)
+		return diag_set_errno(d, -r, b->path, 0, "cannot compute the sha256 of %s; free some memory and try again",
+				      BUNDLE_IMAGE);
 	if (b->image_read != b->m.image_size || archive_read_data(b->a, &extra, 1) != 0)
 		return diag_set(d, b->path, 0, "%s is not the %llu bytes the manifest says; the bundle is damaged",
 				BUNDLE_IMAGE, b->m.image_size);
