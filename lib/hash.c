@@ -188,7 +188,7 @@ int hash_file(const char *path, char out[HASH_HEX_LEN])
 
 static int tree_add(struct hasher *h, const char *path, const char *rel);
 
-static int cmp_names(const struct dirent **a, const struct dirent **b)
+static int hash_cmp_names(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
@@ -196,7 +196,7 @@ static int cmp_names(const struct dirent **a, const struct dirent **b)
 static int tree_dir(struct hasher *h, const char *path, const char *rel)
 {
 	struct dirent **ents;
-	int n = scandir(path, &ents, NULL, cmp_names), r = 0;
+	int n = scandir(path, &ents, NULL, hash_cmp_names), r = 0;
 
 	if (n < 0)
 		return -errno;

@@ -478,7 +478,7 @@ static void version_read(char *out, size_t size)
 		snprintf(out, size, "unknown");
 }
 
-static const char *install(const char **ret_disk)
+static const char *install_run(const char **ret_disk)
 {
 	static struct disk disks[MAX_DISKS];
 	struct ks_config ks = {0};
@@ -516,7 +516,7 @@ static const char *install(const char **ret_disk)
  * installer reboots or powers off and does not return. */
 int main(void)
 {
-	const char *disk = "-", *reason = install(&disk);
+	const char *disk = "-", *reason = install_run(&disk);
 
 	if (reason)
 		say("INSTALL-FAILED reason=%s disk=%s", reason, disk);
