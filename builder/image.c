@@ -16,6 +16,7 @@
 #include "bundle.h"
 #include "disk.h"
 #include "extents.h"
+#include "grub.h"
 #include "initramfs.h"
 #include "iso.h"
 #include "kmod.h"
@@ -115,6 +116,23 @@ static int find_kernel(struct stage *s, struct job *k, struct diag *d)
 	if (!s->kver)
 		return diag_set(d, k->r->path, 0, "the kernel package has no lib/modules/<version>; install the modules there");
 	s->kdir = xasprintf("%s/lib/modules/%s", k->dest, s->kver);
+	return 0;
+}
+
+/* The bootloader package must hold what grub-mkimage and xorriso are given (builder/grub.h). */
+static int find_grub(struct stage *s, const struct job *g, struct diag *d)
+{
+	static const char *const need[] = {GRUB_MKIMAGE, GRUB_PC_DIR "/boot.img", GRUB_PC_DIR "/boot_hybrid.img",
+					   GRUB_PC_DIR "/moddep.lst", GRUB_EFI_DIR "/moddep.lst"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+		char *path = xasprintf("%s/%s", g->dest, need[i]);
+		int missing = access(path, i == 0 ? X_OK : R_OK) < 0;
+		free(path);
+		if (missing)
+			return diag_set(d, g->r->path, 0, "the bootloader package has no %s; install it there", need[i]);
+	}
+	s->grub = xstrdup(g->dest);
 	return 0;
 }
 
@@ -493,7 +511,7 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 	if (r == 0)
 		r = build_stage(g, d);
 	if (r == 0)
-		s->grub = xstrdup(g->dest);
+		r = find_grub(s, g, d);
 	if (r == 0)
 		r = find_kernel(s, k, d);
 	if (r == 0)
