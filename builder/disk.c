@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "bank.h"
+#include "grub.h"
 #include "hash.h"
 #include "run.h"
 #include "sign.h"
 #include "util.h"
 
-#define GRUB_LIB "/usr/lib/grub"
 #define ESP_START (DISK_BIOS_START + DISK_BIOS_SIZE)
 #define A_START (ESP_START + DISK_ESP_SIZE)
 #define B_START (A_START + DISK_BANK_SIZE)
@@ -170,6 +170,8 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 {
 	char u[37], fsu[10], *cfg = xasprintf("%s/early.cfg", o->work), *text;
 	char *core = xasprintf("%s/core.img", o->work), *efi = xasprintf("%s/BOOTX64.EFI", o->work);
+	char *mkimage = xasprintf("%s/" GRUB_MKIMAGE, o->grub);
+	char *pcdir = xasprintf("%s/" GRUB_PC_DIR, o->grub), *efidir = xasprintf("%s/" GRUB_EFI_DIR, o->grub);
 	int r;
 
 	r = disk_part_uuid(o->seed, "esp", u, d);
@@ -181,9 +183,9 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 			 "set prefix=($root)/grub\nconfigfile ($root)/grub/grub.cfg\n", fsu);
 	if (r == 0)
 		r = write_file(cfg, text, strlen(text), o->epoch, d);
-	char *pc[] = {"grub-mkimage", "-O", "i386-pc", "-d", GRUB_LIB "/i386-pc", "-p", "(,gpt2)/grub", "-c", cfg,
+	char *pc[] = {mkimage, "-O", "i386-pc", "-d", pcdir, "-p", "(,gpt2)/grub", "-c", cfg,
 		      "-k", o->keys->pubkey, "-o", core, "biosdisk", GRUB_DISK_MODULES, NULL};
-	char *ef[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "(,gpt2)/grub", "-c", cfg,
+	char *ef[] = {mkimage, "-O", "x86_64-efi", "-d", efidir, "-p", "(,gpt2)/grub", "-c", cfg,
 		      "-k", o->keys->pubkey, "--disable-shim-lock", "-o", efi, GRUB_DISK_MODULES, "efi_gop", NULL};
 	if (r == 0)
 		r = run_tool(pc, log, "making the BIOS GRUB core", d);
@@ -191,7 +193,7 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 		r = run_tool(ef, log, "making the UEFI GRUB image", d);
 	if (r == 0)
 		r = sign_efi(o->keys, efi, o->epoch, log, d);
-	free(text), free(cfg), free(core), free(efi);
+	free(text), free(cfg), free(core), free(efi), free(mkimage), free(pcdir), free(efidir);
 	return r;
 }
 
@@ -301,7 +303,8 @@ int disk_patch_bios(unsigned char boot[512], unsigned char *core, size_t core_le
 
 static int install_bios(const struct disk_opts *o, const char *img, struct diag *d)
 {
-	char *core_path = xasprintf("%s/core.img", o->work), *boot_path = GRUB_LIB "/i386-pc/boot.img", *core, *boot;
+	char *core_path = xasprintf("%s/core.img", o->work), *core, *boot;
+	char *boot_path = xasprintf("%s/" GRUB_PC_DIR "/boot.img", o->grub);
 	size_t core_len, boot_len;
 	unsigned char mbr[512];
 	int fd = -1, r = util_read_file(core_path, &core, &core_len);
@@ -309,8 +312,10 @@ static int install_bios(const struct disk_opts *o, const char *img, struct diag 
 	if (r == 0 && (r = util_read_file(boot_path, &boot, &boot_len)) < 0)
 		free(core);
 	if (r < 0) {
-		free(core_path);
-		return diag_set(d, boot_path, 0, "cannot read GRUB's BIOS images; install grub-pc-bin");
+		r = diag_set(d, boot_path, 0, "cannot read GRUB's BIOS images; check that the bootloader recipe "
+			     "installs " GRUB_PC_DIR);
+		free(core_path), free(boot_path);
+		return r;
 	}
 	core = xrealloc(core, (core_len + 511) / 512 * 512);
 	memset(core + core_len, 0, (core_len + 511) / 512 * 512 - core_len);
@@ -326,7 +331,7 @@ static int install_bios(const struct disk_opts *o, const char *img, struct diag 
 		r = diag_set(d, img, 0, "cannot write GRUB's BIOS boot code: %s", strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	free(core), free(boot), free(core_path);
+	free(core), free(boot), free(core_path), free(boot_path);
 	return r;
 }
 

@@ -19,6 +19,7 @@ struct disk_opts {
 	const char *work;       /* scratch folder */
 	const char *out;        /* the .img to write (via a temporary) */
 	const char *grub_cfg;   /* the A/B template, bootbank/grub.cfg */
+	const char *grub;       /* the unpacked GRUB package: grub-mkimage, modules, boot.img (builder/grub.h) */
 	const char *seed;       /* partition UUIDs and FAT serials derive from it */
 	long long epoch;
 	const struct sign_keys *keys; /* the cores enforce signatures; grub.cfg and BOOTX64.EFI are signed */

@@ -16,6 +16,7 @@
 #include "bundle.h"
 #include "disk.h"
 #include "extents.h"
+#include "grub.h"
 #include "initramfs.h"
 #include "iso.h"
 #include "kmod.h"
@@ -28,9 +29,10 @@
 #define IMAGE_FORMAT "imgbuild-image/3"
 #define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
 
-/* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}. */
+/* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}; grub is the
+ * unpacked bootloader package (builder/grub.h). */
 struct stage {
-	char *top, *initramfs, *system, *tree, *work, *iso, *kver, *kdir;
+	char *top, *initramfs, *system, *tree, *work, *iso, *kver, *kdir, *grub;
 };
 
 char *image_iso_path(const struct image_opts *o, const struct profile *p)
@@ -58,7 +60,7 @@ static void remove_outputs(const struct image_opts *o, const struct profile *p)
 static void stage_free(struct stage *s)
 {
 	free(s->top), free(s->initramfs), free(s->system), free(s->tree), free(s->work), free(s->iso);
-	free(s->kver), free(s->kdir);
+	free(s->kver), free(s->kdir), free(s->grub);
 }
 
 /* The image key: its format, the profile, the version, the epoch and every package's key. */
@@ -118,6 +120,23 @@ static int find_kernel(struct stage *s, struct job *k, struct diag *d)
 	if (!s->kver)
 		return diag_set(d, k->r->path, 0, "the kernel package has no lib/modules/<version>; install the modules there");
 	s->kdir = xasprintf("%s/lib/modules/%s", k->dest, s->kver);
+	return 0;
+}
+
+/* The bootloader package must hold what grub-mkimage and xorriso are given (builder/grub.h). */
+static int find_grub(struct stage *s, const struct job *g, struct diag *d)
+{
+	static const char *const need[] = {GRUB_MKIMAGE, GRUB_PC_DIR "/boot.img", GRUB_PC_DIR "/boot_hybrid.img",
+					   GRUB_PC_DIR "/moddep.lst", GRUB_EFI_DIR "/moddep.lst"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+		char *path = xasprintf("%s/%s", g->dest, need[i]);
+		int missing = access(path, i == 0 ? X_OK : R_OK) < 0;
+		free(path);
+		if (missing)
+			return diag_set(d, g->r->path, 0, "the bootloader package has no %s; install it there", need[i]);
+	}
+	s->grub = xstrdup(g->dest);
 	return 0;
 }
 
@@ -488,11 +507,15 @@ static const char *const signed_last[] = {"boot/install.cpio"};
 static int assemble(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
 		    const struct sign_keys *keys, const char *key, struct diag *d)
 {
-	struct job *k = build_find(b, p->kernel);
+	struct job *k = build_find(b, p->kernel), *g = build_find(b, p->bootloader);
 	char *initrd = xasprintf("%s/boot/initrd.img", s->tree), *kpath = xasprintf("%s/boot/vmlinuz", s->tree);
 	char *slog = xasprintf("%s/sign.log", s->work);
 	int r = build_stage(k, d);
 
+	if (r == 0)
+		r = build_stage(g, d);
+	if (r == 0)
+		r = find_grub(s, g, d);
 	if (r == 0)
 		r = find_kernel(s, k, d);
 	if (r == 0)
@@ -513,7 +536,7 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 	if (r == 0)
 		r = sign_tree(s, keys, signed_files, ARRAY_SIZE(signed_files), o->epoch, d);
 	if (r == 0)
-		r = iso_boot_images(s->work, o->epoch, keys, d);
+		r = iso_boot_images(s->work, s->grub, o->epoch, keys, d);
 	if (r == 0)
 		r = write_manifest(o, p, s, key, d);
 	/* The disk image and the bundle copy the tree's files with their times: date them first. */
@@ -526,7 +549,7 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 	if (r == 0)
 		r = sign_tree(s, keys, signed_last, ARRAY_SIZE(signed_last), o->epoch, d);
 	if (r == 0)
-		r = iso_assemble(s->tree, s->work, s->iso, "HYPERVISOR", o->epoch, d);
+		r = iso_assemble(s->tree, s->work, s->grub, s->iso, "HYPERVISOR", o->epoch, d);
 	free(initrd), free(kpath), free(slog);
 	return r;
 }
@@ -570,7 +593,7 @@ static int make_disk_and_bundle(const struct image_opts *o, const struct profile
 	/* disk_make leaves each partition's file system in work/: bank A's is what a bundle stages. */
 	char *bank_img = xasprintf("%s/bank-a.img", work), *packed = xasprintf("%s/bank.hvimg", work);
 	struct disk_opts dopts = {.tree = s->tree, .work = work, .out = img, .grub_cfg = GRUB_AB_TEMPLATE,
-				  .seed = seed, .epoch = o->epoch, .keys = keys};
+				  .grub = s->grub, .seed = seed, .epoch = o->epoch, .keys = keys};
 	long long bank = DISK_BANK_SIZE * 512LL / 100 * 95, payload = 0;
 	int r = 0;
 

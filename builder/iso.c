@@ -10,11 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grub.h"
 #include "run.h"
 #include "sign.h"
 #include "util.h"
-
-#define GRUB_LIB "/usr/lib/grub"
 
 /* Everything GRUB needs is built into the core images, so the ISO carries no module folders. */
 #define GRUB_MODULES "iso9660", "part_gpt", "part_msdos", "fat", "search", "search_fs_uuid", "search_label", "configfile", \
@@ -46,13 +45,15 @@ static int write_early_cfg(const char *path, long long epoch)
 
 /* Both cores carry the public key; the EFI one is signed for Secure Boot and, with no shim to
  * verify the kernel, leaves that to the OpenPGP check (--disable-shim-lock; docs/signing.md). */
-static int make_cores(const char *work, const struct sign_keys *k, long long epoch, const char *log, struct diag *d)
+static int make_cores(const char *work, const char *grub, const struct sign_keys *k, long long epoch, const char *log,
+		      struct diag *d)
 {
 	char *cfg = xasprintf("%s/early.cfg", work), *bios = xasprintf("%s/eltorito.img", work);
-	char *efi = xasprintf("%s/BOOTX64.EFI", work);
-	char *bargv[] = {"grub-mkimage", "-O", "i386-pc-eltorito", "-d", GRUB_LIB "/i386-pc", "-p", "/boot/grub",
+	char *efi = xasprintf("%s/BOOTX64.EFI", work), *mkimage = xasprintf("%s/" GRUB_MKIMAGE, grub);
+	char *pc = xasprintf("%s/" GRUB_PC_DIR, grub), *x64 = xasprintf("%s/" GRUB_EFI_DIR, grub);
+	char *bargv[] = {mkimage, "-O", "i386-pc-eltorito", "-d", pc, "-p", "/boot/grub",
 			 "-c", cfg, "-k", k->pubkey, "-o", bios, "biosdisk", GRUB_MODULES, NULL};
-	char *eargv[] = {"grub-mkimage", "-O", "x86_64-efi", "-d", GRUB_LIB "/x86_64-efi", "-p", "/boot/grub",
+	char *eargv[] = {mkimage, "-O", "x86_64-efi", "-d", x64, "-p", "/boot/grub",
 			 "-c", cfg, "-k", k->pubkey, "--disable-shim-lock", "-o", efi, GRUB_MODULES, NULL};
 	int r = run_tool(bargv, log, "making the BIOS GRUB image", d);
 
@@ -60,7 +61,7 @@ static int make_cores(const char *work, const struct sign_keys *k, long long epo
 		r = run_tool(eargv, log, "making the UEFI GRUB image", d);
 	if (r == 0)
 		r = sign_efi(k, efi, epoch, log, d);
-	free(cfg), free(bios), free(efi);
+	free(cfg), free(bios), free(efi), free(mkimage), free(pc), free(x64);
 	return r;
 }
 
@@ -100,11 +101,11 @@ int iso_set_dates(const char *dir, long long epoch, const char *log, struct diag
 	return r;
 }
 
-static int run_xorriso(const char *tree, const char *work, const char *out, const char *volid, long long epoch,
-		       const char *log, struct diag *d)
+static int run_xorriso(const char *tree, const char *work, const char *grub, const char *out, const char *volid,
+		       long long epoch, const char *log, struct diag *d)
 {
 	char date[32], *graft = xasprintf("boot/grub/i386-pc/eltorito.img=%s/eltorito.img", work);
-	char *efi = xasprintf("%s/efi.img", work), *moddate;
+	char *efi = xasprintf("%s/efi.img", work), *mbr = xasprintf("%s/" GRUB_PC_DIR "/boot_hybrid.img", grub), *moddate;
 	time_t t = (time_t)epoch;
 	struct tm tm;
 	int r;
@@ -113,7 +114,7 @@ static int run_xorriso(const char *tree, const char *work, const char *out, cons
 	strftime(date, sizeof(date), "%Y%m%d%H%M%S00", &tm);
 	moddate = xasprintf("--modification-date=%s", date);
 	char *argv[] = {"xorriso", "-as", "mkisofs", "-o", (char *)out, "-iso-level", "3", "-r", "-V", (char *)volid,
-			moddate, "--grub2-mbr", GRUB_LIB "/i386-pc/boot_hybrid.img",
+			moddate, "--grub2-mbr", mbr,
 			"-append_partition", "2", "0xef", efi, "-appended_part_as_gpt",
 			"-c", "boot/boot.cat", "--boot-catalog-hide",
 			"-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4",
@@ -121,11 +122,11 @@ static int run_xorriso(const char *tree, const char *work, const char *out, cons
 			"-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::", "-no-emul-boot",
 			"-graft-points", (char *)tree, graft, NULL};
 	r = run_tool(argv, log, "assembling the ISO", d);
-	free(graft), free(efi), free(moddate);
+	free(graft), free(efi), free(mbr), free(moddate);
 	return r;
 }
 
-int iso_boot_images(const char *work, long long epoch, const struct sign_keys *k, struct diag *d)
+int iso_boot_images(const char *work, const char *grub, long long epoch, const struct sign_keys *k, struct diag *d)
 {
 	char *log = xasprintf("%s/iso.log", work), *cfg = xasprintf("%s/early.cfg", work);
 	int r = 0;
@@ -134,7 +135,7 @@ int iso_boot_images(const char *work, long long epoch, const struct sign_keys *k
 	if (write_early_cfg(cfg, epoch) < 0)
 		r = diag_set(d, cfg, 0, "cannot write: %s", strerror(errno));
 	if (r == 0)
-		r = make_cores(work, k, epoch, log, d);
+		r = make_cores(work, grub, k, epoch, log, d);
 	if (r == 0)
 		r = make_efi_img(work, epoch, log, d);
 	free(log);
@@ -142,8 +143,8 @@ int iso_boot_images(const char *work, long long epoch, const struct sign_keys *k
 	return r;
 }
 
-int iso_assemble(const char *tree, const char *work, const char *iso, const char *volid, long long epoch,
-		 struct diag *d)
+int iso_assemble(const char *tree, const char *work, const char *grub, const char *iso, const char *volid,
+		 long long epoch, struct diag *d)
 {
 	char *log = xasprintf("%s/iso.log", work);
 	int r = iso_set_dates(tree, epoch, log, d);
@@ -151,7 +152,7 @@ int iso_assemble(const char *tree, const char *work, const char *iso, const char
 	if (r == 0)
 		r = iso_set_dates(work, epoch, log, d);
 	if (r == 0)
-		r = run_xorriso(tree, work, iso, volid, epoch, log, d);
+		r = run_xorriso(tree, work, grub, iso, volid, epoch, log, d);
 	free(log);
 	return r;
 }

@@ -160,6 +160,10 @@ static struct recipe **order_for(const struct graph *g, const struct profile *p,
 
 	strv_push(&roots, p->kernel);
 	lines[0] = p->kernel_line;
+	if (p->bootloader) {
+		lines[roots.n] = p->bootloader_line;
+		strv_push(&roots, p->bootloader);
+	}
 	for (size_t i = 0; i < p->initramfs.names.n; i++) {
 		lines[roots.n] = p->initramfs.lines[i];
 		strv_push(&roots, p->initramfs.names.v[i]);
@@ -294,6 +298,9 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 		free(order);
 		return 0;
 	}
+	/* Before any package is built: an image needs a bootloader (the other commands do not). */
+	if (err == 0 && strcmp(o->command, "build") == 0)
+		err = profile_check_bootable(p, d);
 	if (err == 0)
 		err = build_prepare(&b, order, n, d);
 	if (err == 0 && strcmp(o->command, "list") == 0)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const profile_keys[] = {
-	"name", "description", "kernel", "initramfs", "system", "modules", "cmdline", "size-max", NULL,
+	"name", "description", "kernel", "bootloader", "initramfs", "system", "modules", "cmdline", "size-max", NULL,
 };
 
 int profile_parse_size(const char *s, unsigned long long *ret)
@@ -92,6 +92,10 @@ static int apply_kv(struct profile *p, const struct kv *kv, struct diag *d)
 		p->kernel_line = kv->line;
 		return set_once(&p->kernel, kv, p->path, d);
 	}
+	if (strcmp(kv->key, "bootloader") == 0) {
+		p->bootloader_line = kv->line;
+		return set_once(&p->bootloader, kv, p->path, d);
+	}
 	namelist_add(strcmp(kv->key, "initramfs") == 0 ? &p->initramfs :
 		     strcmp(kv->key, "system") == 0 ? &p->system : &p->modules, kv->value, kv->line);
 	return 0;
@@ -137,6 +141,14 @@ int profile_parse(const char *path, const char *text, size_t len, struct profile
 	return 0;
 }
 
+int profile_check_bootable(const struct profile *p, struct diag *d)
+{
+	if (!p->bootloader)
+		return diag_set(d, p->path, 0, "missing 'bootloader'; name the recipe that provides GRUB "
+				"('bootloader = grub')");
+	return 0;
+}
+
 int profile_load(const char *path, struct profile **ret, struct diag *d)
 {
 	char *text;
@@ -163,5 +175,6 @@ void profile_free(struct profile *p)
 	free(p->description);
 	free(p->cmdline);
 	free(p->kernel);
+	free(p->bootloader);
 	free(p);
 }

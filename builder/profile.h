@@ -17,6 +17,8 @@ struct profile {
 	char *name, *description, *cmdline;
 	char *kernel;           /* the recipe whose package holds /boot/vmlinuz and /lib/modules */
 	int kernel_line;
+	char *bootloader;       /* the recipe whose package holds GRUB (grub-mkimage and its modules) */
+	int bootloader_line;
 	struct namelist initramfs; /* packages unpacked into the initramfs */
 	struct namelist system;    /* packages in the squashfs system payload */
 	struct namelist modules;   /* kernel modules (names, without .ko), dependencies added */
@@ -26,6 +28,8 @@ struct profile {
 
 /* Parse a profile from text; *ret owned by the caller (profile_free()), or -EINVAL and d filled. */
 int profile_parse(const char *path, const char *text, size_t len, struct profile **ret, struct diag *d);
+/* What `imgbuild build` needs beyond a valid profile: a bootloader. 0, or -EINVAL and d filled. */
+int profile_check_bootable(const struct profile *p, struct diag *d);
 /* Read and parse a profile file. */
 int profile_load(const char *path, struct profile **ret, struct diag *d);
 /* Free a profile; accepts NULL. */

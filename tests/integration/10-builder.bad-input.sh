@@ -70,4 +70,14 @@ if [ $st -ne 0 ] && grep -q "run as root: apt-get update && apt-get install -y -
 else
 	echo "not ok 10 - a missing host package, not root (exit $st):"; sed 's/^/#   /' "$SCRATCH/log"; FAILED=1
 fi
+
+# GRUB comes only from the profile's bootloader package (recipes/grub), never from the host.
+sed -i '/^bootloader = /d' "$r/images/hypervisor.image"
+fails_with 11 "a profile without a bootloader" \
+	"imgbuild: recipes/images/hypervisor.image: missing 'bootloader'; name the recipe that provides GRUB"
+restore
+sed -i 's|cp -R x/usr/lib/grub/i386-pc |cp -R |' "$r/grub/grub.recipe"
+fails_with 12 "a bootloader package without the BIOS modules" \
+	"imgbuild: recipes/grub/grub.recipe: the bootloader package has no usr/lib/grub/i386-pc/boot.img; install it there"
+restore
 exit $FAILED

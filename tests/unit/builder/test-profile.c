@@ -21,6 +21,27 @@ static void test_profile_parses_when_valid(void)
 	profile_free(p);
 }
 
+static void test_profile_bootloader(void)
+{
+	const char *t = "name = hv\nkernel = kernel\nbootloader = grub\ninitramfs = init\n";
+	const char *none = "name = hv\nkernel = kernel\ninitramfs = init\n";
+	struct profile *p = NULL;
+	struct diag d = {{0}};
+	int e = profile_parse("x.image", t, strlen(t), &p, &d);
+
+	ok(e == 0 && strcmp(p->bootloader, "grub") == 0 && p->bootloader_line == 3,
+	   "profile: bootloader names a recipe, with its line (%s)", d.msg);
+	ok(e == 0 && profile_check_bootable(p, &d) == 0, "profile: a profile with a bootloader can make an image");
+	profile_free(p);
+	p = NULL;
+	e = profile_parse("x.image", none, strlen(none), &p, &d);
+	ok(e == 0 && !p->bootloader, "profile: bootloader is optional to parse (packages-only profiles)");
+	ok(e == 0 && profile_check_bootable(p, &d) < 0 &&
+	   strstr(d.msg, "x.image: missing 'bootloader'; name the recipe that provides GRUB"),
+	   "profile: but an image needs one (got: %s)", d.msg);
+	profile_free(p);
+}
+
 static void expect_error(const char *t, const char *want, const char *what)
 {
 	struct profile *p = NULL;
@@ -39,6 +60,12 @@ static void test_profile_rejects_bad_input(void)
 	expect_error("name = a\ninitramfs = i\n", "missing 'kernel'", "missing kernel");
 	expect_error("name = a\nkernel = k\n", "missing 'initramfs'", "missing initramfs");
 	expect_error("name = a/b\nkernel = k\ninitramfs = i\n", "must be a plain file name", "name with a slash");
+	expect_error("name = a\nkernel = k\nbootloader = g\nbootloader = h\ninitramfs = i\n",
+		     "x.image:4: 'bootloader' given twice; keep one", "bootloader twice");
+	expect_error("name = a\nkernel = k\nbootloader =\ninitramfs = i\n", "x.image:3: 'bootloader' needs a one-line value",
+		     "empty bootloader");
+	expect_error("name = a\nbootloadr = g\n", "x.image:2: unknown key 'bootloadr'; did you mean 'bootloader'?",
+		     "misspelt bootloader with a hint");
 	expect_error("name = a\nkernal = k\n", "x.image:2: unknown key 'kernal'; did you mean 'kernel'?",
 		     "unknown key with a hint");
 }
@@ -57,6 +84,7 @@ static void test_profile_size_parses_units(void)
 int main(void)
 {
 	test_profile_parses_when_valid();
+	test_profile_bootloader();
 	test_profile_rejects_bad_input();
 	test_profile_size_parses_units();
 	return tap_done();
