@@ -145,8 +145,9 @@ static void status_text(const struct ctx *c, const struct bank_choice *ch)
 	else
 		printf("next boot: bank %c%s%s\n", bank_letter(ch->boot),
 		       ch->take_try ? " (trial: one try is taken)" : "", ch->last_resort ? " (last resort: no bank is good)" : "");
-	if (ch->mark_bad >= 0)
-		printf("bank %c is out of tries: GRUB marks it bad\n", bank_letter(ch->mark_bad));
+	for (int i = 0; i < 2; i++)
+		if (ch->out_of_tries[i])
+			printf("bank %c is out of tries: GRUB marks it bad\n", bank_letter(i));
 	if (c->st.current < 0)
 		printf("warning: neither copy of the boot state is valid; GRUB boots any bank with files\n");
 }
