@@ -60,8 +60,12 @@ UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c $(BUNDLE_REA
 SIGN_ARGS = $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY)) $(if $(SIGNING_CERT),--signing-cert $(SIGNING_CERT)) \
             $(if $(KEYRING),--keyring $(KEYRING))
 
+# The package store, shared by every checkout on the machine (imgbuild --help, --store): the
+# default is $IMGBUILD_STORE or ~/.cache/imgbuild/pkgs; `make STORE=dir` names another.
+STORE_ARGS = $(if $(STORE),--store $(STORE))
+
 all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
-	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
+	$(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
 $(OUT)/.setup-done: builder/host-packages builder/setup.sh

@@ -4,12 +4,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,7 +88,7 @@ int build_prepare(struct build *b, struct recipe **order, size_t n, struct diag 
 			j->deps[k] = build_find(b, j->r->deps.v[k]);
 		if (job_key(b, j, d) < 0)
 			return -EINVAL;
-		j->pkg = xasprintf("%s/pkgs/%s-%.16s.pkg.tar.zst", b->out, j->r->name, j->key);
+		j->pkg = xasprintf("%s/%s-%.16s.pkg.tar.zst", b->store, j->r->name, j->key);
 		j->dir = xasprintf("%s/build/%s", b->out, j->r->name);
 		j->dest = xasprintf("%s/dest", j->dir);
 	}
@@ -265,7 +267,36 @@ static int install_one(const struct job *j, const struct install *in, FILE *log)
 }
 
 /* The whole job; returns the exit code of the child and leaves the reason in <dir>/failed. */
+static int job_build(const struct job *j, int jobs);
+
+/* job_child()'s exit status when another build put the package in the store meanwhile. */
+#define JOB_TAKEN 3
+
+/* Hold the package's lock: another build of the same key (another checkout sharing the store)
+ * finishes first. -1 when the lock cannot be had (the build goes on unlocked). */
+static int store_lock(const struct job *j)
+{
+	char *path = xasprintf("%s.lock", j->pkg);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	while (fd >= 0 && flock(fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	free(path);
+	return fd;
+}
+
 static int job_child(const struct job *j, int jobs)
+{
+	int lock = store_lock(j);
+
+	(void)lock; /* held until this child exits */
+	/* Built meanwhile by a build that held the lock: take it (build_stage unpacks it). */
+	if (access(j->pkg, F_OK) == 0)
+		return JOB_TAKEN;
+	return job_build(j, jobs);
+}
+
+static int job_build(const struct job *j, int jobs)
 {
 	char *src = xasprintf("%s/src", j->dir), *work = xasprintf("%s/work", j->dir);
 	char *deps = xasprintf("%s/deps", j->dir), *logpath = xasprintf("%s/build.log", j->dir);
@@ -385,14 +416,19 @@ static int reap(struct build *b, unsigned *done, unsigned total, struct diag *d)
 	if (pid < 0 || !(j = job_of_pid(b, pid)))
 		return 1;
 	j->state = JOB_DONE;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != JOB_TAKEN)) {
 		record_failure(b, j, d);
 		return -EINVAL;
 	}
 	(*done)++;
-	b->built++;
-	progress_note(b->progress, "[%u/%u] built %s %s (%.1f s)", *done, total, j->r->name, j->r->version,
-		      util_now() - j->started);
+	if (WEXITSTATUS(status) == JOB_TAKEN)
+		progress_note(b->progress, "[%u/%u] took %s %s from the store (another build made it meanwhile)", *done,
+			      total, j->r->name, j->r->version);
+	else {
+		b->built++;
+		progress_note(b->progress, "[%u/%u] built %s %s (%.1f s)", *done, total, j->r->name, j->r->version,
+			      util_now() - j->started);
+	}
 	progress(b, *done, total);
 	return 0;
 }
@@ -415,10 +451,9 @@ int build_run(struct build *b, struct diag *d)
 	unsigned total = mark_cached(b), done = 0;
 	int running = 0, err = 0;
 
-	char *pkgs = xasprintf("%s/pkgs", b->out);
-
-	util_mkdir_p(pkgs, 0755);
-	free(pkgs);
+	if (util_mkdir_p(b->store, 0755) < 0)
+		return diag_set_errno(d, errno, b->store, 0, "cannot make the package store; name another with --store "
+				      "or IMGBUILD_STORE");
 	while (done < total && err == 0) {
 		for (size_t i = 0; i < b->n && running < b->jobs && err == 0; i++) {
 			struct job *j = &b->job[i];

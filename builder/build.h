@@ -28,6 +28,11 @@ enum { JOB_WAITING, JOB_RUNNING, JOB_DONE };
 
 struct build {
 	const char *out;  /* the output folder, e.g. "out" */
+	/* The package store: <store>/<name>-<key>.pkg.tar.zst. It may be shared by every checkout
+	 * on a machine: packages are written beside and renamed into place, and a package being
+	 * built is locked (<package>.lock), so that a second build of the same key waits and takes
+	 * it instead of building it again. */
+	const char *store;
 	int jobs;         /* parallel builds */
 	/* What build_run() is doing, for the program to draw (may be NULL): a step in the phase
 	 * "building: NAME NAME" (the jobs running now) with done/total packages to build whenever that

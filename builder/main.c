@@ -30,8 +30,8 @@ static const char usage[] =
 	"Commands:\n"
 	"  build      build the packages and the ISO out/<name>-<version>.iso (default)\n"
 	"  packages   build the packages only\n"
-	"  list       print the recipes the profile needs, dependencies first, with their keys\n"
-	"             and whether their package is cached\n"
+	"  list       print the recipes the profile needs, dependencies first: name, version,\n"
+	"             key, whether the package is cached or to-build, and its path in the store\n"
 	"  lint       parse every recipe and the profile, and check the dependency graph\n"
 	"  write IMAGE TARGET [--force]\n"
 	"             write a disk image (out/<name>-<version>.img) to a USB stick, SD card or disk\n"
@@ -43,6 +43,9 @@ static const char usage[] =
 	"Options:\n"
 	"  -C DIR               the repository (default: the current folder)\n"
 	"  -o DIR               the output folder (default: out)\n"
+	"  --store DIR          the package store, which every checkout on the machine may share\n"
+	"                       (default: $IMGBUILD_STORE, else $XDG_CACHE_HOME/imgbuild/pkgs, else\n"
+	"                       ~/.cache/imgbuild/pkgs); a package is built once per machine\n"
 	"  -j N                 build N recipes at once (default: the number of cores)\n"
 	"  --image-version V    the image's version (default: the VERSION file)\n"
 	"  --signing-key KEY    sign the image's MANIFEST and the bundle with KEY: a path (KEY.key,\n"
@@ -64,7 +67,7 @@ static const char usage[] =
 struct opts {
 	const char *out, *command, *profile, *target;
 	const char *signing_key, *signing_cert, *keyring, *revoke;
-	char *version;
+	char *version, *store;
 	int jobs;
 	bool force;
 };
@@ -80,6 +83,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"signing-cert", required_argument, NULL, 'c'},
 		{"keyring", required_argument, NULL, 'r'},
 		{"revoke", required_argument, NULL, 'R'},
+		{"store", required_argument, NULL, 'S'},
 		{0},
 	};
 	int c;
@@ -103,6 +107,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->keyring = optarg;
 		else if (c == 'R')
 			o->revoke = optarg;
+		else if (c == 'S')
+			o->store = xstrdup(optarg);
 		else if (c == 'h')
 			fputs(usage, stdout), exit(0);
 		else if (c == 'V')
@@ -118,6 +124,20 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		o->target = argv[optind++];
 	if (optind < argc)
 		fprintf(stderr, "imgbuild: unexpected argument '%s'; try 'imgbuild --help'\n", argv[optind]), exit(2);
+}
+
+/* The package store when --store does not name one. */
+static char *default_store(const char *out)
+{
+	const char *env = getenv("IMGBUILD_STORE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (env && *env)
+		return xstrdup(env);
+	if (xdg && *xdg == '/')
+		return xasprintf("%s/imgbuild/pkgs", xdg);
+	if (home && *home == '/')
+		return xasprintf("%s/.cache/imgbuild/pkgs", home);
+	return xasprintf("%s/pkgs", out);
 }
 
 static char *read_version(void)
@@ -279,15 +299,15 @@ static void show_failed_log(struct drawer *dr, const struct build *b)
 static void list(const struct build *b)
 {
 	for (size_t i = 0; i < b->n; i++)
-		printf("%-20s %-24s %.16s %s\n", b->job[i].r->name, b->job[i].r->version, b->job[i].key,
-		       access(b->job[i].pkg, F_OK) == 0 ? "cached" : "to build");
+		printf("%-20s %-24s %.16s %-8s %s\n", b->job[i].r->name, b->job[i].r->version, b->job[i].key,
+		       access(b->job[i].pkg, F_OK) == 0 ? "cached" : "to-build", b->job[i].pkg);
 }
 
 static int run_command(const struct opts *o, struct graph *g, struct profile *p, struct diag *d)
 {
 	struct drawer dr = {.tty = isatty(2)};
 	struct progress building = {draw_build_step, draw_build_note, &dr}, notes = {NULL, draw_note, &dr};
-	struct build b = {.out = o->out, .jobs = o->jobs, .progress = &building};
+	struct build b = {.out = o->out, .store = o->store, .jobs = o->jobs, .progress = &building};
 	struct image_opts io = {.out = o->out, .version = o->version, .progress = &notes};
 	size_t n;
 	struct recipe **order = order_for(g, p, &n, d);
@@ -373,6 +393,8 @@ int main(int argc, char **argv)
 	unsetenv("MAKEFLAGS"), unsetenv("MFLAGS"), unsetenv("MAKELEVEL");
 	if (!o.version)
 		o.version = read_version();
+	if (!o.store)
+		o.store = default_store(o.out);
 	util_mkdir_p(o.out, 0755);
 	char *cache = xasprintf("%s/hash-cache", o.out);
 	hash_cache_open(cache);
@@ -388,5 +410,6 @@ int main(int argc, char **argv)
 	profile_free(p);
 	graph_free(&g);
 	free(o.version);
+	free(o.store);
 	return err < 0 ? 1 : 0;
 }

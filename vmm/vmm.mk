@@ -43,14 +43,14 @@ $(VMM_TESTS:%=$(OUT)/test/asan/vmm/%): $(OUT)/test/asan/vmm/%: tests/unit/vmm/%.
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -Ivmm -Itests/unit -o $@ $< $(VMM_SRC:%.c=$(OUT)/obj/asan/%.o) $(VMM_LIBS)
 
-# The guest kernel takes ~10 minutes to build once; imgbuild's cache keeps it until its recipe
-# or kernel/guest.config change.
+# The guest kernel takes ~10 minutes to build once; imgbuild's package store keeps it (for every
+# checkout on the machine) until its recipe or kernel/guest.config change.
 VMM_TEST_PROFILE = recipes/images/vmm-test.image
 $(OUT)/test/guest-bzImage: recipes/guest-kernel/guest-kernel.recipe kernel/guest.config $(VMM_TEST_PROFILE) | $(OUT)/bin/imgbuild
-	$(OUT)/bin/imgbuild -o $(OUT) -j $(JOBS) packages $(VMM_TEST_PROFILE)
+	$(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) -j $(JOBS) packages $(VMM_TEST_PROFILE)
 	@mkdir -p $(@D)
-	tar --zstd -xOf $(OUT)/pkgs/guest-kernel-$$($(OUT)/bin/imgbuild -o $(OUT) list $(VMM_TEST_PROFILE) | \
-		awk '$$1 == "guest-kernel" { print $$3 }').pkg.tar.zst boot/guest-bzImage >$@.tmp
+	tar --zstd -xOf $$($(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) list $(VMM_TEST_PROFILE) | \
+		awk '$$1 == "guest-kernel" { print $$5 }') boot/guest-bzImage >$@.tmp
 	mv $@.tmp $@
 
 all: $(OUT)/bin/vmm

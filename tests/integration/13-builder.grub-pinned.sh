@@ -17,11 +17,10 @@ scratch_repo
 b=$SCRATCH
 trap 'rm -rf "$a" "$b"' EXIT
 # The main build's packages, but not grub's: it is built again with the host's GRUB hidden.
-rm "$b/out/pkgs"
-mkdir "$b/out/pkgs"
-for f in "$(pwd)/$OUT"/pkgs/*; do
-	case $(basename "$f") in grub-*) ;; *) ln -s "$f" "$b/out/pkgs/" ;; esac
-done
+mkdir "$b/store"
+"$OUT/bin/imgbuild" -o "$OUT" list recipes/images/hypervisor.image | awk '$1 != "grub" { print $5 }' |
+	while read -r f; do ln -s "$f" "$b/store/"; done
+IMGBUILD="$IMGBUILD --store $b/store"
 # shellcheck disable=SC2016
 hide='for d in /usr/lib/grub /usr/share/grub; do [ ! -d "$d" ] || mount -t tmpfs -o ro hidden "$d" || exit 1; done
 for f in /usr/bin/grub-mkimage /usr/sbin/grub-mkimage; do [ ! -e "$f" ] || mount --bind /dev/null "$f" || exit 1; done

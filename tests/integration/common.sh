@@ -48,13 +48,17 @@ scratch_repo() {
 	# The same signing keys (out/keys: the development keys, made by the main build): the
 	# installed disk's GRUB must accept what a scratch build stages, and two builds compare equal.
 	[ -d "$top/$OUT/keys" ] && cp -a "$top/$OUT/keys" "$SCRATCH/out/keys"
-	if [ "${1:-}" != own-packages ]; then
-		ln -s "$top/$OUT/pkgs" "$SCRATCH/out/pkgs"
+	# own-packages: a package store of its own (built from nothing); otherwise the machine's
+	# store, which the main build filled.
+	local store=
+	if [ "${1:-}" = own-packages ]; then
+		store="--store $SCRATCH/store"
+	else
 		# The unpacked kernel package too (hard links: instant, and only read from).
 		mkdir -p "$SCRATCH/out/build"
 		[ -d "$top/$OUT/build/kernel" ] && cp -al "$top/$OUT/build/kernel" "$SCRATCH/out/build/"
 	fi
-	IMGBUILD="$top/$OUT/bin/imgbuild -C $SCRATCH -o out"
+	IMGBUILD="$top/$OUT/bin/imgbuild -C $SCRATCH -o out $store"
 }
 
 # check N TEXT CMD...: print a TAP line for whether CMD succeeds.

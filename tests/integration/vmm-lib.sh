@@ -17,9 +17,7 @@ VMM_PROFILE=recipes/images/vmm-test.image
 
 # vmm_pkg NAME: the path of NAME's package for the test profile.
 vmm_pkg() {
-    local key
-    key=$("$OUT/bin/imgbuild" -o "$OUT" list "$VMM_PROFILE" | awk -v n="$1" '$1 == n { print $3 }')
-    echo "$OUT/pkgs/$1-$key.pkg.tar.zst"
+    "$OUT/bin/imgbuild" -o "$OUT" list "$VMM_PROFILE" | awk -v n="$1" '$1 == n { print $5 }'
 }
 
 vmm_nested_prepare() {

@@ -26,7 +26,7 @@ static void test_profile_bootloader(void)
 	const char *t = "name = hv\nkernel = kernel\nbootloader = grub\ninitramfs = init\n";
 	const char *none = "name = hv\nkernel = kernel\ninitramfs = init\n";
 	struct profile *p = NULL;
-	struct diag d = {{0}};
+	struct diag d = {{0}, 0};
 	int e = profile_parse("x.image", t, strlen(t), &p, &d);
 
 	ok(e == 0 && strcmp(p->bootloader, "grub") == 0 && p->bootloader_line == 3,
