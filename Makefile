@@ -26,7 +26,8 @@ LIBS     = -larchive -lcrypto -lblkid
 #   signing/      keys, CMS signatures, the keyring (libcrypto)
 #   bootbank/     the boot state (format, choice, commit), GPT helpers; bootdisk.c: the installed
 #                 disk seen from the host (libblkid, mtools)
-#   image/        the sparse image (HVIMG1, extents, writing one to a disk) and update bundles
+#   image/        the sparse image (HVIMG1; HVIMG2, the installer's; extents, writing one to a disk) and
+#                 update bundles; hvimg-pack.c (HVIMG2, SHA-256) is for the host tools only
 LIB_CORE      = lib/diag.c lib/sysfile.c
 LIB_HOST      = lib/util.c lib/kv.c lib/hash.c lib/run.c $(LIB_CORE)
 BOOTBANK_CORE = bootbank/bank.c bootbank/bootstate.c bootbank/gpt.c
@@ -35,8 +36,8 @@ BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c
 
 BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch.c builder/pkg.c builder/build.c \
                 builder/image.c builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/sign.c
-imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c $(BUNDLE_READ) signing/sign.c \
-                bootbank/bank.c $(LIB_HOST)
+imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) \
+                signing/sign.c bootbank/bank.c $(LIB_HOST)
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
 bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
                 $(LIB_HOST)
@@ -50,8 +51,8 @@ installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBAN
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
 # What the unit tests link: every library above (not the programs' main files).
-UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c $(BUNDLE_READ) signing/sign.c $(STAGE_LIB) \
-           bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c $(LIB_HOST))
+UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
+           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -73,10 +74,10 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 	mkdir -p $(OUT) && touch $@
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod \
+UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 

@@ -33,6 +33,11 @@ struct disk_opts {
 #define DISK_PERSIST_SIZE 131072  /* 64 MiB */
 #define DISK_SIZE_MIB 512
 
+/* Where disk_make() put the file path ("boot/vmlinuz") of partition part ("bank-a") in the disk
+ * image: *ret_offset is its first byte's offset in the disk when the file is in one piece
+ * (consecutive clusters, read from the FAT with mshowfat). 0, or -ENOENT when the file is
+ * missing, empty or fragmented (the caller then keeps its bytes as they are). */
+int disk_file_offset(const char *work, const char *part, const char *path, unsigned long long *ret_offset);
 /* The GPT partition UUID disk_make() gives partition `name` for seed (upper-case, RFC 4122 form).
  * 0, or -ENOMEM / -EIO with d set (and out "") when SHA-256 cannot be set up. */
 int disk_part_uuid(const char *seed, const char *name, char out[37], struct diag *d);

@@ -17,6 +17,7 @@
 #include "disk.h"
 #include "extents.h"
 #include "grub.h"
+#include "hvimg-pack.h"
 #include "initramfs.h"
 #include "iso.h"
 #include "kmod.h"
@@ -26,7 +27,7 @@
 #include "util.h"
 
 /* Bump when the image layout changes, so that an old image is not taken as up to date. */
-#define IMAGE_FORMAT "imgbuild-image/3"
+#define IMAGE_FORMAT "imgbuild-image/4"
 #define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
 
 /* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}; grub is the
@@ -434,6 +435,7 @@ static void write_sizes(const struct profile *p, struct build *b, const struct s
 		   file_bytes(s->tree, "boot/vmlinuz"), file_bytes(s->tree, "boot/initrd.img"),
 		   file_bytes(s->tree, "boot/system.cpio"), file_bytes(s->work, "eltorito.img"),
 		   file_bytes(s->work, "efi.img"));
+	buf_printf(&t, "installer %lld\n", file_bytes(s->tree, "boot/install.cpio"));
 	buf_printf(&t, "# package bytes (uncompressed, before the image compresses them)\n");
 	for (size_t i = 0; i < p->initramfs.names.n; i++)
 		buf_printf(&t, "pkg:%s %lld\n", p->initramfs.names.v[i],
@@ -468,19 +470,36 @@ static void stage_init(struct stage *s, const struct image_opts *o, const struct
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
 				const struct sign_keys *keys, const char *key, struct diag *d);
 
-/* The installer's copy of the disk image: its data extents, in a cpio GRUB loads as an initrd. */
+static const char *const bank_files[] = {BANK_FILES};
+
+/* The installer's image: the disk image as HVIMG2 (image/hvimg.h), in a cpio GRUB loads as an
+ * initrd. Bank A's files are the ISO's own: each one mtools wrote in one piece is named by its
+ * path on the ISO instead of carried twice; a fragmented one stays literal. */
 static int make_installer(const struct image_opts *o, const struct profile *p, const struct stage *s,
 			  struct diag *d)
 {
 	char *img = output_path(o, p, "img.tmp"), *dir = xasprintf("%s/install", s->work);
 	char *packed = xasprintf("%s/install.img", dir), *out = xasprintf("%s/boot/install.cpio", s->tree);
+	char *work = xasprintf("%s/disk", s->top), *local[ARRAY_SIZE(bank_files)];
+	struct hvimg2_placed placed[ARRAY_SIZE(bank_files)];
+	size_t n = 0;
 	int r;
 
+	for (size_t i = 0; i < ARRAY_SIZE(bank_files); i++) {
+		unsigned long long off;
+		if (file_bytes(s->tree, bank_files[i]) == 0 || disk_file_offset(work, "bank-a", bank_files[i], &off) < 0)
+			continue;
+		local[n] = xasprintf("%s/%s", s->tree, bank_files[i]);
+		placed[n] = (struct hvimg2_placed){bank_files[i], local[n], off};
+		n++;
+	}
 	util_mkdir_p(dir, 0755);
-	r = extents_pack(img, packed, d);
+	r = hvimg2_pack(img, packed, placed, n, d);
 	if (r == 0)
 		r = initramfs_write_plain(dir, out, o->epoch, d);
-	free(img), free(dir), free(packed), free(out);
+	for (size_t i = 0; i < n; i++)
+		free(local[i]);
+	free(img), free(dir), free(packed), free(out), free(work);
 	return r;
 }
 
@@ -581,8 +600,6 @@ static int key_matches(const struct image_opts *o, const struct profile *p, cons
 	free(text);
 	return ok;
 }
-
-static const char *const bank_files[] = {BANK_FILES};
 
 /* The disk image (bank A holds this build) and the update bundle, from the staged tree. */
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,

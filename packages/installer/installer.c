@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define IMAGE "/install.img"
+#define MEDIUM "/run/medium"
+#define SHA256SUM "/bin/sha256sum"
 #define MAX_DISKS 16
 
 struct disk {
@@ -230,11 +233,45 @@ static int pick_disk(const struct ks_config *ks, const struct disk *d, int n)
 	return -1;
 }
 
+/* Run argv with input on its stdin; what it prints (up to size - 1 bytes) into out, NUL-terminated.
+ * Whether it ran and exited 0. */
+static bool pipe_through(char *const argv[], const void *input, size_t len, char *out, size_t size)
+{
+	int in[2] = {-1, -1}, res[2] = {-1, -1}, status = 0;
+	pid_t pid = pipe(in) == 0 && pipe(res) == 0 ? fork() : -1;
+	size_t got = 0;
+	ssize_t n;
+
+	if (pid == 0) {
+		dup2(in[0], 0), dup2(res[1], 1);
+		close(in[0]), close(in[1]), close(res[0]), close(res[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 2; i++)
+		if ((i ? res[1] : in[0]) >= 0)
+			close(i ? res[1] : in[0]);
+	if (pid > 0)
+		sysfile_write_all(in[1], input, len); /* SIGPIPE is ignored: a child that stops early fails below */
+	if (in[1] >= 0)
+		close(in[1]);
+	while (pid > 0 && got + 1 < size && ((n = read(res[0], out + got, size - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	if (res[0] >= 0)
+		close(res[0]);
+	out[got] = '\0';
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 struct image {
 	unsigned char *data;   /* the whole of /install.img, in RAM already as part of the initramfs */
 	size_t len;
-	struct hvimg h;        /* its header */
-	size_t pos;            /* the next byte of data to hand out */
+	struct hvimg2 h;       /* its header */
+	size_t pos;            /* the next literal byte of data to hand out */
+	size_t cur;            /* the extent the last read fell in */
+	char **file;           /* file[i]: the boot medium's h.file[i], read whole and checked */
 };
 
 static const char *image_open(struct image *im)
@@ -243,7 +280,7 @@ static const char *image_open(struct image *im)
 	off_t len = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
 	const char *why = NULL;
 
-	if (len < HVIMG_HEADER || !(im->data = malloc((size_t)len)) || pread(fd, im->data, (size_t)len, 0) != len) {
+	if (len < HVIMG2_HEADER || !(im->data = malloc((size_t)len)) || pread(fd, im->data, (size_t)len, 0) != len) {
 		log_error("cannot read %s; boot the ISO's \"Install to local disk\" entry, which loads it", IMAGE);
 		if (fd >= 0)
 			close(fd);
@@ -251,19 +288,42 @@ static const char *image_open(struct image *im)
 	}
 	close(fd);
 	im->len = (size_t)len;
-	if (hvimg_parse(im->data, im->len, &im->h, &why) < 0 || im->h.header_len + im->h.data_bytes > im->len) {
+	if (hvimg2_parse(im->data, im->len, &im->h, &why) < 0 || im->h.img.header_len + im->h.img.data_bytes > im->len) {
 		log_error("%s is not an installer image (%s); rebuild the ISO", IMAGE, why ? why : "its data is cut short");
 		return "bad-install-image";
 	}
-	im->pos = im->h.header_len;
+	im->pos = im->h.img.header_len;
 	return NULL;
 }
 
+static void image_close(struct image *im)
+{
+	for (size_t i = 0; im->file && i < im->h.nfiles; i++)
+		free(im->file[i]);
+	free(im->file);
+	hvimg2_free(&im->h);
+	free(im->data);
+}
+
+/* The next bytes of the extent holding off: literal bytes of the image, or a file's range. */
 static int image_read(void *ctx, void *buf, size_t n, uint64_t off)
 {
 	struct image *im = ctx;
+	const struct hvimg_extent *e;
+	const struct hvimg2_source *s;
 
-	(void)off;
+	while (im->cur < im->h.img.n && off >= im->h.img.ext[im->cur].offset + im->h.img.ext[im->cur].length)
+		im->cur++;
+	if (im->cur == im->h.img.n)
+		return -EIO;
+	e = &im->h.img.ext[im->cur];
+	s = &im->h.src[im->cur];
+	if (off < e->offset || n > e->offset + e->length - off)
+		return -EIO;
+	if (s->file != HVIMG2_LITERAL) {
+		memcpy(buf, im->file[s->file] + s->file_offset + (off - e->offset), n);
+		return 0;
+	}
 	if (n > im->len - im->pos)
 		return -EIO;
 	memcpy(buf, im->data + im->pos, n);
@@ -275,8 +335,102 @@ static int image_rewind(void *ctx)
 {
 	struct image *im = ctx;
 
-	im->pos = im->h.header_len;
+	im->pos = im->h.img.header_len;
+	im->cur = 0;
 	return 0;
+}
+
+/* Whether data's sha256 (busybox's sha256sum, as init checks the payload) is want: 1 or 0; -1
+ * when it cannot be computed. */
+static int sha256_check(const void *data, size_t len, const unsigned char want[32])
+{
+	char *argv[] = {SHA256SUM, NULL}, got[80], hex[65];
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", want[i]);
+	if (!pipe_through(argv, data, len, got, sizeof(got)) || strlen(got) < 64)
+		return -1;
+	return strncmp(got, hex, 64) == 0;
+}
+
+/* The boot medium: the block device carrying the ISO 9660 volume HYPERVISOR (a CD, or the USB
+ * stick the hybrid ISO was written to), waiting a few seconds for it to appear. */
+static bool medium_find(char *dev, size_t size)
+{
+	struct timespec tick = {0, 200 * 1000 * 1000};
+
+	for (int tries = 0; tries < 50; tries++, nanosleep(&tick, NULL)) {
+		DIR *dp = opendir("/sys/class/block");
+		struct dirent *e;
+		bool found = false;
+		while (dp && !found && (e = readdir(dp))) {
+			snprintf(dev, size, "/dev/%.200s", e->d_name);
+			found = e->d_name[0] != '.' && is_boot_medium(dev);
+		}
+		if (dp)
+			closedir(dp);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/* File i of the image, read whole from the mounted medium and checked against its size and sha256. */
+static const char *medium_file(struct image *im, size_t i, const char *dev)
+{
+	const struct hvimg2_file *f = &im->h.file[i];
+	char path[HVIMG2_PATH + 16];
+	struct stat st;
+	int fd, ok;
+
+	snprintf(path, sizeof(path), MEDIUM "/%s", f->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ok = fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == f->size &&
+	     (im->file[i] = malloc(f->size ? f->size : 1)) && pread(fd, im->file[i], f->size, 0) == (ssize_t)f->size;
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		log_error("/%s on the boot medium %s is missing, unreadable or not %llu bytes; boot the installer "
+			  "from the medium it came on", f->path, dev, (unsigned long long)f->size);
+		return "wrong-medium";
+	}
+	if ((ok = sha256_check(im->file[i], f->size, f->sha256)) < 0) {
+		log_error("cannot run %s to check /%s; the initramfs needs busybox's sha256sum", SHA256SUM, f->path);
+		return "hash-failed";
+	}
+	if (!ok) {
+		log_error("/%s on the boot medium %s is not the file this installer was built with (its sha256 "
+			  "differs); boot the installer from the medium it came on", f->path, dev);
+		return "wrong-medium";
+	}
+	return NULL;
+}
+
+/* The files the image names, from the boot medium mounted read-only, before anything is written. */
+static const char *medium_load(struct image *im)
+{
+	const char *reason = NULL;
+	char dev[300];
+
+	if (im->h.nfiles == 0)
+		return NULL;
+	if (!medium_find(dev, sizeof(dev))) {
+		log_error("cannot find the boot medium (the ISO 9660 volume HYPERVISOR), which holds the files "
+			  "the install writes; boot the installer from the ISO, as a CD or written to a USB stick");
+		return "no-boot-medium";
+	}
+	mkdir(MEDIUM, 0700);
+	if (mount(dev, MEDIUM, "iso9660", MS_RDONLY, "") < 0) {
+		log_error("cannot mount the boot medium %s: %s; the image profile's modules must hold isofs "
+			  "(and sr_mod for a CD)", dev, strerror(errno));
+		return "medium-mount-failed";
+	}
+	if (!(im->file = calloc(im->h.nfiles, sizeof(*im->file))))
+		reason = "out-of-memory";
+	for (size_t i = 0; i < im->h.nfiles && !reason; i++)
+		reason = medium_file(im, i, dev);
+	umount(MEDIUM);
+	return reason;
 }
 
 /* Every extent written, flushed, read back and compared (image/extents.h). */
@@ -287,7 +441,7 @@ static const char *image_write(struct image *im, int fd)
 	int r;
 
 	image_rewind(im);
-	r = extents_write(fd, /* base= */ 0, im->h.ext, im->h.n, &src, /* progress= */ NULL, &step);
+	r = extents_write(fd, /* base= */ 0, im->h.img.ext, im->h.img.n, &src, /* progress= */ NULL, &step);
 	if (r == 0)
 		return NULL;
 	log_error("%s the disk failed: %s; the disk may be failing, try another",
@@ -323,29 +477,11 @@ static void salt(char *out, size_t n)
  * password goes through a pipe, never the command line. */
 static bool hash_password(const char *pw, char *out, size_t size)
 {
-	int in[2], res[2], status;
 	char s[17], *argv[] = {"/bin/mkpasswd", "-m", "sha512", "-S", s, NULL};
-	ssize_t n;
-	pid_t pid;
 
 	salt(s, sizeof(s));
-	if (pipe(in) < 0 || pipe(res) < 0 || (pid = fork()) < 0)
+	if (!pipe_through(argv, pw, strlen(pw), out, size))
 		return false;
-	if (pid == 0) {
-		dup2(in[0], 0), dup2(res[1], 1);
-		close(in[1]), close(res[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]), close(res[1]);
-	sysfile_write_all(in[1], pw, strlen(pw));
-	close(in[1]);
-	n = read(res[0], out, size - 1);
-	close(res[0]);
-	waitpid(pid, &status, 0);
-	if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return false;
-	out[n] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 	return strncmp(out, "$6$", 3) == 0;
 }
@@ -382,9 +518,9 @@ static const char *install_to(struct image *im, const struct disk *d)
 	const char *reason;
 	int fd;
 
-	if (d->bytes < im->h.disk_size) {
+	if (d->bytes < im->h.img.disk_size) {
 		log_error("%s holds %.1f GiB, the layout needs %.1f GiB; pick a larger disk", d->name,
-			  d->bytes / 1073741824.0, im->h.disk_size / 1073741824.0);
+			  d->bytes / 1073741824.0, im->h.img.disk_size / 1073741824.0);
 		return "disk-too-small";
 	}
 	snprintf(dev, sizeof(dev), "/dev/%s", d->name);
@@ -478,45 +614,59 @@ static void version_read(char *out, size_t size)
 		snprintf(out, size, "unknown");
 }
 
-static const char *install_run(const char **ret_disk)
+/* Pick the disk, write it, its boot state and ks.cfg's settings; on success it reboots. */
+static const char *install_steps(struct image *im, const struct ks_config *ks, bool unattended, const char *ks_disk,
+				 const char **ret_disk)
 {
 	static struct disk disks[MAX_DISKS];
-	struct ks_config ks = {0};
-	struct image im = {0};
-	struct timespec settle = {2, 0};
-	char ks_disk[32] = "", version[64];
-	bool unattended;
-	int n, pick;
+	char version[64];
 	const char *reason;
+	int n = disks_list(disks, ks_disk), pick;
 
-	nanosleep(&settle, NULL); /* disks appear a moment after their drivers load */
-	if ((reason = image_open(&im)) || (reason = load_answers(&ks, &unattended, ks_disk, sizeof(ks_disk))))
-		return reason;
-	n = disks_list(disks, ks_disk);
 	if (n == 0) {
 		log_error("no local disk to install to (the boot medium and the KS volume are left alone)");
 		return "no-disk";
 	}
-	if ((pick = pick_disk(unattended ? &ks : NULL, disks, n)) < 0) {
+	if ((pick = pick_disk(unattended ? ks : NULL, disks, n)) < 0) {
 		log_error(unattended ? "ks.cfg: no disk matches install --disk=%s" : "no disk chosen%s; nothing was written",
-			  unattended ? ks.disk_name : "");
+			  unattended ? ks->disk_name : "");
 		return "no-disk-chosen";
 	}
 	*ret_disk = disks[pick].name;
-	if ((reason = install_to(&im, &disks[pick])) || (reason = state_write(disks[pick].name)) ||
-	    (unattended && (reason = config_write(disks[pick].name, &ks))))
+	if ((reason = install_to(im, &disks[pick])) || (reason = state_write(disks[pick].name)) ||
+	    (unattended && (reason = config_write(disks[pick].name, ks))))
 		return reason;
 	version_read(version, sizeof(version));
 	say("INSTALL-OK disk=%s version=%s", disks[pick].name, version);
-	finish(&ks, unattended);
+	finish(ks, unattended);
 	return NULL;
+}
+
+static const char *install_run(const char **ret_disk)
+{
+	struct ks_config ks = {0};
+	struct image im = {0};
+	struct timespec settle = {2, 0};
+	char ks_disk[32] = "";
+	bool unattended = false;
+	const char *reason;
+
+	nanosleep(&settle, NULL); /* disks appear a moment after their drivers load */
+	if (!(reason = image_open(&im)) && !(reason = load_answers(&ks, &unattended, ks_disk, sizeof(ks_disk))) &&
+	    !(reason = medium_load(&im)))
+		reason = install_steps(&im, &ks, unattended, ks_disk, ret_disk);
+	image_close(&im);
+	return reason;
 }
 
 /* Exit status: 1 when nothing was installed (INSTALL-FAILED says why); after an install the
  * installer reboots or powers off and does not return. */
 int main(void)
 {
-	const char *disk = "-", *reason = install_run(&disk);
+	const char *disk = "-", *reason;
+
+	signal(SIGPIPE, SIG_IGN); /* a child of pipe_through() that stops reading fails by its status */
+	reason = install_run(&disk);
 
 	if (reason)
 		say("INSTALL-FAILED reason=%s disk=%s", reason, disk);

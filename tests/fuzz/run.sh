@@ -9,7 +9,7 @@ SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto"
 n=0 failed=0
-for t in recipe profile kmod manifest bundle hvimg bootstate ks vmm-config vmm-virtq; do
+for t in recipe profile kmod manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -30,6 +30,12 @@ for t in recipe profile kmod manifest bundle hvimg bootstate ks vmm-config vmm-v
 			[ -f "$b" ] && head -c 65536 "$b" >"$dir/corpus/$(basename "$b")"
 		done ;;
 	hvimg) printf 'HVIMG1\n\0\0\20\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\2\0\0\0\0\0\0' >"$dir/corpus/seed" ;;
+	hvimg2) # the worked example of image/hvimg.h: a 1 MiB disk, 512 literal bytes at 0, boot/k at 0x20000
+		python3 -c '
+import struct, sys
+h = b"HVIMG2\n\0" + struct.pack("<QQQ", 1 << 20, 1, 2) + b"boot/k".ljust(64, b"\0") + struct.pack("<Q", 5000)
+h += b"\xab" * 32 + struct.pack("<QQQQ", 0, 512, (1 << 64) - 1, 0) + struct.pack("<QQQQ", 0x20000, 5000, 0, 0)
+sys.stdout.buffer.write(h + b"\x55" * 512)' >"$dir/corpus/seed" ;;
 	bootstate) { printf '# GRUB Environment Block\nseq=1\nA_state=good\nA_tries=0\nA_gen=1\n'
 		printf 'B_state=trial\nB_tries=3\nB_gen=2\nseqend=1\n'; } >"$dir/corpus/seed"
 		truncate -s 1024 "$dir/corpus/seed"; sed -i 's/\x0/#/g' "$dir/corpus/seed" ;;
