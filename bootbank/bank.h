@@ -2,7 +2,9 @@
  * Boot banks: the on-disk boot state and the choice of the bank to boot.
  *
  * The boot state is a GRUB environment block (exactly 1024 bytes) kept in two copies on the
- * EFI system partition, /grub/envA and /grub/envB. A copy reads:
+ * EFI system partition, /grub/a/envA and /grub/b/envB: each in a folder of its own, so that the
+ * two copies' data and directory entries lie in four different sectors (a write that tears one
+ * sector touches one copy only). A copy reads:
  *
  *   # GRUB Environment Block
  *   seq=1
@@ -30,6 +32,15 @@
 #include <stddef.h>
 
 #define BANK_ENV_SIZE 1024
+/* Where the copies lie on the ESP (GRUB's paths; bootbank/grub.cfg names the same). */
+#define BANK_ENV_DIR_A "/grub/a"
+#define BANK_ENV_DIR_B "/grub/b"
+#define BANK_ENV_PATH_A BANK_ENV_DIR_A "/envA"
+#define BANK_ENV_PATH_B BANK_ENV_DIR_B "/envB"
+/* Where disks made before this layout keep them (both in /grub, their directory entries in one sector):
+ * read and written there when the new paths are absent. */
+#define BANK_ENV_OLD_PATH_A "/grub/envA"
+#define BANK_ENV_OLD_PATH_B "/grub/envB"
 #define BANK_TRIES 3     /* tries a freshly staged bank gets; GRUB's if-table counts down from 3 */
 #define BANK_GEN_MAX 999999999UL /* nine digits, as GRUB's check allows */
 

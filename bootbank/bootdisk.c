@@ -205,26 +205,36 @@ int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *
 	return r;
 }
 
-static const char *const copy_path[2] = {"/grub/envA", "/grub/envB"};
+static const char *const copy_path[2][2] = {{BANK_ENV_PATH_A, BANK_ENV_OLD_PATH_A}, {BANK_ENV_PATH_B, BANK_ENV_OLD_PATH_B}};
+
+/* A copy at its path, or where disks made before the copies had folders of their own keep it. */
+static int copy_offset(const struct bootdisk *bd, int i, unsigned long long *ret)
+{
+	struct diag ignored;
+
+	if (bootdisk_file_offset(bd, &bd->esp, copy_path[i][0], BANK_ENV_SIZE, ret, &ignored) == 0)
+		return 0;
+	return bootdisk_file_offset(bd, &bd->esp, copy_path[i][1], BANK_ENV_SIZE, ret, &ignored);
+}
 
 int bootdisk_state_copies(const struct bootdisk *bd, struct bootstate_copies *ret, struct diag *d)
 {
 	struct bootstate_copies c = {{bd->fd, bd->fd}, {0, 0}};
-	struct diag ignored;
 	int found = 0;
 
 	/* A copy that cannot be located is not valid; the other one decides, as in GRUB. */
 	for (int i = 0; i < 2; i++) {
 		unsigned long long off = 0;
-		if (bootdisk_file_offset(bd, &bd->esp, copy_path[i], BANK_ENV_SIZE, &off, i ? &ignored : d) < 0)
+		if (copy_offset(bd, i, &off) < 0)
 			c.fd[i] = -1;
 		else
 			found++;
 		c.offset[i] = off;
 	}
 	if (!found)
-		return diag_set(d, bd->path, 0, "the ESP holds neither /grub/envA nor /grub/envB; the boot state is gone, "
-				"reinstall the disk");
+		return diag_set(d, bd->path, 0, "the ESP holds neither " BANK_ENV_PATH_A " nor " BANK_ENV_PATH_B
+				" (nor " BANK_ENV_OLD_PATH_A ", " BANK_ENV_OLD_PATH_B "), or they are not in one piece; "
+				"the boot state is gone, reinstall the disk");
 	*ret = c;
 	return 0;
 }

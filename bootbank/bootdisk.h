@@ -38,7 +38,8 @@ int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *
 			 unsigned long long *ret, struct diag *d);
 
 /* Where the boot state's two copies lie on the disk (bootstate.h): bd's fd and the offsets of
- * /grub/envA and /grub/envB in the ESP's FAT. A copy not found gets fd -1. -EINVAL with d when
+ * /grub/a/envA and /grub/b/envB in the ESP's FAT (or, on disks made before those folders, of
+ * /grub/envA and /grub/envB). A copy not found gets fd -1. -EINVAL with d when
  * neither is found. */
 int bootdisk_state_copies(const struct bootdisk *bd, struct bootstate_copies *ret, struct diag *d);
 

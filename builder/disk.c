@@ -269,6 +269,13 @@ static int fill_esp(const struct disk_opts *o, const char *log, struct diag *d)
 		r = fat_mkdir(o, "esp", "::/EFI/BOOT", log, d);
 	if (r == 0)
 		r = fat_mkdir(o, "esp", "::/grub", log, d);
+	/* Each copy of the boot state in a folder of its own: a file's directory entry (which Linux's
+	 * vfat rewrites on every write: mtime) then shares its sector with neither the other copy's
+	 * nor grub.cfg's (docs/disk-layout.md). */
+	if (r == 0)
+		r = fat_mkdir(o, "esp", "::" BANK_ENV_DIR_A, log, d);
+	if (r == 0)
+		r = fat_mkdir(o, "esp", "::" BANK_ENV_DIR_B, log, d);
 	if (r == 0)
 		r = fat_put(o, "esp", efi, "::/EFI/BOOT/BOOTX64.EFI", log, d);
 	if (r == 0)
@@ -276,9 +283,9 @@ static int fill_esp(const struct disk_opts *o, const char *log, struct diag *d)
 	if (r == 0)
 		r = fat_put(o, "esp", sig, "::/grub/grub.cfg.sig", log, d);
 	if (r == 0)
-		r = fat_put(o, "esp", ea, "::/grub/envA", log, d);
+		r = fat_put(o, "esp", ea, "::" BANK_ENV_PATH_A, log, d);
 	if (r == 0)
-		r = fat_put(o, "esp", eb, "::/grub/envB", log, d);
+		r = fat_put(o, "esp", eb, "::" BANK_ENV_PATH_B, log, d);
 	free(efi), free(cfg), free(sig), free(ea), free(eb);
 	return r;
 }

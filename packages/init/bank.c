@@ -36,11 +36,21 @@ static bool part_wait(const char *partname, char *dev, size_t size)
 	return false;
 }
 
+/* A copy of the boot state on the mounted ESP (bank.h), or where disks made before the copies had
+ * folders of their own keep it. */
+static int copy_open(int i)
+{
+	static const char *const paths[2][2] = {{ESP_DIR BANK_ENV_PATH_A, ESP_DIR BANK_ENV_OLD_PATH_A},
+						{ESP_DIR BANK_ENV_PATH_B, ESP_DIR BANK_ENV_OLD_PATH_B}};
+	int fd = open(paths[i][0], O_RDWR | O_CLOEXEC);
+
+	return fd >= 0 ? fd : open(paths[i][1], O_RDWR | O_CLOEXEC);
+}
+
 /* Set bank `bank` good in the state on the mounted ESP, through the boot-state commit. */
 static const char *state_mark_good(int bank)
 {
-	static const char *const paths[2] = {ESP_DIR "/grub/envA", ESP_DIR "/grub/envB"};
-	struct bootstate_copies c = {{open(paths[0], O_RDWR | O_CLOEXEC), open(paths[1], O_RDWR | O_CLOEXEC)}, {0, 0}};
+	struct bootstate_copies c = {{copy_open(0), copy_open(1)}, {0, 0}};
 	struct bootstate st;
 	struct bank_env next;
 	int r = bootstate_load(&c, &st);

@@ -546,7 +546,7 @@ static const char *install_to(struct image *im, const struct disk *d)
  * bank A, which holds this build, good at generation 1; B empty. */
 static const char *state_write(const char *disk)
 {
-	static const char *const paths[2] = {"/run/esp/grub/envA", "/run/esp/grub/envB"};
+	static const char *const paths[2] = {"/run/esp" BANK_ENV_PATH_A, "/run/esp" BANK_ENV_PATH_B};
 	struct bank_env first = {.bank = {{BANK_GOOD, 0, 1}, {BANK_EMPTY, 0, 0}}};
 	struct bootstate_copies c = {{-1, -1}, {0, 0}};
 	struct bootstate st;

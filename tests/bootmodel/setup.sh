@@ -2,7 +2,7 @@
 # tests/bootmodel/setup.sh DIR GRUB_CFG: make the work folder `bootmodel run DIR` needs.
 #   DIR/pfx/          grub-emu's prefix: its modules, harness.cfg as grub.cfg, the test's key
 #   DIR/disk.img      a GPT disk laid out like the installed one (gpt2 ESP with /grub/grub.cfg,
-#                     its .sig and envA/envB; gpt3 bank-a; gpt4 bank-b, all FAT)
+#                     its .sig, /grub/a/envA and /grub/b/envB; gpt3 bank-a; gpt4 bank-b, all FAT)
 #   DIR/banks/X-KIND.fat  bank X's partition with its files ok, missing (the kernel),
 #                     badcfg, badkernel or badinitrd (altered after signing)
 #   DIR/layout        byte offsets of envA, envB, bank-a and bank-b in disk.img
@@ -62,8 +62,10 @@ for c in A B; do
 	{ printf '# GRUB Environment Block\nHARNESS-ENV%s\n' $c; head -c 1000 /dev/zero | tr '\0' '#'; } | head -c 1024 >"$dir/env$c"
 done
 mkfs.fat -C -i 11112222 -n ESP -S 512 "$dir/esp.fat" 512 >/dev/null
-mmd -i "$dir/esp.fat" ::/grub
-mcopy -i "$dir/esp.fat" "$dir/grub.cfg" "$dir/grub.cfg.sig" "$dir/envA" "$dir/envB" ::/grub/
+mmd -i "$dir/esp.fat" ::/grub ::/grub/a ::/grub/b
+mcopy -i "$dir/esp.fat" "$dir/grub.cfg" "$dir/grub.cfg.sig" ::/grub/
+mcopy -i "$dir/esp.fat" "$dir/envA" ::/grub/a/
+mcopy -i "$dir/esp.fat" "$dir/envB" ::/grub/b/
 
 d=$dir/disk.img
 truncate -s $((2304 * 512)) "$d"

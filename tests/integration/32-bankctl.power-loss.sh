@@ -35,7 +35,7 @@ check 1 "$runs kills during staging ($interrupted mid-way, $completed after it e
 # A boot state copy torn mid-write: stage fully, then cut the current copy (envB) after 60 bytes.
 cp --sparse=always "$t/base.img" "$t/torn.img"
 "$BANKCTL" --disk "$t/torn.img" stage "$VARIANTS/v2.bundle" >/dev/null 2>&1
-off=$(( $(MTOOLS_SKIP_CHECK=1 mshowfat -i "$t/torn.img@@$((4096 * 512))" ::/grub/envB | sed 's/.*<\([0-9]*\).*/\1/') ))
+off=$(( $(MTOOLS_SKIP_CHECK=1 mshowfat -i "$t/torn.img@@$((4096 * 512))" ::/grub/b/envB | sed 's/.*<\([0-9]*\).*/\1/') ))
 # ESP data area: 4 reserved + 2 x 64 FAT + 32 root-dir sectors; 4 sectors per cluster.
 byte=$(( 4096 * 512 + (164 + (off - 2) * 4) * 512 + 60 ))
 head -c 200 /dev/urandom | dd of="$t/torn.img" bs=1 seek=$byte conv=notrunc status=none
@@ -50,7 +50,7 @@ boot_expect 4 "$t/torn.img" uefi "BOOT-OK bank=A version=$VERSION" "a disk with 
 
 # Both copies destroyed: GRUB boots a bank with files, and the booted system writes a fresh state.
 cp --sparse=always "$t/base.img" "$t/both.img"
-for f in envA envB; do
+for f in a/envA b/envB; do
 	head -c 1024 /dev/urandom >"$t/junk"
 	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$t/both.img@@$((4096 * 512))" "$t/junk" ::/grub/$f
 done

@@ -1,7 +1,8 @@
 /* A tiny boot disk for the unit tests of bootdisk, staging and trust, made in the test's temp
  * folder with sfdisk, mkfs.fat and mtools (docs/disk-layout.md's GPT, small):
  *
- *   esp      1 MiB + 4 MiB    FAT: /grub/envA (seq 1: A good gen 1), /grub/envB (seq 0)
+ *   esp      1 MiB + 4 MiB    FAT: /grub/a/envA (seq 1: A good gen 1), /grub/b/envB (seq 0)
+ *                             (old_env_paths: /grub/envA, /grub/envB, the layout before the folders)
  *   bank-a   5 MiB + 8 MiB    FAT: /boot.cfg (hypervisor 1.0.0), /keys/trusted.pem, /keys/revoked
  *   bank-b  13 MiB + 8 MiB    zeros (or an empty FAT)
  *   persist 21 MiB + 2 MiB    an empty FAT
@@ -30,7 +31,8 @@
 
 struct disk_opts {
 	bool no_persist;         /* leave the persist partition out of the GPT */
-	bool no_env_b;           /* no /grub/envB on the ESP */
+	bool no_env_b;           /* no envB on the ESP */
+	bool old_env_paths;      /* the copies at /grub/envA and /grub/envB (disks made before /grub/a, /grub/b) */
 	bool format_bank_b;      /* an empty FAT in bank-b instead of zeros */
 	const char *trusted;     /* a PEM file for bank-a's /keys/trusted.pem (NULL: none) */
 	const char *revoked;     /* text of bank-a's /keys/revoked (NULL: none) */
@@ -119,9 +121,9 @@ static inline int fix_disk(const char *dir, const struct disk_opts *o, char **re
 		"printf 'label: gpt\\nstart=2048, size=8192, name=esp, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\\n"
 		"start=10240, size=16384, name=bank-a\\nstart=26624, size=16384, name=bank-b\\n%s' | sfdisk -q disk.img\n"
 		"mkfs.fat -C esp.fat 4096 >/dev/null\n"
-		"mmd -i esp.fat ::/grub\n"
-		"mcopy -i esp.fat envA ::/grub/envA\n"
-		"%s\n"
+		"mmd -i esp.fat ::/grub ::/grub/a ::/grub/b\n"
+		"mcopy -i esp.fat envA ::%s\n"
+		"%s%s\n"
 		"dd if=esp.fat of=disk.img bs=512 seek=2048 conv=notrunc status=none\n"
 		"mkfs.fat -C bank-a.fat 8192 >/dev/null\n"
 		"mcopy -i bank-a.fat boot.cfg ::/boot.cfg\n"
@@ -134,7 +136,8 @@ static inline int fix_disk(const char *dir, const struct disk_opts *o, char **re
 		"dd if=persist.fat of=disk.img bs=512 seek=43008 conv=notrunc status=none\n"
 		"rm -f esp.fat bank-a.fat bank-b.fat persist.fat\n",
 		FIX_DISK_SIZE, o->no_persist ? "" : "start=43008, size=4096, name=persist\\n",
-		o->no_env_b ? "" : "mcopy -i esp.fat envB ::/grub/envB",
+		o->old_env_paths ? BANK_ENV_OLD_PATH_A : BANK_ENV_PATH_A, o->no_env_b ? "" : "mcopy -i esp.fat envB ::",
+		o->no_env_b ? "" : o->old_env_paths ? BANK_ENV_OLD_PATH_B : BANK_ENV_PATH_B,
 		o->trusted ? "mcopy -i bank-a.fat '" : "", o->trusted ? o->trusted : "",
 		o->trusted ? "' ::/keys/trusted.pem" : "", o->revoked ? "mcopy -i bank-a.fat revoked ::/keys/revoked" : "",
 		o->format_bank_b ? "mkfs.fat -C bank-b.fat 8192 >/dev/null; "

@@ -104,7 +104,7 @@ static void test_bootdisk_state_round_trips_when_committed(void)
 		r = bootdisk_state_load(&bd, &c, &st, &d);
 	ok(r == 0 && c.fd[0] == bd.fd && c.fd[1] == bd.fd && c.offset[0] > FIX_ESP_AT && c.offset[1] > FIX_ESP_AT &&
 	   c.offset[0] != c.offset[1] && c.offset[0] < FIX_ESP_AT + 4 * FIX_MIB,
-	   "bootdisk_state_load: finds both copies inside the ESP when the FAT holds /grub/envA and /grub/envB (%s)",
+	   "bootdisk_state_load: finds both copies inside the ESP when the FAT holds /grub/a/envA and /grub/b/envB (%s)",
 	   d.msg);
 	ok(r == 0 && st.current == 0 && st.valid[1] && st.env.seq == 1 && st.env.bank[0].state == BANK_GOOD,
 	   "bootdisk_state_load: envA (seq 1) is current when envB has seq 0");
@@ -124,9 +124,46 @@ static void test_bootdisk_state_round_trips_when_committed(void)
 	want.seq = 2;
 	bank_env_format(&want, block);
 	if (r == 0)
-		r = bootdisk_read_file(&bd, &bd.esp, "/grub/envB", &envb, &d);
+		r = bootdisk_read_file(&bd, &bd.esp, BANK_ENV_PATH_B, &envb, &d);
 	ok(r == 0 && envb.len == BANK_ENV_SIZE && memcmp(envb.data, block, BANK_ENV_SIZE) == 0,
-	   "bootdisk_state_commit: the FAT's file /grub/envB holds the new copy when it was written in place");
+	   "bootdisk_state_commit: the FAT's file /grub/b/envB holds the new copy when it was written in place");
+	buf_free(&envb);
+	if (bd.path)
+		bootdisk_close(&bd);
+	free(disk);
+	util_rm_rf(dir);
+	free(dir);
+}
+
+static void test_bootdisk_state_round_trips_at_the_old_paths_when_the_disk_predates_the_folders(void)
+{
+	char *dir = temp_dir(), *disk = NULL;
+	struct disk_opts o = {.old_env_paths = true};
+	struct bootdisk bd = {0};
+	struct bootstate_copies c;
+	struct bootstate st;
+	struct bank_env want;
+	struct buf envb = {0};
+	struct diag d = {{0}, 0};
+	char block[BANK_ENV_SIZE];
+	int r = fix_disk(dir, &o, &disk);
+
+	r = r == 0 ? bootdisk_open(disk, 1, &bd, &d) : -1;
+	if (r == 0)
+		r = bootdisk_state_load(&bd, &c, &st, &d);
+	ok(r == 0 && c.fd[0] == bd.fd && c.fd[1] == bd.fd && st.current == 0 && st.valid[1],
+	   "bootdisk_state_load: finds both copies at /grub/envA and /grub/envB on a disk made before /grub/a, /grub/b (%s)",
+	   d.msg);
+	want = st.env;
+	want.bank[1] = (struct bank){BANK_TRIAL, 3, 2};
+	if (r == 0)
+		r = bootdisk_state_commit(&bd, &c, &st, &want, &d);
+	want.seq = 2;
+	bank_env_format(&want, block);
+	if (r == 0)
+		r = bootdisk_read_file(&bd, &bd.esp, BANK_ENV_OLD_PATH_B, &envb, &d);
+	ok(r == 0 && envb.len == BANK_ENV_SIZE && memcmp(envb.data, block, BANK_ENV_SIZE) == 0,
+	   "bootdisk_state_commit: the old layout's /grub/envB holds the new copy (%s)", d.msg);
 	buf_free(&envb);
 	if (bd.path)
 		bootdisk_close(&bd);
@@ -151,7 +188,7 @@ static void test_bootdisk_state_commit_fails_with_enoent_when_the_other_copy_is_
 	if (r == 0)
 		r = bootdisk_state_load(&bd, &c, &st, &d);
 	ok(r == 0 && c.fd[0] >= 0 && c.fd[1] == -1 && st.current == 0 && !st.valid[1],
-	   "bootdisk_state_load: envA decides, envB's fd is -1 when the ESP has no /grub/envB (%s)", d.msg);
+	   "bootdisk_state_load: envA decides, envB's fd is -1 when the ESP has no envB (%s)", d.msg);
 	before = fix_read(disk, &n1);
 	want = st.env;
 	want.bank[1].state = BANK_TRIAL;
@@ -209,6 +246,7 @@ int main(void)
 	test_bootdisk_open_finds_the_four_partitions_when_the_gpt_names_them();
 	test_bootdisk_open_refuses_a_disk_when_a_partition_is_missing();
 	test_bootdisk_state_round_trips_when_committed();
+	test_bootdisk_state_round_trips_at_the_old_paths_when_the_disk_predates_the_folders();
 	test_bootdisk_state_commit_fails_with_enoent_when_the_other_copy_is_missing();
 	test_bootdisk_files_round_trip_when_written_with_mtools();
 	return tap_done();
