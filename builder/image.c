@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "bank.h"
 #include "bundle.h"
 #include "disk.h"
 #include "extents.h"
@@ -472,6 +473,41 @@ static int make_disk_and_bundle(const struct image_opts *o, const struct profile
 
 static const char *const bank_files[] = {BANK_FILES};
 
+/* The installer's image carries no valid boot state: the disk image's two copies are blanked
+ * (zeros, which no reader takes for a state) while it is packed, and the installer commits the
+ * first state only after bank A read back right, so a cut while it writes never leaves a state
+ * that calls a half-written bank good. blank[i] keeps copy i's bytes for env_restore(). */
+static int env_blank(const char *img, const char *work, char blank[2][BANK_ENV_SIZE], unsigned long long at[2],
+		     struct diag *d)
+{
+	static const char *const paths[2] = {BANK_ENV_PATH_A, BANK_ENV_PATH_B};
+	static const char zeros[BANK_ENV_SIZE];
+	int fd = open(img, O_RDWR | O_CLOEXEC), r = 0;
+
+	for (int i = 0; i < 2 && r == 0; i++) {
+		if (disk_file_offset(work, "esp", paths[i] + 1, &at[i]) < 0)
+			r = diag_set(d, img, 0, "cannot find %s on the ESP; this is a bug in imgbuild", paths[i]);
+		else if (fd < 0 || pread(fd, blank[i], BANK_ENV_SIZE, (off_t)at[i]) != BANK_ENV_SIZE ||
+			 pwrite(fd, zeros, BANK_ENV_SIZE, (off_t)at[i]) != BANK_ENV_SIZE)
+			r = diag_set_errno(d, errno ? errno : EIO, img, 0, "cannot blank the boot state for the installer");
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int env_restore(const char *img, char blank[2][BANK_ENV_SIZE], const unsigned long long at[2], struct diag *d)
+{
+	int fd = open(img, O_WRONLY | O_CLOEXEC), r = 0;
+
+	for (int i = 0; i < 2 && r == 0; i++)
+		if (at[i] && (fd < 0 || pwrite(fd, blank[i], BANK_ENV_SIZE, (off_t)at[i]) != BANK_ENV_SIZE))
+			r = diag_set_errno(d, errno ? errno : EIO, img, 0, "cannot put the boot state back");
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 /* The installer's image: the disk image as HVIMG2 (image/hvimg.h), in a cpio GRUB loads as an
  * initrd. Bank A's files are the ISO's own: each one mtools wrote in one piece is named by its
  * path on the ISO instead of carried twice; a fragmented one stays literal. */
@@ -494,7 +530,13 @@ static int make_installer(const struct image_opts *o, const struct profile *p, c
 		n++;
 	}
 	util_mkdir_p(dir, 0755);
-	r = hvimg2_pack(img, packed, placed, n, d);
+	char saved[2][BANK_ENV_SIZE];
+	unsigned long long at[2] = {0, 0};
+	r = env_blank(img, work, saved, at, d);
+	if (r == 0)
+		r = hvimg2_pack(img, packed, placed, n, d);
+	if (env_restore(img, saved, at, d) < 0)
+		r = -EIO;
 	if (r == 0)
 		r = initramfs_write_plain(dir, out, o->epoch, d);
 	for (size_t i = 0; i < n; i++)

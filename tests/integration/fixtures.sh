@@ -29,7 +29,8 @@ variant() {
 }
 
 variant v2 2.0.0
-variant v3-panics 3.0.0 "sed -i 's|^build = musl-gcc.*|build = printf \"#!/bin/sh\\\\necho init: v3 exits on purpose\\\\nexit 1\\\\n\" >init|' recipes/init/init.recipe"
+# (the grep makes the fixture fail when the recipe no longer has the line the sed replaces)
+variant v3-panics 3.0.0 "sed -i 's|^build = make .*|build = mkdir -p o/target \\&\\& printf \"#!/bin/sh\\\\necho init: v3 exits on purpose\\\\nexit 1\\\\n\" >o/target/init|' recipes/init/init.recipe && grep -q 'v3 exits on purpose' recipes/init/init.recipe"
 # v4-hangs: init hangs in its health check, after the watchdog is armed: softdog resets the VM.
 variant v4-hangs 4.0.0 "sed -i -e 's|^#include <errno.h>|&\\n#include <unistd.h>|' -e '/^const char \\*health_check(/,/^{/ s|^{|{\\n\\tfor (;;)\\n\\t\\tpause();|' packages/init/health.c"
 variant v0.9 0.9.0
