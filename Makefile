@@ -35,7 +35,8 @@ IMAGE_CORE    = image/hvimg.c image/extents.c
 BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c
 
 BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch.c builder/pkg.c builder/build.c \
-                builder/image.c builder/initramfs.c builder/kmod.c builder/tree.c builder/iso.c builder/disk.c builder/sign.c
+                builder/image.c builder/initramfs.c builder/kmod.c builder/drivers.c builder/tree.c builder/iso.c builder/disk.c \
+                builder/sign.c
 imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) \
                 signing/sign.c bootbank/bank.c $(LIB_HOST)
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
@@ -46,13 +47,13 @@ imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 # glibc (libarchive, libcrypto and libblkid have no musl builds in Debian).
 init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
                 packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
-                packages/init/shell.c packages/init/log.c $(BOOTBANK_CORE) $(LIB_CORE)
+                packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c $(BOOTBANK_CORE) $(LIB_CORE)
 installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
-           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c $(LIB_HOST))
+           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -77,7 +78,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust image/test-hvimg
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 

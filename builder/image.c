@@ -16,6 +16,7 @@
 #include "bank.h"
 #include "bundle.h"
 #include "disk.h"
+#include "drivers.h"
 #include "extents.h"
 #include "grub.h"
 #include "hvimg-pack.h"
@@ -35,6 +36,8 @@
  * unpacked bootloader package (builder/grub.h). */
 struct stage {
 	char *top, *initramfs, *system, *tree, *work, *iso, *kver, *kdir, *grub;
+	struct driver_family *drivers; /* the profile's driver families, what each added */
+	size_t ndrivers;
 };
 
 char *image_iso_path(const struct image_opts *o, const struct profile *p)
@@ -63,6 +66,8 @@ static void stage_free(struct stage *s)
 {
 	free(s->top), free(s->initramfs), free(s->system), free(s->tree), free(s->work), free(s->iso);
 	free(s->kver), free(s->kdir), free(s->grub);
+	drivers_free(s->drivers, s->ndrivers);
+	free(s->drivers);
 }
 
 /* The image key: its format, the profile, the version, the epoch and every package's key. */
@@ -187,6 +192,25 @@ static int add_modules(const struct stage *s, const struct profile *p, struct di
 	return r;
 }
 
+/* The driver families: their modules and firmware, and the tables init matches the hardware
+ * against (builder/drivers.h). */
+static int add_drivers(const struct profile *p, struct build *b, struct stage *s, struct diag *d)
+{
+	const struct namelist *l = &p->drivers;
+
+	s->drivers = xcalloc(l->names.n + 1, sizeof(*s->drivers));
+	for (size_t i = 0; i < l->names.n; i++, s->ndrivers++) {
+		struct job *j = build_find(b, l->names.v[i]);
+		if (build_stage(j, d) < 0)
+			return -EINVAL;
+		if (j->r->modules.n == 0)
+			return diag_set(d, p->path, l->lines[i], "'%s' is not a driver family: its recipe names no "
+					"'modules'; list it under 'system' or 'initramfs', or add its modules", j->r->name);
+		s->drivers[i] = (struct driver_family){.r = j->r, .pkg = j->dest};
+	}
+	return drivers_add(s->kdir, s->kver, s->initramfs, s->drivers, s->ndrivers, d);
+}
+
 static char *os_release(const struct image_opts *o, const struct profile *p)
 {
 	return xasprintf("NAME=\"%s\"\nID=%s\nVERSION_ID=%s\nPRETTY_NAME=\"%s %s\"\nBUILD_ID=%lld\n",
@@ -225,6 +249,8 @@ static int fill_roots(const struct image_opts *o, const struct profile *p, struc
 		r = stage_packages(&p->system, b, s->system, d);
 	if (r == 0)
 		r = add_modules(s, p, d);
+	if (r == 0)
+		r = add_drivers(p, b, s, d);
 	if (r == 0)
 		r = write_text(s->initramfs, "etc/os-release", rel, d);
 	if (r == 0)
@@ -425,6 +451,21 @@ static long long file_bytes(const char *dir, const char *rel)
 	return n;
 }
 
+/* A line per driver family (its share of the modules line above: what no earlier part brought,
+ * and its firmware), and one per firmware file the image goes without. */
+static void write_driver_sizes(const struct stage *s, struct buf *t)
+{
+	if (s->ndrivers)
+		buf_printf(t, "# driver family bytes (uncompressed modules and firmware it added; "
+			   "a module shared with an earlier part counts there)\n");
+	for (size_t i = 0; i < s->ndrivers; i++)
+		buf_printf(t, "drivers:%s %lld\n", s->drivers[i].r->name, s->drivers[i].bytes);
+	for (size_t i = 0; i < s->ndrivers; i++)
+		for (size_t j = 0; j < s->drivers[i].missing.n; j++)
+			buf_printf(t, "# firmware-missing:%s %s (not in the package of recipes/%s; the device may not "
+				   "work)\n", s->drivers[i].r->name, s->drivers[i].missing.v[j], s->drivers[i].r->name);
+}
+
 /* sizes.txt: what each part of the image weighs, for `make bench` and for people. */
 static void write_sizes(const struct profile *p, struct build *b, const struct stage *s, long long iso)
 {
@@ -446,6 +487,7 @@ static void write_sizes(const struct profile *p, struct build *b, const struct s
 	char *mods = xasprintf("%s/lib/modules", s->initramfs);
 	buf_printf(&t, "modules %lld\n", tree_bytes(mods));
 	free(mods);
+	write_driver_sizes(s, &t);
 	util_write_file_atomic(path, t.data, t.len, 0644);
 	buf_free(&t);
 	free(path);

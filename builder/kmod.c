@@ -37,7 +37,12 @@ static int parse_line(struct kmod_db *db, const char *s, const char *e, const ch
 	return 0;
 }
 
-int kmod_parse_dep(struct kmod_db *db, const char *path, const char *text, size_t len, struct diag *d)
+typedef int line_fn(struct kmod_db *db, const char *s, const char *e, const char *path, int line,
+		    struct diag *d);
+
+/* Call fn for each line that is neither empty nor a '#' comment; stop at the first error. */
+static int each_line(struct kmod_db *db, const char *path, const char *text, size_t len, line_fn *fn,
+		     struct diag *d)
 {
 	const char *p = text, *end = text + len;
 	int line = 0, err = 0;
@@ -46,9 +51,54 @@ int kmod_parse_dep(struct kmod_db *db, const char *path, const char *text, size_
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
 		line++;
 		if (e > p && *p != '#')
-			err = parse_line(db, p, e, path, line, d);
+			err = fn(db, p, e, path, line, d);
 		p = e + 1;
 	}
+	return err;
+}
+
+int kmod_parse_dep(struct kmod_db *db, const char *path, const char *text, size_t len, struct diag *d)
+{
+	return each_line(db, path, text, len, parse_line, d);
+}
+
+static int parse_alias_line(struct kmod_db *db, const char *s, const char *e, const char *path, int line,
+			    struct diag *d)
+{
+	char *text = xstrndup(s, (size_t)(e - s));
+	struct strv w = {0};
+	int r = 0;
+
+	kv_split(text, &w);
+	if (w.n != 3 || strcmp(w.v[0], "alias") != 0)
+		r = diag_set(d, path, line, "expected 'alias PATTERN MODULE'; run depmod again");
+	else {
+		strv_push(&db->alias_pattern, w.v[1]);
+		strv_push_take(&db->alias_module, name_of(w.v[2], strlen(w.v[2])));
+	}
+	strv_free(&w);
+	free(text);
+	return r;
+}
+
+int kmod_parse_alias(struct kmod_db *db, const char *path, const char *text, size_t len, struct diag *d)
+{
+	return each_line(db, path, text, len, parse_alias_line, d);
+}
+
+int kmod_load_alias(struct kmod_db *db, const char *moddir, struct diag *d)
+{
+	char *path = xasprintf("%s/modules.alias", moddir), *text;
+	size_t len;
+	int err = util_read_file(path, &text, &len);
+
+	if (err < 0)
+		err = diag_set(d, path, 0, "cannot read: %s; the kernel recipe must run depmod", strerror(-err));
+	else {
+		err = kmod_parse_alias(db, path, text, len, d);
+		free(text);
+	}
+	free(path);
 	return err;
 }
 
@@ -88,6 +138,20 @@ static const struct kmod_entry *find(const struct kmod_db *db, const char *name,
 		if (strcmp(by_path ? db->e[i].path : db->e[i].name, name) == 0)
 			return &db->e[i];
 	return NULL;
+}
+
+const struct kmod_entry *kmod_find(const struct kmod_db *db, const char *name)
+{
+	char *want = name_of(name, strlen(name));
+	const struct kmod_entry *m = find(db, want, 0);
+
+	free(want);
+	return m;
+}
+
+const struct kmod_entry *kmod_find_path(const struct kmod_db *db, const char *path)
+{
+	return find(db, path, 1);
 }
 
 /* Post-order walk; depth bounds a malformed modules.dep with a cycle. */
@@ -150,5 +214,7 @@ void kmod_free(struct kmod_db *db)
 	}
 	free(db->e);
 	strv_free(&db->builtin);
+	strv_free(&db->alias_pattern);
+	strv_free(&db->alias_module);
 	*db = (struct kmod_db){0};
 }

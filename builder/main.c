@@ -175,7 +175,7 @@ static long long source_date_epoch(void)
 static struct recipe **order_for(const struct graph *g, const struct profile *p, size_t *n, struct diag *d)
 {
 	struct strv roots = {0};
-	int *lines = xcalloc(p->initramfs.names.n + p->system.names.n + 2, sizeof(int));
+	int *lines = xcalloc(p->initramfs.names.n + p->system.names.n + p->drivers.names.n + 2, sizeof(int));
 	struct recipe **order = NULL;
 
 	strv_push(&roots, p->kernel);
@@ -191,6 +191,10 @@ static struct recipe **order_for(const struct graph *g, const struct profile *p,
 	for (size_t i = 0; i < p->system.names.n; i++) {
 		lines[roots.n] = p->system.lines[i];
 		strv_push(&roots, p->system.names.v[i]);
+	}
+	for (size_t i = 0; i < p->drivers.names.n; i++) {
+		lines[roots.n] = p->drivers.lines[i];
+		strv_push(&roots, p->drivers.names.v[i]);
 	}
 	if (graph_order(g, &roots, lines, p->path, &order, n, d) < 0)
 		order = NULL;

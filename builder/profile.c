@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const profile_keys[] = {
-	"name", "description", "kernel", "bootloader", "initramfs", "system", "modules", "cmdline", "size-max", NULL,
+	"name", "description", "kernel", "bootloader", "initramfs", "system", "modules", "drivers", "cmdline", "size-max", NULL,
 };
 
 int profile_parse_size(const char *s, unsigned long long *ret)
@@ -97,7 +97,8 @@ static int apply_kv(struct profile *p, const struct kv *kv, struct diag *d)
 		return set_once(&p->bootloader, kv, p->path, d);
 	}
 	namelist_add(strcmp(kv->key, "initramfs") == 0 ? &p->initramfs :
-		     strcmp(kv->key, "system") == 0 ? &p->system : &p->modules, kv->value, kv->line);
+		     strcmp(kv->key, "system") == 0 ? &p->system :
+		     strcmp(kv->key, "drivers") == 0 ? &p->drivers : &p->modules, kv->value, kv->line);
 	return 0;
 }
 
@@ -169,6 +170,7 @@ void profile_free(struct profile *p)
 	namelist_free(&p->initramfs);
 	namelist_free(&p->system);
 	namelist_free(&p->modules);
+	namelist_free(&p->drivers);
 	free(p->path);
 	free(p->text);
 	free(p->name);

@@ -22,6 +22,7 @@ struct profile {
 	struct namelist initramfs; /* packages unpacked into the initramfs */
 	struct namelist system;    /* packages in the squashfs system payload */
 	struct namelist modules;   /* kernel modules (names, without .ko), dependencies added */
+	struct namelist drivers;   /* driver family recipes: init loads their modules for the hardware present */
 	unsigned long long size_max; /* bytes; 0 means no budget */
 	int size_max_line;
 };

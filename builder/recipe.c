@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const recipe_keys[] = {
-	"description", "version", "license", "source", "depends", "build", "install", NULL,
+	"description", "version", "license", "source", "depends", "build", "install", "modules", "firmware", NULL,
 };
 
 char *recipe_name_from_path(const char *path)
@@ -151,6 +151,33 @@ static int add_step(struct recipe *r, const struct kv *kv, struct diag *d)
 	return 0;
 }
 
+/* modules = e1000 e1000e; firmware = tigon/tg3.bin: plain names and relative paths. */
+static int add_words(struct strv *l, int **lines, const struct kv *kv, const char *path, struct diag *d)
+{
+	struct strv w = {0};
+	int r = 0;
+
+	kv_split(kv->value, &w);
+	if (w.n == 0)
+		r = diag_set(d, path, kv->line, "'%s' needs at least one name", kv->key);
+	for (size_t i = 0; i < w.n && r == 0; i++) {
+		if (strcmp(kv->key, "modules") == 0 && strpbrk(w.v[i], "/.")) {
+			r = diag_set(d, path, kv->line, "'%s' is not a module name; write it as modinfo names it, e.g. "
+				     "'e1000e' (without .ko or a folder)", w.v[i]);
+			break;
+		}
+		if (w.v[i][0] == '/' || strstr(w.v[i], "..")) {
+			r = diag_set(d, path, kv->line, "'%s' must be relative to /lib/firmware, without '..'", w.v[i]);
+			break;
+		}
+		*lines = xrealloc(*lines, (l->n + 1) * sizeof(int));
+		(*lines)[l->n] = kv->line;
+		strv_push(l, w.v[i]);
+	}
+	strv_free(&w);
+	return r;
+}
+
 static int check_install(const char *path, int line, struct strv *w, struct diag *d)
 {
 	if (w->n < 2 || w->n > 3)
@@ -202,6 +229,10 @@ static int apply_kv(struct recipe *r, const struct kv *kv, const char *dir, cons
 		return add_deps(r, kv, d);
 	if (strcmp(kv->key, "build") == 0)
 		return add_step(r, kv, d);
+	if (strcmp(kv->key, "modules") == 0)
+		return add_words(&r->modules, &r->module_lines, kv, r->path, d);
+	if (strcmp(kv->key, "firmware") == 0)
+		return add_words(&r->firmware, &r->firmware_lines, kv, r->path, d);
 	return add_install(r, kv, d);
 }
 
@@ -296,6 +327,10 @@ void recipe_free(struct recipe *r)
 	free(r->installs);
 	free(r->dep_lines);
 	strv_free(&r->deps);
+	strv_free(&r->modules);
+	strv_free(&r->firmware);
+	free(r->module_lines);
+	free(r->firmware_lines);
 	free(r->name);
 	free(r->path);
 	free(r->text);

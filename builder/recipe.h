@@ -49,6 +49,10 @@ struct recipe {
 	size_t nsteps;
 	struct install *installs;
 	size_t ninstalls;
+	/* A driver family (named by a profile's 'drivers'): its kernel modules and the firmware
+	 * files they load, which the builder takes from the kernel package and from this one. */
+	struct strv modules, firmware;
+	int *module_lines, *firmware_lines;
 };
 
 /*

@@ -17,6 +17,7 @@
 static const boot_step_fn boot_steps[] = {
 	mounts_setup,  /* 1: /proc, /sys, /dev, /run, /tmp and the console */
 	modules_load,  /* 2: /etc/modules.load */
+	drivers_load,  /*    the drivers the hardware present needs (/etc/modules.alias) */
 	watchdog_start, /* a hang from here on reboots the machine */
 	payload_mount, /* 3: /system.sqfs on /system */
 	config_read,   /* 4: version and bootbank= */

@@ -27,6 +27,7 @@ typedef const char *(*boot_step_fn)(struct boot_state *st);
 /* Boot steps, in the order init.c runs them. */
 const char *mounts_setup(struct boot_state *st);  /* early.c */
 const char *modules_load(struct boot_state *st);  /* modules.c */
+const char *drivers_load(struct boot_state *st);  /* drivers.c */
 const char *payload_mount(struct boot_state *st); /* payload.c */
 const char *config_read(struct boot_state *st);   /* config.c */
 const char *health_check(struct boot_state *st);  /* health.c */
@@ -41,8 +42,14 @@ void watchdog_ping(void);
 /* Disarm the watchdog: nothing feeds it while the installer waits for an answer. */
 void watchdog_stop(void);
 
+/* modules.c: finit_module() the file; 0 when loaded now, 1 when it was already (or is built
+ * in), else -errno. */
+int module_insert(const char *path);
+
 /* log.c */
 /* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for what init did, e.g. "init: loaded e1000 for pci 0000:00:03.0 (8086:100e)". */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -13,26 +13,35 @@
 
 #define MODULES_LIST "/etc/modules.load"
 
+int module_insert(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0) != 0)
+		r = errno == EEXIST ? 1 : -errno;
+	close(fd);
+	return r;
+}
+
 /* The builder resolves dependencies (modules.dep) and writes them first, so the order is the plan. */
 static const char *module_load(const char *dir, const char *rel)
 {
 	char path[PATH_MAX];
-	int fd, err = 0;
+	int err;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path)) {
 		log_error("module path %s is too long; shorten its line in " MODULES_LIST, rel);
 		return "module-path";
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_error("module %s is missing from %s (%s); add it to the initramfs or drop it from "
-			  MODULES_LIST, rel, dir, strerror(errno));
+	err = module_insert(path);
+	if (err == -ENOENT) {
+		log_error("module %s is missing from %s; add it to the initramfs or drop it from "
+			  MODULES_LIST, rel, dir);
 		return "module-missing";
 	}
-	/* EEXIST: built in or loaded already, which is all we need. */
-	if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
-		err = errno;
-	close(fd);
+	err = err < 0 ? -err : 0;
 	/* No hardware for it here (kvm_intel on AMD, either on a CPU without virtualization): the
 	 * image carries both vendors' modules, so this is not a failed boot. */
 	if (err == ENODEV || err == EOPNOTSUPP) {

@@ -1,4 +1,4 @@
-/* libFuzzer target: modules.dep parsing and dependency resolution on arbitrary bytes. */
+/* libFuzzer target: modules.dep and modules.alias parsing and dependency resolution on arbitrary bytes. */
 #include <stdint.h>
 
 #include "kmod.h"
@@ -15,6 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strv_push(&want, db.e[db.n - 1].name);
 		kmod_resolve(&db, &want, lines, "fuzz.image", &out, &d);
 	}
+	kmod_parse_alias(&db, "modules.alias", (const char *)data, size, &d);
+	if (db.alias_module.n > 0)
+		kmod_find(&db, db.alias_module.v[0]);
 	strv_free(&want);
 	strv_free(&out);
 	kmod_free(&db);

@@ -63,8 +63,26 @@ static void test_kmod_names_an_unknown_module(void)
 	strv_free(&out);
 }
 
+static void test_kmod_reads_aliases(void)
+{
+	static const char alias[] = "# Aliases extracted from modules themselves.\n"
+				    "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\nalias virtio:d00000002v* virtio-blk\n";
+	struct kmod_db db = {0};
+	struct diag d = {{0}, 0};
+	int e = kmod_parse_alias(&db, "modules.alias", alias, sizeof(alias) - 1, &d);
+
+	ok(e == 0 && db.alias_pattern.n == 2 && strcmp(db.alias_module.v[1], "virtio_blk") == 0 &&
+	   strcmp(db.alias_pattern.v[0], "pci:v00008086d0000100Esv*sd*bc*sc*i*") == 0,
+	   "kmod: modules.alias lines, the module name with '_' (%s)", d.msg);
+	e = kmod_parse_alias(&db, "modules.alias", "alias x\n", 8, &d);
+	ok(e < 0 && strstr(d.msg, "modules.alias:1: expected 'alias PATTERN MODULE'"), "kmod: a bad alias line names its line (%s)",
+	   d.msg);
+	kmod_free(&db);
+}
+
 int main(void)
 {
+	test_kmod_reads_aliases();
 	test_kmod_loads_dependencies_first();
 	test_kmod_folds_dashes_and_skips_builtins();
 	test_kmod_names_an_unknown_module();

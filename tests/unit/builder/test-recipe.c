@@ -67,6 +67,22 @@ static void test_recipe_rejects_bad_input(void)
 	expect_error("version = 1\n= x\n", ":2: expected 'key = value'", "line without a key");
 	expect_error("version = 1\nbuild\n", ":2: expected '=' after the key", "key without '='");
 	expect_error("version = 1\nbuild =\n", ":2: empty build step", "empty build step");
+	expect_error("version = 1\nmodules = e1000 kernel/tg3.ko\n", ":2: 'kernel/tg3.ko' is not a module name",
+		     "a module given as a path");
+	expect_error("version = 1\nfirmware = ../etc/shadow\n", ":2: '../etc/shadow' must be relative to /lib/firmware",
+		     "firmware escaping /lib/firmware");
+}
+
+static void test_recipe_names_a_driver_familys_modules_and_firmware(void)
+{
+	struct recipe *r = NULL;
+	struct diag d = {{0}, 0};
+	int e = parse("version = 1\nmodules = tg3 bnx2\nmodules = bnxt_en\nfirmware = tigon/tg3.bin\n", &r, &d);
+
+	ok(e == 0 && r->modules.n == 3 && strcmp(r->modules.v[2], "bnxt_en") == 0 && r->module_lines[2] == 3 &&
+	   r->firmware.n == 1 && strcmp(r->firmware.v[0], "tigon/tg3.bin") == 0,
+	   "recipe: a driver family's modules (with their lines) and firmware (%s)", d.msg);
+	recipe_free(r);
 }
 
 static void test_recipe_rejects_file_named_unlike_its_folder(void)
@@ -81,6 +97,7 @@ static void test_recipe_rejects_file_named_unlike_its_folder(void)
 
 int main(void)
 {
+	test_recipe_names_a_driver_familys_modules_and_firmware();
 	test_recipe_parses_every_key_when_valid();
 	test_recipe_rejects_bad_input();
 	test_recipe_rejects_file_named_unlike_its_folder();

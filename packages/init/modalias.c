@@ -1,0 +1,154 @@
+#define _GNU_SOURCE
+#include "modalias.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <string.h>
+
+/* Split the next line off *cursor (NUL-terminating it); NULL at the end. */
+static char *line_next(char **cursor)
+{
+	char *s = *cursor, *nl;
+
+	if (!s || !*s)
+		return NULL;
+	nl = strchr(s, '\n');
+	if (nl) {
+		*nl = '\0';
+		*cursor = nl + 1;
+	} else {
+		*cursor = s + strlen(s);
+	}
+	return s;
+}
+
+/* The next blank-separated word of *s, NUL-terminated in place; NULL when none is left. */
+static char *word_next(char **s)
+{
+	char *w = *s + strspn(*s, " \t\r"), *end;
+
+	if (!*w)
+		return NULL;
+	end = w + strcspn(w, " \t\r");
+	*s = *end ? end + 1 : end;
+	*end = '\0';
+	return w;
+}
+
+static bool skip_line(const char *l)
+{
+	l += strspn(l, " \t\r");
+	return *l == '\0' || *l == '#';
+}
+
+void modname_of(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	const char *dot = strstr(base, ".ko");
+	size_t n = dot ? (size_t)(dot - base) : strlen(base), i;
+
+	if (size == 0)
+		return;
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		out[i] = base[i] == '-' ? '_' : base[i];
+	out[n] = '\0';
+}
+
+static int alias_line(struct modtable *t, char *l)
+{
+	char *kw = word_next(&l), *pattern = word_next(&l), *module = word_next(&l);
+
+	if (!kw || strcmp(kw, "alias") != 0 || !pattern || !module || word_next(&l))
+		return -EINVAL;
+	if (t->nalias == MODALIAS_MAX)
+		return -E2BIG;
+	t->alias[t->nalias++] = (struct modalias_entry){
+		.pattern = pattern, .module = module, .prefix = strcspn(pattern, "*?[\\"),
+	};
+	return 0;
+}
+
+int modalias_parse(struct modtable *t, char *text, int *line)
+{
+	char *cursor = text, *l;
+	int r;
+
+	*line = 0;
+	while ((l = line_next(&cursor))) {
+		++*line;
+		if (!skip_line(l) && (r = alias_line(t, l)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int dep_line(struct modtable *t, char *l)
+{
+	char *colon = strchr(l, ':'), *rest, *path, *w;
+	struct moddep_entry *e;
+
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	rest = colon + 1;
+	path = word_next(&l);
+	if (!path || word_next(&l))
+		return -EINVAL;
+	if (t->ndep == MODDEP_MAX)
+		return -E2BIG;
+	e = &t->dep[t->ndep];
+	e->path = path;
+	e->ndeps = 0;
+	modname_of(path, e->name, sizeof(e->name));
+	while ((w = word_next(&rest))) {
+		if (e->ndeps == MODDEP_DEPS_MAX)
+			return -E2BIG;
+		e->deps[e->ndeps++] = w;
+	}
+	t->ndep++;
+	return 0;
+}
+
+int moddep_parse(struct modtable *t, char *text, int *line)
+{
+	char *cursor = text, *l;
+	int r;
+
+	*line = 0;
+	while ((l = line_next(&cursor))) {
+		++*line;
+		if (!skip_line(l) && (r = dep_line(t, l)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+const struct modalias_entry *modalias_match(const struct modtable *t, const char *modalias, size_t *next)
+{
+	for (size_t i = *next; i < t->nalias; i++) {
+		const struct modalias_entry *a = &t->alias[i];
+		/* Most patterns differ from the device's within their literal prefix: skip fnmatch. */
+		if (strncmp(a->pattern, modalias, a->prefix) != 0)
+			continue;
+		if (fnmatch(a->pattern, modalias, 0) == 0) {
+			*next = i + 1;
+			return a;
+		}
+	}
+	*next = t->nalias;
+	return NULL;
+}
+
+const struct moddep_entry *moddep_find(const struct modtable *t, const char *key, bool by_path)
+{
+	char name[MODNAME_MAX];
+
+	if (!by_path)
+		modname_of(key, name, sizeof(name));
+	for (size_t i = 0; i < t->ndep; i++)
+		if (strcmp(by_path ? t->dep[i].path : t->dep[i].name, by_path ? key : name) == 0)
+			return &t->dep[i];
+	return NULL;
+}
