@@ -53,7 +53,7 @@ static int verify_pass(const struct bootdisk_part *p, const struct stage_opts *o
 		size_t n = h.data_bytes - done < sizeof(chunk) ? (size_t)(h.data_bytes - done) : sizeof(chunk);
 		r = bundle_image_read(br, chunk, n, d);
 		done += n;
-		progress_step(o->progress, "verifying", done, h.data_bytes);
+		progress_step(o->progress, "verifying bundle", done, h.data_bytes);
 	}
 	if (r == 0)
 		r = bundle_image_close(br, d);
@@ -143,6 +143,18 @@ static int write_fail(const struct bootdisk *bd, enum extents_step step, int r, 
 			      step == EXTENTS_WRITE ? "writing" : step == EXTENTS_FLUSH ? "flushing" : "reading back");
 }
 
+/* extents_write()'s phases as bankctl has always named them: "writing bank", "reading back". */
+struct phase_names {
+	const struct progress *to;
+};
+
+static void phase_step(void *ctx, const char *phase, unsigned long long done, unsigned long long total)
+{
+	const struct phase_names *pn = ctx;
+
+	progress_step(pn->to, strcmp(phase, "writing") == 0 ? "writing bank" : "reading back", done, total);
+}
+
 /* Pass 2 and 3: bank.img's extents written into the bank as they stream, flushed, read back and
  * compared with the bundle read once more. */
 static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
@@ -150,12 +162,14 @@ static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, 
 {
 	struct bundle_source s = {.o = o, .uuid = p->uuid, .d = d};
 	struct extents_source src = {source_read, source_rewind, source_patch, &s};
+	struct phase_names pn = {o->progress};
+	struct progress named = {phase_step, NULL, &pn};
 	enum extents_step step = 0;
 	int r = source_open(&s, &s.h);
 
 	if (r == 0)
 		r = check_fits(&s.h, p, o, d);
-	if (r == 0 && (r = extents_write(bd->fd, p->offset, s.h.ext, s.h.n, &src, o->progress, &step)) < 0)
+	if (r == 0 && (r = extents_write(bd->fd, p->offset, s.h.ext, s.h.n, &src, &named, &step)) < 0)
 		r = write_fail(bd, step, r, d);
 	if (r == 0)
 		r = bundle_image_close(s.br, d);
