@@ -320,9 +320,12 @@ static int make_payload(const struct stage *s, long long epoch, struct diag *d)
 	/* SOURCE_DATE_EPOCH, exported by image_build(), dates the filesystem and every file. */
 	char *argv[] = {"mksquashfs", s->system, sqfs, "-noappend", "-comp", "zstd", "-all-root", "-no-xattrs",
 			"-quiet", "-no-progress", NULL};
-	int r = run_argv(argv, NULL, NULL, log, NULL) == 0 ? 0
-		: diag_set(d, log, 0, "mksquashfs failed to make the system payload; see this log");
+	/* mksquashfs 4.5 keeps the files' own times: a package staged by an earlier build carries that
+	 * build's clock (found by imgbuild verify), so every file is dated at the epoch first. */
+	int r = iso_set_dates(s->system, epoch, log, d);
 
+	if (r == 0 && run_argv(argv, NULL, NULL, log, NULL) != 0)
+		r = diag_set(d, log, 0, "mksquashfs failed to make the system payload; see this log");
 	if (r == 0)
 		r = wrap_payload(sqfs, out, epoch, d);
 	if (r == 0)
