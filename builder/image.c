@@ -29,7 +29,7 @@
 #include "util.h"
 
 /* Bump when the image layout changes, so that an old image is not taken as up to date. */
-#define IMAGE_FORMAT "imgbuild-image/5"
+#define IMAGE_FORMAT "imgbuild-image/6"
 #define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
 
 /* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}; grub is the
