@@ -36,7 +36,7 @@ BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c
 
 BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch.c builder/pkg.c builder/build.c \
                 builder/image.c builder/initramfs.c builder/kmod.c builder/drivers.c builder/tree.c builder/iso.c builder/disk.c \
-                builder/sign.c
+                builder/sign.c builder/verify.c
 imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) \
                 signing/sign.c bootbank/bank.c $(LIB_HOST)
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c

@@ -192,7 +192,7 @@ static int grub_cores(const struct disk_opts *o, const char *log, struct diag *d
 	if (r == 0)
 		r = run_tool(ef, log, "making the UEFI GRUB image", d);
 	if (r == 0)
-		r = sign_efi(o->keys, efi, o->epoch, log, d);
+		r = sign_efi(o->keys, efi, "esp/EFI/BOOT/BOOTX64.EFI", o->epoch, log, d);
 	free(text), free(cfg), free(core), free(efi), free(mkimage), free(pcdir), free(efidir);
 	return r;
 }
@@ -229,7 +229,7 @@ static int grub_cfg(const struct disk_opts *o, const char *path, const char *log
 	if (r == 0)
 		r = write_file(path, t3, strlen(t3), o->epoch, d);
 	if (r == 0)
-		r = sign_gpg(o->keys, path, o->epoch, log, d);
+		r = sign_gpg(o->keys, path, "esp/grub/grub.cfg", o->epoch, log, d);
 	free(tmpl), free(t1), free(t2), free(t3);
 	return r;
 }

@@ -22,7 +22,7 @@ struct disk_opts {
 	const char *grub;       /* the unpacked GRUB package: grub-mkimage, modules, boot.img (builder/grub.h) */
 	const char *seed;       /* partition UUIDs and FAT serials derive from it */
 	long long epoch;
-	const struct sign_keys *keys; /* the cores enforce signatures; grub.cfg and BOOTX64.EFI are signed */
+	struct sign_keys *keys; /* the cores enforce signatures; grub.cfg and BOOTX64.EFI are signed */
 };
 
 /* Sizes in 512-byte sectors, 1 MiB aligned. */

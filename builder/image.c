@@ -29,7 +29,7 @@
 #include "util.h"
 
 /* Bump when the image layout changes, so that an old image is not taken as up to date. */
-#define IMAGE_FORMAT "imgbuild-image/4"
+#define IMAGE_FORMAT "imgbuild-image/6"
 #define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
 
 /* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}; grub is the
@@ -72,7 +72,7 @@ static void stage_free(struct stage *s)
 
 /* The image key: its format, the profile, the version, the epoch and every package's key. */
 static int image_key(const struct image_opts *o, const struct profile *p, const struct build *b,
-		     const struct sign_keys *k, char out[HASH_HEX_LEN], struct diag *d)
+		     struct sign_keys *k, char out[HASH_HEX_LEN], struct diag *d)
 {
 	struct hasher h;
 	char epoch[32];
@@ -239,6 +239,26 @@ static int write_keyring(const struct image_opts *o, const struct stage *s, stru
 	return r;
 }
 
+/* The public keys the image's signatures check against, in the ISO's keys/: GRUB's OpenPGP key
+ * (grub.gpg, also built into every core) and the Secure Boot db certificate (db.der). A rebuild
+ * that verifies a release takes them from there (imgbuild verify). */
+static int write_public_keys(const struct stage *s, const struct sign_keys *k, struct diag *d)
+{
+	const char *from[] = {k->pubkey, k->db_der}, *to[] = {"keys/grub.gpg", "keys/db.der"};
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(from) && r == 0; i++) {
+		char *data = NULL, *path = xasprintf("%s/%s", s->tree, to[i]);
+		size_t len = 0;
+		if ((r = util_read_file(from[i], &data, &len)) < 0)
+			r = diag_set(d, from[i], 0, "cannot read the public key: %s", strerror(-r));
+		else if ((r = util_write_file_atomic(path, data, len, 0644)) < 0)
+			r = diag_set(d, path, 0, "cannot write: %s", strerror(-r));
+		free(data), free(path);
+	}
+	return r;
+}
+
 static int fill_roots(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
 		      struct diag *d)
 {
@@ -300,9 +320,12 @@ static int make_payload(const struct stage *s, long long epoch, struct diag *d)
 	/* SOURCE_DATE_EPOCH, exported by image_build(), dates the filesystem and every file. */
 	char *argv[] = {"mksquashfs", s->system, sqfs, "-noappend", "-comp", "zstd", "-all-root", "-no-xattrs",
 			"-quiet", "-no-progress", NULL};
-	int r = run_argv(argv, NULL, NULL, log, NULL) == 0 ? 0
-		: diag_set(d, log, 0, "mksquashfs failed to make the system payload; see this log");
+	/* mksquashfs 4.5 keeps the files' own times: a package staged by an earlier build carries that
+	 * build's clock (found by imgbuild verify), so every file is dated at the epoch first. */
+	int r = iso_set_dates(s->system, epoch, log, d);
 
+	if (r == 0 && run_argv(argv, NULL, NULL, log, NULL) != 0)
+		r = diag_set(d, log, 0, "mksquashfs failed to make the system payload; see this log");
 	if (r == 0)
 		r = wrap_payload(sqfs, out, epoch, d);
 	if (r == 0)
@@ -511,7 +534,7 @@ static void stage_init(struct stage *s, const struct image_opts *o, const struct
 }
 
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
-				const struct sign_keys *keys, const char *key, struct diag *d);
+				struct sign_keys *keys, const char *key, struct diag *d);
 
 static const char *const bank_files[] = {BANK_FILES};
 
@@ -588,16 +611,16 @@ static int make_installer(const struct image_opts *o, const struct profile *p, c
 }
 
 /* Every file GRUB reads from the ISO or a bank gets FILE.sig; GRUB refuses it without. */
-static int sign_tree(const struct stage *s, const struct sign_keys *k, const char *const *files, size_t n,
+static int sign_tree(const struct stage *s, struct sign_keys *k, const char *const *files, size_t n,
 		     long long epoch, struct diag *d)
 {
 	char *log = xasprintf("%s/sign.log", s->work);
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
-		char *path = xasprintf("%s/%s", s->tree, files[i]);
-		r = sign_gpg(k, path, epoch, log, d);
-		free(path);
+		char *path = xasprintf("%s/%s", s->tree, files[i]), *name = xasprintf("tree/%s", files[i]);
+		r = sign_gpg(k, path, name, epoch, log, d);
+		free(path), free(name);
 	}
 	free(log);
 	return r;
@@ -608,7 +631,7 @@ static const char *const signed_files[] = {"boot.cfg", "boot/vmlinuz", "boot/ini
 static const char *const signed_last[] = {"boot/install.cpio"};
 
 static int assemble(const struct image_opts *o, const struct profile *p, struct build *b, struct stage *s,
-		    const struct sign_keys *keys, const char *key, struct diag *d)
+		    struct sign_keys *keys, const char *key, struct diag *d)
 {
 	struct job *k = build_find(b, p->kernel), *g = build_find(b, p->bootloader);
 	char *initrd = xasprintf("%s/boot/initrd.img", s->tree), *kpath = xasprintf("%s/boot/vmlinuz", s->tree);
@@ -624,9 +647,11 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 	if (r == 0)
 		r = fill_roots(o, p, b, s, d);
 	if (r == 0)
+		r = write_public_keys(s, keys, d);
+	if (r == 0)
 		r = copy_kernel(s, k, d);
 	if (r == 0)
-		r = sign_efi(keys, kpath, o->epoch, slog, d);
+		r = sign_efi(keys, kpath, "tree/boot/vmlinuz", o->epoch, slog, d);
 	/* The payload first: the initramfs carries its hash. */
 	if (r == 0)
 		r = make_payload(s, o->epoch, d);
@@ -687,7 +712,7 @@ static int key_matches(const struct image_opts *o, const struct profile *p, cons
 
 /* The disk image (bank A holds this build) and the update bundle, from the staged tree. */
 static int make_disk_and_bundle(const struct image_opts *o, const struct profile *p, const struct stage *s,
-				const struct sign_keys *keys, const char *key, struct diag *d)
+				struct sign_keys *keys, const char *key, struct diag *d)
 {
 	char *img = output_path(o, p, "img.tmp"), *bundle = output_path(o, p, "bundle.tmp");
 	char *work = xasprintf("%s/disk", s->top), *seed = xasprintf("%s-disk", p->name), build_id[17];
@@ -738,7 +763,7 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 	struct stage s = {0};
 	struct sign_keys keys;
 	long long size = 0;
-	int r = sign_keys_init(&keys, o->out, o->progress, d);
+	int r = o->release ? sign_keys_init_release(&keys, o->release, d) : sign_keys_init(&keys, o->out, o->progress, d);
 
 	if (r == 0)
 		r = image_key(o, p, b, &keys, key, d);
@@ -777,6 +802,9 @@ int image_build(const struct image_opts *o, const struct profile *p, struct buil
 		free(ext), free(tmp);
 	}
 	stage_free(&s);
+	if (o->notes)
+		for (size_t i = 0; i < keys.notes.n; i++)
+			strv_push(o->notes, keys.notes.v[i]);
 	sign_keys_free(&keys);
 	free(iso), free(keyfile);
 	return r;

@@ -16,6 +16,9 @@ struct image_opts {
 	const struct signer *signer; /* signs MANIFEST and the bundle's manifest */
 	char *trusted;         /* PEM: the certificates the image trusts (its keyring) */
 	struct strv revoked;   /* fingerprints it revokes */
+	const char *release;   /* verifying a release: its extracted files (builder/verify.h); the
+				* signatures and public keys come from there, no private key is used */
+	struct strv *notes;    /* verifying: what the rebuild could not take from the release */
 };
 
 /* Build out/<name>-<version>.iso from the profile's packages (already built). Skips the work

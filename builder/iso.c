@@ -45,7 +45,7 @@ static int write_early_cfg(const char *path, long long epoch)
 
 /* Both cores carry the public key; the EFI one is signed for Secure Boot and, with no shim to
  * verify the kernel, leaves that to the OpenPGP check (--disable-shim-lock; docs/signing.md). */
-static int make_cores(const char *work, const char *grub, const struct sign_keys *k, long long epoch, const char *log,
+static int make_cores(const char *work, const char *grub, struct sign_keys *k, long long epoch, const char *log,
 		      struct diag *d)
 {
 	char *cfg = xasprintf("%s/early.cfg", work), *bios = xasprintf("%s/eltorito.img", work);
@@ -60,7 +60,7 @@ static int make_cores(const char *work, const char *grub, const struct sign_keys
 	if (r == 0)
 		r = run_tool(eargv, log, "making the UEFI GRUB image", d);
 	if (r == 0)
-		r = sign_efi(k, efi, epoch, log, d);
+		r = sign_efi(k, efi, "efi/EFI/BOOT/BOOTX64.EFI", epoch, log, d);
 	free(cfg), free(bios), free(efi), free(mkimage), free(pc), free(x64);
 	return r;
 }
@@ -126,7 +126,7 @@ static int run_xorriso(const char *tree, const char *work, const char *grub, con
 	return r;
 }
 
-int iso_boot_images(const char *work, const char *grub, long long epoch, const struct sign_keys *k, struct diag *d)
+int iso_boot_images(const char *work, const char *grub, long long epoch, struct sign_keys *k, struct diag *d)
 {
 	char *log = xasprintf("%s/iso.log", work), *cfg = xasprintf("%s/early.cfg", work);
 	int r = 0;

@@ -12,7 +12,7 @@ void iso_uuid(long long epoch, char out[32]);
  * Boot), both enforcing signatures with k's public key, with the grub-mkimage and modules of the
  * unpacked GRUB package at grub (builder/grub.h). 0 or -EIO with d. */
 struct sign_keys;
-int iso_boot_images(const char *work, const char *grub, long long epoch, const struct sign_keys *k, struct diag *d);
+int iso_boot_images(const char *work, const char *grub, long long epoch, struct sign_keys *k, struct diag *d);
 /* Make iso from the staged tree (which has boot/grub/grub.cfg), the boot images in work and the
  * hybrid MBR of the GRUB package at grub. 0 or -EIO. */
 int iso_assemble(const char *tree, const char *work, const char *grub, const char *iso, const char *volid,

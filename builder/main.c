@@ -18,6 +18,7 @@
 #include "signing.h"
 #include "write.h"
 #include "util.h"
+#include "verify.h"
 
 #define IMGBUILD_VERSION "0.1.0"
 #define DEFAULT_PROFILE "recipes/images/hypervisor.image"
@@ -33,6 +34,12 @@ static const char usage[] =
 	"  list       print the recipes the profile needs, dependencies first: name, version,\n"
 	"             key, whether the package is cached or to-build, and its path in the store\n"
 	"  lint       parse every recipe and the profile, and check the dependency graph\n"
+	"  verify RELEASE...\n"
+	"             rebuild a release (its .iso, and its .img and .bundle if given) from this\n"
+	"             checkout without any private key, taking the version, SOURCE_DATE_EPOCH,\n"
+	"             public keys and signatures from the release, and compare: prints\n"
+	"             'RELEASE: identical' for each, or names the first file that differs and\n"
+	"             how (exit 1); run it in a checkout of the release's commit (docs/signing.md)\n"
 	"  write IMAGE TARGET [--force]\n"
 	"             write a disk image (out/<name>-<version>.img) to a USB stick, SD card or disk\n"
 	"             (or a file): only the blocks holding data, then flush and read back;\n"
@@ -66,6 +73,8 @@ static const char usage[] =
 
 struct opts {
 	const char *out, *command, *profile, *target;
+	char **releases;  /* verify: the release's files */
+	int nreleases;
 	const char *signing_key, *signing_cert, *keyring, *revoke;
 	char *version, *store;
 	int jobs;
@@ -118,6 +127,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		o->command = argv[optind++];
+	if (strcmp(o->command, "verify") == 0) {
+		o->releases = argv + optind, o->nreleases = argc - optind, optind = argc;
+		if (o->nreleases == 0)
+			fputs("imgbuild: verify needs the release's files (RELEASE.iso, .img, .bundle); try 'imgbuild --help'\n",
+			      stderr), exit(2);
+	}
 	if (optind < argc)
 		o->profile = argv[optind++];
 	if (optind < argc && strcmp(o->command, "write") == 0)
@@ -307,6 +322,158 @@ static void list(const struct build *b)
 		       access(b->job[i].pkg, F_OK) == 0 ? "cached" : "to-build", b->job[i].pkg);
 }
 
+
+/* `imgbuild verify`: the release taken apart under OUT/verify/, and what its rebuild takes from it. */
+struct release {
+	char *top, *dir;            /* OUT/verify, OUT/verify/release (builder/verify.h) */
+	char **view;                /* each file's parts */
+	enum verify_kind *kind;
+	char *product, *version, *build_id;
+	struct strv notes;
+	struct signer *signer;      /* replays the release's CMS signatures */
+};
+
+/* "key = value" of the release's MANIFEST, or NULL. */
+static char *manifest_field(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, n) == 0 && strncmp(l + n, " = ", 3) == 0)
+			return xstrndup(l + n + 3, strcspn(l + n + 3, "\n"));
+	return NULL;
+}
+
+/* The release's identity (MANIFEST) and keyring (keys/): what the rebuild must be given. */
+static int release_inputs(struct release *rel, const struct profile *p, struct image_opts *io, struct diag *d)
+{
+	char *mpath = xasprintf("%s/tree/MANIFEST", rel->dir), *kpath = xasprintf("%s/tree/keys/trusted.pem", rel->dir);
+	char *rpath = xasprintf("%s/tree/keys/revoked", rel->dir), *m = NULL, *epoch = NULL, *rev = NULL, *save = NULL;
+	int r = 0;
+
+	if (util_read_file(mpath, &m, NULL) < 0 || !(epoch = manifest_field(m, "source-date-epoch")) ||
+	    !(rel->version = manifest_field(m, "version")) || !(rel->product = manifest_field(m, "product")))
+		r = diag_set(d, mpath, 0, "the release has no MANIFEST with its version and SOURCE_DATE_EPOCH; give its .iso, "
+			     ".img or .bundle as published");
+	if (r == 0 && strcmp(rel->product, p->name) != 0)
+		r = diag_set(d, p->path, 0, "the release is of product '%s', this profile makes '%s'; give the release's "
+			     "profile", rel->product, p->name);
+	if (r == 0 && (util_read_file(kpath, &io->trusted, NULL) < 0 || util_read_file(rpath, &rev, NULL) < 0))
+		r = diag_set(d, kpath, 0, "the release carries no keyring (keys/trusted.pem, keys/revoked); it cannot be rebuilt");
+	for (char *l = rev ? strtok_r(rev, "\n", &save) : NULL; l && r == 0; l = strtok_r(NULL, "\n", &save))
+		strv_push(&io->revoked, l);
+	if (r == 0) {
+		rel->build_id = manifest_field(m, "build-id");
+		io->epoch = strtoll(epoch, NULL, 10);
+		io->version = rel->version;
+		setenv("SOURCE_DATE_EPOCH", epoch, 1);
+	}
+	free(mpath), free(kpath), free(rpath), free(m), free(epoch), free(rev);
+	return r;
+}
+
+/* The release's CMS signatures (MANIFEST.sig, bundle.manifest.sig), for the replaying signer. */
+static void release_signer(struct release *rel)
+{
+	const char *names[] = {"tree/MANIFEST.sig", "bundle/bundle.manifest.sig"};
+	struct buf sigs[2] = {{0}};
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *path = xasprintf("%s/%s", rel->dir, names[i]), *data = NULL;
+		size_t len = 0;
+		if (util_read_file(path, &data, &len) == 0)
+			buf_add(&sigs[n++], data, len);
+		free(path), free(data);
+	}
+	rel->signer = signing_signer_replay(sigs, n);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&sigs[i]);
+}
+
+static int release_open(const struct opts *o, const struct profile *p, struct release *rel, struct image_opts *io,
+			struct diag *d)
+{
+	int r = 0;
+
+	rel->top = xasprintf("%s/verify", o->out);
+	rel->dir = xasprintf("%s/release", rel->top);
+	rel->view = xcalloc((size_t)o->nreleases, sizeof(*rel->view));
+	rel->kind = xcalloc((size_t)o->nreleases, sizeof(*rel->kind));
+	util_rm_rf(rel->top);
+	util_mkdir_p(rel->dir, 0755);
+	for (int i = 0; i < o->nreleases && r == 0; i++) {
+		rel->view[i] = xasprintf("%s/view-%d", rel->top, i);
+		if (verify_kind(o->releases[i], &rel->kind[i]) < 0)
+			r = diag_set(d, o->releases[i], 0, "not a release file; give the release's .iso, .img or .bundle");
+		if (r == 0)
+			r = verify_extract(o->releases[i], rel->kind[i], rel->view[i], d);
+		if (r == 0)
+			r = verify_gather(rel->view[i], rel->kind[i], rel->dir, d);
+	}
+	/* Every MANIFEST lists the ISO's efi.img, whose signed EFI GRUB only the ISO holds, and the
+	 * ISO carries the public keys: without it nothing can be rebuilt. */
+	for (int i = 0; r == 0 && i <= o->nreleases; i++)
+		if (i == o->nreleases)
+			r = diag_set(d, o->releases[0], 0, "a disk image or bundle is verified together with its release's "
+				     "ISO, which holds the public keys and the signed EFI GRUB every MANIFEST lists; give it "
+				     "too: imgbuild verify %s-VERSION.iso %s", p->name, o->releases[0]);
+		else if (rel->kind[i] == VERIFY_ISO)
+			break;
+	if (r == 0)
+		r = release_inputs(rel, p, io, d);
+	if (r == 0) {
+		release_signer(rel);
+		io->out = xasprintf("%s/build", rel->top);
+		io->release = rel->dir;
+		io->notes = &rel->notes;
+		io->signer = rel->signer;
+	}
+	return r;
+}
+
+static void release_close(const struct opts *o, struct release *rel)
+{
+	for (int i = 0; rel->view && i < o->nreleases; i++)
+		free(rel->view[i]);
+	free(rel->top), free(rel->dir), free(rel->view), free(rel->kind);
+	free(rel->product), free(rel->version), free(rel->build_id);
+	strv_free(&rel->notes);
+	signing_signer_free(rel->signer);
+}
+
+/* Compare each release file with its rebuild; print the verdicts. 0 when all are identical. */
+static int release_compare(const struct opts *o, const struct profile *p, struct release *rel, const struct image_opts *io,
+			   struct diag *d)
+{
+	int differ = 0, r = 0;
+
+	for (int i = 0; i < o->nreleases && r >= 0; i++) {
+		char *rebuilt = xasprintf("%s/%s-%s.%s", io->out, p->name, rel->version, verify_ext(rel->kind[i]));
+		char *bview = xasprintf("%s/rebuilt-%d", rel->top, i);
+		struct verify_diff v;
+		r = verify_compare(o->releases[i], rel->view[i], rebuilt, bview, rel->kind[i], &v, d);
+		if (r == 0)
+			printf("%s: identical (%s %s, build %s, rebuilt from this checkout)\n", o->releases[i], p->name,
+			       rel->version, rel->build_id ? rel->build_id : "?");
+		else if (r > 0)
+			fprintf(stderr, "imgbuild: %s: %s %s%s; it is not what this checkout builds: check out the release's "
+				"commit, or the file was altered\n", o->releases[i], v.part, v.how,
+				v.more ? " (other parts differ too)" : "");
+		differ |= r > 0;
+		verify_diff_free(&v);
+		free(rebuilt), free(bview);
+	}
+	if (signing_signer_misses(rel->signer))
+		strv_push(&rel->notes, "no signature of the release (MANIFEST.sig, bundle.manifest.sig) signs the rebuilt "
+			  "manifest: the rebuild's MANIFEST or bundle.manifest differs");
+	for (size_t i = 0; differ && i < rel->notes.n; i++)
+		fprintf(stderr, "imgbuild: note: %s\n", rel->notes.v[i]);
+	if (r < 0)
+		return r;
+	return differ ? -EILSEQ : 0; /* said above */
+}
+
 static int run_command(const struct opts *o, struct graph *g, struct profile *p, struct diag *d)
 {
 	struct drawer dr = {.tty = isatty(2)};
@@ -315,7 +482,8 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 	struct image_opts io = {.out = o->out, .version = o->version, .progress = &notes};
 	size_t n;
 	struct recipe **order = order_for(g, p, &n, d);
-	int err = order ? 0 : -EINVAL;
+	int err = order ? 0 : -EINVAL, verify = strcmp(o->command, "verify") == 0;
+	struct release rel = {0};
 
 	if (err == 0 && strcmp(o->command, "lint") == 0) {
 		printf("%zu recipes and %s are valid\n", g->n, p->path);
@@ -323,8 +491,11 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 		return 0;
 	}
 	/* Before any package is built: an image needs a bootloader (the other commands do not). */
-	if (err == 0 && strcmp(o->command, "build") == 0)
+	if (err == 0 && (verify || strcmp(o->command, "build") == 0))
 		err = profile_check_bootable(p, d);
+	/* Verifying: the release first, which says the version and SOURCE_DATE_EPOCH to build. */
+	if (err == 0 && verify)
+		err = release_open(o, p, &rel, &io, d);
 	if (err == 0)
 		err = build_prepare(&b, order, n, d);
 	if (err == 0 && strcmp(o->command, "list") == 0)
@@ -339,7 +510,15 @@ static int run_command(const struct opts *o, struct graph *g, struct profile *p,
 		signing_signer_free(s);
 		free(io.trusted);
 		strv_free(&io.revoked);
+	} else if (err == 0 && verify) {
+		if ((err = image_build(&io, p, &b, d)) == 0)
+			err = release_compare(o, p, &rel, &io, d);
+		free((char *)io.out);
+		free(io.trusted);
+		strv_free(&io.revoked);
 	}
+	if (verify)
+		release_close(o, &rel);
 	build_free(&b);
 	free(order);
 	return err;
@@ -391,7 +570,7 @@ int main(int argc, char **argv)
 	if (strcmp(o.command, "write") == 0)
 		return cmd_write(&o);
 	if (strcmp(o.command, "build") && strcmp(o.command, "packages") && strcmp(o.command, "list") &&
-	    strcmp(o.command, "lint"))
+	    strcmp(o.command, "lint") && strcmp(o.command, "verify"))
 		fprintf(stderr, "imgbuild: unknown command '%s'; try 'imgbuild --help'\n", o.command), exit(2);
 	/* A recipe's own make must not join the outer make's job server. */
 	unsetenv("MAKEFLAGS"), unsetenv("MFLAGS"), unsetenv("MAKELEVEL");

@@ -160,6 +160,7 @@ static int export_public(struct sign_keys *k, const char *pub, const char *log, 
 	int r, e;
 
 	k->pubkey = xasprintf("%s/grub.gpg", pub);
+	k->db_der = xstrdup(der);
 	args[5] = k->pubkey;
 	r = key_created(k, log, d);
 	if (r == 0)
@@ -211,6 +212,37 @@ int sign_keys_init(struct sign_keys *k, const char *out, const struct progress *
 	return r;
 }
 
+/* sha256 of the GRUB public key and the db certificate (DER): the image key's share of the keys. */
+static int keys_id(struct sign_keys *k, struct diag *d)
+{
+	char *gpg = NULL, *der = NULL;
+	size_t glen = 0, dlen = 0;
+	struct hasher h;
+	int r = 0, e;
+
+	if (util_read_file(k->pubkey, &gpg, &glen) < 0 || util_read_file(k->db_der, &der, &dlen) < 0)
+		r = diag_set(d, gpg ? k->db_der : k->pubkey, 0, "the release carries no such public key; it was "
+			     "built by an imgbuild that did not put its keys in the image, and cannot be verified");
+	hasher_init(&h);
+	if (r == 0) {
+		hasher_add(&h, gpg, glen);
+		hasher_add(&h, der, dlen);
+	}
+	if ((e = hasher_end(&h, k->id)) < 0 && r == 0)
+		r = diag_set_errno(d, -e, k->pubkey, 0, "cannot hash the public keys (SHA-256); free some memory");
+	free(gpg), free(der);
+	return r;
+}
+
+int sign_keys_init_release(struct sign_keys *k, const char *release, struct diag *d)
+{
+	memset(k, 0, sizeof(*k));
+	k->release = xstrdup(release);
+	k->pubkey = xasprintf("%s/tree/keys/grub.gpg", release);
+	k->db_der = xasprintf("%s/tree/keys/db.der", release);
+	return keys_id(k, d);
+}
+
 void sign_agent_stop(const struct sign_keys *k)
 {
 	if (k->dev && k->gnupghome) {
@@ -222,11 +254,48 @@ void sign_agent_stop(const struct sign_keys *k)
 void sign_keys_free(struct sign_keys *k)
 {
 	free(k->gnupghome), free(k->gpg_key), free(k->pubkey), free(k->sb_key), free(k->sb_cert);
+	free(k->db_der), free(k->release);
+	strv_free(&k->notes);
 	memset(k, 0, sizeof(*k));
 }
 
-int sign_gpg(const struct sign_keys *k, const char *file, long long epoch, const char *log, struct diag *d)
+/* Copy the release's from into to; 0, or -errno (-ENOENT when the release lacks it). */
+static int copy_file(const char *from, const char *to, long long epoch)
 {
+	struct timespec ts[2] = {{.tv_sec = (time_t)epoch}, {.tv_sec = (time_t)epoch}};
+	char *data = NULL;
+	size_t len = 0;
+	int r = util_read_file(from, &data, &len);
+
+	if (r == 0)
+		r = util_write_file_atomic(to, data, len, 0644);
+	if (r == 0)
+		utimensat(AT_FDCWD, to, ts, 0);
+	free(data);
+	return r;
+}
+
+/* Verifying: FILE.sig is the release's; without one, an empty FILE.sig and a note. */
+static int take_gpg(struct sign_keys *k, const char *file, const char *name, long long epoch, struct diag *d)
+{
+	char *from = xasprintf("%s/%s.sig", k->release, name), *sig = xasprintf("%s.sig", file);
+	int r = copy_file(from, sig, epoch);
+
+	if (r == -ENOENT) {
+		strv_push_take(&k->notes, xasprintf("%s.sig: not in the release files given", name));
+		r = copy_file("/dev/null", sig, epoch);
+	}
+	if (r < 0)
+		r = diag_set(d, sig, 0, "cannot copy the release's signature here: %s", strerror(-r));
+	free(from), free(sig);
+	return r;
+}
+
+int sign_gpg(struct sign_keys *k, const char *file, const char *name, long long epoch, const char *log,
+	     struct diag *d)
+{
+	if (k->release)
+		return take_gpg(k, file, name, epoch, d);
 	char *sig = xasprintf("%s.sig", file), *when = xasprintf("%lld!", epoch > k->not_before ? epoch : k->not_before);
 	/* A fixed signature time makes the signature a function of the file and the key (RSA
 	 * PKCS#1 v1.5 has no randomness): builds repeat. */
@@ -241,7 +310,66 @@ int sign_gpg(const struct sign_keys *k, const char *file, long long epoch, const
 	return r;
 }
 
-int sign_efi(const struct sign_keys *k, const char *file, long long epoch, const char *log, struct diag *d)
+/* Zero a PE file's CheckSum (optional header, offset 64): sbsign sets it, grub-mkimage leaves it
+ * 0, and the Authenticode hash the signature covers leaves it out. */
+static void pe_no_checksum(char *pe, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)pe;
+	size_t at = len >= 0x40 ? (size_t)(u[0x3c] | u[0x3d] << 8 | u[0x3e] << 16 | (unsigned)u[0x3f] << 24) + 24 + 64 : len;
+
+	if (at + 4 <= len)
+		memset(pe + at, 0, 4);
+}
+
+/* The first byte at which the programs a and b differ, their PE checksums aside; -1 if nowhere. */
+static long long pe_difference(const char *a, const char *b)
+{
+	char *x = NULL, *y = NULL;
+	size_t xl = 0, yl = 0, i = 0;
+	long long at = -1;
+
+	if (util_read_file(a, &x, &xl) < 0 || util_read_file(b, &y, &yl) < 0)
+		at = 0;
+	pe_no_checksum(x, xl);
+	pe_no_checksum(y, yl);
+	while (at < 0 && i < xl && i < yl && x[i] == y[i])
+		i++;
+	if (at < 0 && (i < xl || i < yl))
+		at = (long long)i;
+	free(x), free(y);
+	return at;
+}
+
+/* Verifying: the release's signed program replaces the rebuilt one (already without a
+ * signature) when it is that program plus a signature. */
+static int take_efi(struct sign_keys *k, const char *file, const char *name, long long epoch, const char *log,
+		    struct diag *d)
+{
+	char *from = xasprintf("%s/%s", k->release, name), *bare = xasprintf("%s.release", file);
+	char *strip[] = {"sbattach", "--remove", bare, NULL};
+	int r = copy_file(from, bare, epoch);
+	long long at = -1;
+
+	if (r == -ENOENT)
+		strv_push_take(&k->notes, xasprintf("%s: not in the release files given; left unsigned", name));
+	else if (r < 0)
+		r = diag_set(d, bare, 0, "cannot copy the release's %s here: %s", name, strerror(-r));
+	if (r == 0) {
+		run_argv(strip, NULL, NULL, log, NULL);
+		at = pe_difference(bare, file);
+	}
+	if (at >= 0)
+		strv_push_take(&k->notes, xasprintf("%s: the release's differs from the rebuilt one, its Secure Boot "
+						    "signature and PE checksum aside, first at byte %lld; left unsigned", name, at));
+	if (r == 0 && at < 0 && (r = copy_file(from, file, epoch)) < 0)
+		r = diag_set(d, file, 0, "cannot copy the release's %s here: %s", name, strerror(-r));
+	unlink(bare);
+	free(from), free(bare);
+	return r == -ENOENT ? 0 : r;
+}
+
+int sign_efi(struct sign_keys *k, const char *file, const char *name, long long epoch, const char *log,
+	     struct diag *d)
 {
 	char *tmp = xasprintf("%s.signed", file), when[32];
 	time_t t = (time_t)epoch;
@@ -257,6 +385,10 @@ int sign_efi(const struct sign_keys *k, const char *file, long long epoch, const
 	char *env[] = {"TZ=UTC", NULL};
 	/* A vendor's signature (Debian's, on its kernel) goes: the image is signed by db alone. */
 	run_argv(strip, NULL, NULL, log, NULL);
+	if (k->release) {
+		free(tmp);
+		return take_efi(k, file, name, epoch, log, d);
+	}
 	r = run_argv(argv, NULL, env, log, NULL) == 0 ? 0
 		: diag_set(d, log, 0, "signing %s for Secure Boot failed (sbsign); see this log", file);
 	if (r == 0 && rename(tmp, file) < 0)

@@ -20,6 +20,9 @@ struct signer {
 	X509 *cert;
 	STACK_OF(X509) *chain;
 	char *cert_pem;
+	struct buf *replay;   /* signing_signer_replay(): the signatures it hands back */
+	size_t nreplay;
+	size_t *misses;       /* counted through const signers: signing_sign() takes one */
 };
 
 /* OpenSSL's last error, for messages. */
@@ -219,10 +222,56 @@ int signing_signer_load(const char *key, const char *cert_path, const char *chai
 	return 0;
 }
 
+struct signer *signing_signer_replay(const struct buf *sigs, size_t n)
+{
+	struct signer *s = xcalloc(1, sizeof(*s));
+
+	s->replay = xcalloc(n + 1, sizeof(*s->replay));
+	s->misses = xcalloc(1, sizeof(*s->misses));
+	for (size_t i = 0; i < n; i++)
+		buf_add(&s->replay[s->nreplay++], sigs[i].data, sigs[i].len);
+	return s;
+}
+
+size_t signing_signer_misses(const struct signer *s)
+{
+	return s->misses ? *s->misses : 0;
+}
+
+/* Whether sig (DER) is a signature of data by the certificate it carries, trusting no one. */
+static bool signs(const struct buf *sig, const void *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)sig->data;
+	CMS_ContentInfo *cms = sig->len ? d2i_CMS_ContentInfo(NULL, &p, (long)sig->len) : NULL;
+	BIO *in = BIO_new_mem_buf(data, (int)len);
+	unsigned flags = CMS_DETACHED | CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY;
+	bool ok = cms && in && CMS_verify(cms, NULL, NULL, in, NULL, flags) == 1;
+
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return ok;
+}
+
+static void replay(const struct signer *s, const void *data, size_t len, struct buf *ret)
+{
+	for (size_t i = 0; i < s->nreplay; i++)
+		if (signs(&s->replay[i], data, len)) {
+			buf_add(ret, s->replay[i].data, s->replay[i].len);
+			return;
+		}
+	(*s->misses)++;
+	buf_add(ret, "", 0);
+}
+
 void signing_signer_free(struct signer *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->nreplay; i++)
+		buf_free(&s->replay[i]);
+	free(s->replay);
+	free(s->misses);
 	EVP_PKEY_free(s->key);
 	X509_free(s->cert);
 	sk_X509_pop_free(s->chain, X509_free);
@@ -232,7 +281,7 @@ void signing_signer_free(struct signer *s)
 
 const char *signing_signer_cert_pem(const struct signer *s)
 {
-	return s->cert_pem;
+	return s->cert_pem ? s->cert_pem : "";
 }
 
 /* The SignerInfo with signingTime = epoch (not the clock: builds repeat), then the signature. */
@@ -258,6 +307,10 @@ static CMS_ContentInfo *cms_make(const struct signer *s, BIO *in, long long epoc
 int signing_sign(const struct signer *s, const void *data, size_t len, long long epoch, struct buf *ret,
 		 struct diag *d)
 {
+	if (s->replay) {
+		replay(s, data, len, ret);
+		return 0;
+	}
 	BIO *in = BIO_new_mem_buf(data, (int)len);
 	CMS_ContentInfo *cms = in ? cms_make(s, in, epoch) : NULL;
 	unsigned char *der = NULL;

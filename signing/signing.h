@@ -45,6 +45,12 @@ struct signer;
  * certificates to include. *ret owned by the caller: signing_signer_free(). */
 int signing_signer_load(const char *key, const char *cert_path, const char *chain, struct signer **ret,
 			struct diag *d);
+/* A signer without a key that replays given signatures (DER): signing_sign() returns the one
+ * whose signed content is the data (checked, the signer not trusted), for rebuilding a release
+ * from its public parts (imgbuild verify). When none is, it returns no bytes and counts a miss. */
+struct signer *signing_signer_replay(const struct buf *sigs, size_t n);
+/* How many times a replaying signer had no signature of the data. */
+size_t signing_signer_misses(const struct signer *s);
 void signing_signer_free(struct signer *s);
 /* The signer certificate's PEM text (for the image's keyring). Owned by the signer. */
 const char *signing_signer_cert_pem(const struct signer *s);
