@@ -33,7 +33,10 @@ expect_boot_ok() {
 
 # scratch_repo: a private copy of the recipes and sources in $SCRATCH (removed on exit), sharing
 # the download cache, the signing key and the package cache of the main build, so that nothing is fetched or
-# rebuilt twice. Sets IMGBUILD to run the builder there.
+# rebuilt twice. Sets IMGBUILD to run the builder there. With `own-packages` every package is
+# built again, except the kernels built from source (kernel*, guest-kernel: 20 minutes and more
+# each), whose packages come from the main build's cache (same key, same bytes: the kernel build
+# is reproducible, kernel/README.md); SCRATCH_KERNELS=build builds them too.
 scratch_repo() {
 	local top
 	top=$(pwd)
@@ -50,9 +53,17 @@ scratch_repo() {
 	[ -d "$top/$OUT/keys" ] && cp -a "$top/$OUT/keys" "$SCRATCH/out/keys"
 	if [ "${1:-}" != own-packages ]; then
 		ln -s "$top/$OUT/pkgs" "$SCRATCH/out/pkgs"
-		# The unpacked kernel package too (hard links: instant, and only read from).
-		mkdir -p "$SCRATCH/out/build"
-		[ -d "$top/$OUT/build/kernel" ] && cp -al "$top/$OUT/build/kernel" "$SCRATCH/out/build/"
+		# The unpacked kernel package too (hard links: instant, and only read from); not its
+		# build tree.
+		if [ -d "$top/$OUT/build/kernel/dest" ]; then
+			mkdir -p "$SCRATCH/out/build/kernel"
+			cp -al "$top/$OUT/build/kernel/dest" "$top/$OUT/build/kernel/dest.key" "$SCRATCH/out/build/kernel/"
+		fi
+	elif [ "${SCRATCH_KERNELS:-}" != build ]; then
+		mkdir -p "$SCRATCH/out/pkgs"
+		for f in "$top/$OUT"/pkgs/kernel*.pkg.tar.zst "$top/$OUT"/pkgs/guest-kernel-*.pkg.tar.zst; do
+			[ -f "$f" ] && cp -l "$f" "$SCRATCH/out/pkgs/"
+		done
 	fi
 	IMGBUILD="$top/$OUT/bin/imgbuild -C $SCRATCH -o out"
 }
