@@ -17,7 +17,7 @@ seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.
 
 scratch_repo own-packages
 clean=$(seconds $IMGBUILD build)
-row "clean build, downloads cached" "$clean" s "<=" 60
+row "clean build, downloads and kernels cached" "$clean" s "<=" 60
 noop=$(seconds $IMGBUILD build)
 row "no-op rebuild (imgbuild)" "$noop" s "<=" 0.2
 noop_make=$(seconds make -s -C "$(pwd)" OUT="$OUT" all)

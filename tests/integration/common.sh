@@ -33,7 +33,10 @@ expect_boot_ok() {
 
 # scratch_repo: a private copy of the recipes and sources in $SCRATCH (removed on exit), sharing
 # the download cache, the signing key and the package cache of the main build, so that nothing is fetched or
-# rebuilt twice. Sets IMGBUILD to run the builder there.
+# rebuilt twice. Sets IMGBUILD to run the builder there. With `own-packages` every package is
+# built again, except the kernels built from source (kernel*, guest-kernel: 20 minutes and more
+# each), whose packages come from the main build's cache (same key, same bytes: the kernel build
+# is reproducible, kernel/README.md); SCRATCH_KERNELS=build builds them too.
 scratch_repo() {
 	local top
 	top=$(pwd)
@@ -48,15 +51,26 @@ scratch_repo() {
 	# The same signing keys (out/keys: the development keys, made by the main build): the
 	# installed disk's GRUB must accept what a scratch build stages, and two builds compare equal.
 	[ -d "$top/$OUT/keys" ] && cp -a "$top/$OUT/keys" "$SCRATCH/out/keys"
-	# own-packages: a package store of its own (built from nothing); otherwise the machine's
-	# store, which the main build filled.
-	local store=
+	# own-packages: a package store of its own, built from nothing but the kernels (a from-source
+	# kernel takes many minutes: hard links to the machine store's, unless SCRATCH_KERNELS=build);
+	# otherwise the machine's store, which the main build filled.
+	local store= machine
 	if [ "${1:-}" = own-packages ]; then
 		store="--store $SCRATCH/store"
+		mkdir -p "$SCRATCH/store"
+		machine=$(dirname "$("$top/$OUT/bin/imgbuild" -C "$top" -o "$OUT" list | awk 'NR == 1 { print $5 }')")
+		if [ "${SCRATCH_KERNELS:-}" != build ]; then
+			for f in "$machine"/kernel*.pkg.tar.zst "$machine"/guest-kernel-*.pkg.tar.zst; do
+				[ -f "$f" ] && cp -l "$f" "$SCRATCH/store/" 2>/dev/null || { [ -f "$f" ] && cp "$f" "$SCRATCH/store/"; }
+			done
+		fi
 	else
-		# The unpacked kernel package too (hard links: instant, and only read from).
-		mkdir -p "$SCRATCH/out/build"
-		[ -d "$top/$OUT/build/kernel" ] && cp -al "$top/$OUT/build/kernel" "$SCRATCH/out/build/"
+		# The unpacked kernel package too (hard links: instant, and only read from); not its
+		# build tree.
+		if [ -d "$top/$OUT/build/kernel/dest" ]; then
+			mkdir -p "$SCRATCH/out/build/kernel"
+			cp -al "$top/$OUT/build/kernel/dest" "$top/$OUT/build/kernel/dest.key" "$SCRATCH/out/build/kernel/"
+		fi
 	fi
 	IMGBUILD="$top/$OUT/bin/imgbuild -C $SCRATCH -o out $store"
 }

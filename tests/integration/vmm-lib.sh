@@ -2,7 +2,7 @@
 # tests/integration/vmm-lib.sh - running vmm where real KVM exists, for the 50-vmm.* tests.
 #
 # The build machines' /dev/kvm cannot boot Linux in useful time, so vmm runs one level down: in a
-# QEMU/TCG guest with -cpu max (nested AMD SVM), whose Debian kernel loads kvm_amd. That guest's
+# QEMU/TCG guest with -cpu max (nested AMD SVM), whose kernel (the image's) loads kvm_amd. That guest's
 # initramfs holds busybox, vmm (the image's static build), the kvm modules, the small guest kernel
 # (out/test/guest-bzImage) and a one-file guest initramfs (vmm-guest-init.c).
 #
@@ -30,8 +30,18 @@ vmm_nested_prepare() {
     tar --zstd -xf "$(vmm_pkg kernel)" -C "$dir" boot lib/modules
     kver=$(ls "$dir/lib/modules")
     cp "$dir/boot/vmlinuz-$kver" "$dir/vmlinuz"
-    for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd drivers/net/tun; do
-        cp "$dir/lib/modules/$kver/kernel/$m.ko" "$root/kmod/" || return 1
+    # kvm-amd and tun with what they need, from modules.dep (Debian's kvm-amd needs ccp, ours
+    # does not; a built-in one has no line): dependencies first, in /kmod/order.
+    : >"$root/kmod/order"
+    for m in kvm-amd tun; do
+        local line deps f
+        line=$(grep "/$m\.ko:" "$dir/lib/modules/$kver/modules.dep") || continue
+        deps=${line#*:}
+        for f in $(printf '%s\n' $deps | tac) "${line%%:*}"; do
+            grep -qx "${f##*/}" "$root/kmod/order" && continue
+            cp "$dir/lib/modules/$kver/$f" "$root/kmod/" || return 1
+            echo "${f##*/}" >>"$root/kmod/order"
+        done
     done
     rm -rf "$dir/lib" "$dir/boot"
     cp "$OUT/test/guest-bzImage" "$root/guest/bzImage" || return 1
@@ -42,7 +52,7 @@ vmm_nested_prepare() {
 #!/bin/sh
 mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for m in irqbypass ccp kvm kvm-amd tun; do insmod /kmod/$m.ko >/dev/null 2>&1 || echo "VMMHOST insmod $m failed"; done
+for m in $(cat /kmod/order); do insmod /kmod/$m >/dev/null 2>&1 || echo "VMMHOST insmod $m failed"; done
 [ -c /dev/kvm ] || echo "VMMHOST no /dev/kvm: $(grep -c svm /proc/cpuinfo) CPUs with svm"
 VMM_CMD="--kernel /guest/bzImage --initrd /guest/initrd.cpio --mem 64M"
 export VMM_CMD
