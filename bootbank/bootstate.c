@@ -67,3 +67,31 @@ int bootstate_commit(const struct bootstate_copies *c, struct bootstate *st, con
 	st->current = target;
 	return 0;
 }
+
+int bootstate_mark_good(const struct bootstate_copies *c, int bank, bool *ret_fresh)
+{
+	struct bootstate st;
+	struct bank_env next;
+	int r = bootstate_load(c, &st);
+
+	*ret_fresh = r == 0 && st.current < 0;
+	if (*ret_fresh) {
+		st.env.bank[!bank] = (struct bank){BANK_BAD, 0, 0};
+		st.env.bank[bank].gen = 1;
+	}
+	next = st.env;
+	next.bank[bank].state = BANK_GOOD;
+	next.bank[bank].tries = 0;
+	if (r == 0 && (*ret_fresh || st.env.bank[bank].state != BANK_GOOD))
+		r = bootstate_commit(c, &st, &next);
+	return r;
+}
+
+int bootstate_first(const struct bootstate_copies *c)
+{
+	struct bank_env first = {.bank = {{BANK_GOOD, 0, 1}, {BANK_EMPTY, 0, 0}}};
+	struct bootstate st;
+	int r = bootstate_load(c, &st);
+
+	return r == 0 ? bootstate_commit(c, &st, &first) : r;
+}

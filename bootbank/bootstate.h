@@ -46,4 +46,16 @@ int bootstate_load(const struct bootstate_copies *c, struct bootstate *ret);
  */
 int bootstate_commit(const struct bootstate_copies *c, struct bootstate *st, const struct bank_env *env);
 
+/*
+ * The two commits every writer but bankctl makes, here once:
+ * bootstate_mark_good(): after a healthy boot from bank, mark it good (tries 0). When neither
+ * copy is valid, write a fresh state instead: bank good at generation 1, the other bad (its state
+ * is unknown); *ret_fresh says so. Nothing is written when the bank is good already.
+ * bootstate_first(): an installed disk's first state: bank A (this build) good at generation 1,
+ * B empty.
+ * Both return 0 or the -errno of bootstate_load()/bootstate_commit().
+ */
+int bootstate_mark_good(const struct bootstate_copies *c, int bank, bool *ret_fresh);
+int bootstate_first(const struct bootstate_copies *c);
+
 #endif

@@ -51,23 +51,14 @@ static int copy_open(int i)
 static const char *state_mark_good(int bank)
 {
 	struct bootstate_copies c = {{copy_open(0), copy_open(1)}, {0, 0}};
-	struct bootstate st;
-	struct bank_env next;
-	int r = bootstate_load(&c, &st);
+	bool fresh = false;
+	int r = bootstate_mark_good(&c, bank, &fresh);
 
-	if (r == 0 && st.current < 0) {
-		/* Both copies damaged: this bank just proved itself, so start a fresh state from it
-		 * rather than fail every boot. The other bank's state is unknown: not to be trusted. */
-		log_error("neither copy of the boot state on the ESP is valid; writing a fresh one (bank %c good, "
-			  "the other bad), check the disk", bank_letter(bank));
-		st.env.bank[!bank] = (struct bank){BANK_BAD, 0, 0};
-		st.env.bank[bank].gen = 1;
-	}
-	next = st.env;
-	next.bank[bank].state = BANK_GOOD;
-	next.bank[bank].tries = 0;
-	if (r == 0 && (st.current < 0 || st.env.bank[bank].state != BANK_GOOD))
-		r = bootstate_commit(&c, &st, &next);
+	/* Both copies damaged: this bank just proved itself, so a fresh state starts from it rather
+	 * than every boot failing. The other bank's state is unknown: not to be trusted. */
+	if (fresh)
+		log_error("neither copy of the boot state on the ESP was valid; %s a fresh one (bank %c good, the "
+			  "other bad), check the disk", r == 0 ? "wrote" : "tried to write", bank_letter(bank));
 	for (int i = 0; i < 2; i++)
 		if (c.fd[i] >= 0)
 			close(c.fd[i]);

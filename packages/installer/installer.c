@@ -547,9 +547,7 @@ static const char *install_to(struct image *im, const struct disk *d)
 static const char *state_write(const char *disk)
 {
 	static const char *const paths[2] = {"/run/esp" BANK_ENV_PATH_A, "/run/esp" BANK_ENV_PATH_B};
-	struct bank_env first = {.bank = {{BANK_GOOD, 0, 1}, {BANK_EMPTY, 0, 0}}};
 	struct bootstate_copies c = {{-1, -1}, {0, 0}};
-	struct bootstate st;
 	char dev[64];
 	int r = -ENOENT;
 
@@ -560,8 +558,7 @@ static const char *state_write(const char *disk)
 	}
 	for (int i = 0; i < 2; i++)
 		c.fd[i] = open(paths[i], O_RDWR | O_CLOEXEC);
-	if ((r = bootstate_load(&c, &st)) == 0)
-		r = bootstate_commit(&c, &st, &first);
+	r = bootstate_first(&c);
 	for (int i = 0; i < 2; i++)
 		if (c.fd[i] >= 0)
 			close(c.fd[i]);

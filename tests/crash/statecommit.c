@@ -5,7 +5,7 @@
  * The boot-state commit the appliance makes on its mounted ESP, made on two plain files (the copies
  * taken out of a disk image) so that tests/crash/crash.sh can cut it at every write on the build
  * host: the same calls in the same order as init's state_mark_good() and the installer's
- * state_write(), through the same bootbank/bootstate.c. Exit 0 when committed, 1 otherwise.
+ * state_write(), through the same bootbank/bootstate.c (bootstate_mark_good, bootstate_first). Exit 0 when committed, 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,35 +16,6 @@
 
 #include "bank.h"
 #include "bootstate.h"
-
-/* init's state_mark_good(): a fresh state when neither copy is valid, else the bank marked good. */
-static int mark_good(const struct bootstate_copies *c, int bank)
-{
-	struct bootstate st;
-	struct bank_env next;
-	int r = bootstate_load(c, &st);
-
-	if (r == 0 && st.current < 0) {
-		st.env.bank[!bank] = (struct bank){BANK_BAD, 0, 0};
-		st.env.bank[bank].gen = 1;
-	}
-	next = st.env;
-	next.bank[bank].state = BANK_GOOD;
-	next.bank[bank].tries = 0;
-	if (r == 0 && (st.current < 0 || st.env.bank[bank].state != BANK_GOOD))
-		r = bootstate_commit(c, &st, &next);
-	return r;
-}
-
-/* The installer's state_write(): bank A good at generation 1, B empty. */
-static int first(const struct bootstate_copies *c)
-{
-	struct bank_env e = {.bank = {{BANK_GOOD, 0, 1}, {BANK_EMPTY, 0, 0}}};
-	struct bootstate st;
-	int r = bootstate_load(c, &st);
-
-	return r == 0 ? bootstate_commit(c, &st, &e) : r;
-}
 
 int main(int argc, char **argv)
 {
@@ -57,7 +28,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < 2; i++)
 		c.fd[i] = open(argv[1 + i], O_RDWR | O_CLOEXEC);
-	r = argc == 5 ? mark_good(&c, bank) : first(&c);
+	bool fresh;
+	r = argc == 5 ? bootstate_mark_good(&c, bank, &fresh) : bootstate_first(&c);
 	for (int i = 0; i < 2; i++)
 		if (c.fd[i] >= 0)
 			close(c.fd[i]);
