@@ -34,5 +34,13 @@ check 3 "the ISO is bit-identical to the one built with the host's GRUB in place
 check 4 "and so is the disk image" cmp "$a/out/${iso%.iso}.img" "$b/out/${iso%.iso}.img"
 check 5 "the builder's sources name no GRUB file of the host" \
 	sh -c "! grep -qE '\"/usr/(lib|share)/grub|\"grub-mkimage\"' builder/*.c builder/*.h"
-[ "$FAILED" = 0 ] || sed 's/^/#   /' "$a/log" "$b/log"
+# On a failure, the builds' logs and the tails of the tools' logs they name.
+if [ "$FAILED" != 0 ]; then
+	sed 's/^/#   /' "$a/log" "$b/log"
+	for l in "$a" "$b"; do
+		for f in "$l"/out/images/"$NAME"/disk/disk.log "$l"/out/images/"$NAME"/work/*.log; do
+			[ -f "$f" ] && { echo "# --- $f"; tail -n 15 "$f" | sed 's/^/#   /'; }
+		done
+	done
+fi
 exit $FAILED
