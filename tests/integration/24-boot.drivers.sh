@@ -25,13 +25,12 @@ sed -n 's/^init: loaded \([^ ]*\) for \([^ ]*\)$/\1 \2/p' "$t/log" | sort >"$t/d
 # The drivers this hardware needs: the NIC, the virtio transport and SCSI controller, the NVMe
 # controller, the disk driver for the virtio-scsi disk; and what the CD boot itself needs (the
 # PIIX IDE controller of QEMU's PC and the CD-ROM driver).
-expected="ata_piix pci
-e1000 pci
-nvme pci
-sd_mod scsi
-sr_mod scsi
-virtio_pci pci
-virtio_scsi virtio"
+# Those built into the kernel (ours has sd_mod and virtio_pci built in; Debian's has neither) are
+# never loaded: they leave the list.
+kpkg=$("$OUT/bin/imgbuild" -o "$OUT" list | awk '$1 == "kernel" { print $5 }')
+builtin=$(tar --zstd -xOf "$kpkg" --wildcards '*/modules.builtin' 2>/dev/null | sed 's|.*/||; s|\.ko$||; s|-|_|g')
+expected=$(printf '%s\n' "ata_piix pci" "e1000 pci" "nvme pci" "sd_mod scsi" "sr_mod scsi" "virtio_pci pci" \
+	"virtio_scsi virtio" | while read -r m bus; do grep -qx "$m" <<<"$builtin" || echo "$m $bus"; done)
 check 2 "the drivers loaded, with their buses, are exactly: $(echo $expected | tr '\n' ' ') (got: $(tr '\n' ' ' <"$t/drivers"))" \
 	test "$(cat "$t/drivers")" = "$expected"
 check 3 "e1000 is logged with the device that needed it" \
