@@ -214,8 +214,7 @@ static int run_grub(const struct worker *w, char *out, size_t size)
 		dup2(p[1], 2);
 		close(p[0]);
 		/* libfaketime: the script's `sleep 10` before a reboot takes 10 ms. Preloaded directly,
-		 * not through the faketime wrapper, whose shared memory (named after its PID) outlives
-		 * a wrapper that grub-emu's reboot takes down, and fails a later one with that PID. */
+		 * as builder/sign.c does for sbsign: no wrapper process per case. */
 		setenv("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", 1);
 		setenv("FAKETIME", "+0 x1000", 1);
 		execlp("grub-emu", "grub-emu", "-m", w->map, "-d", pfx, (char *)NULL);
