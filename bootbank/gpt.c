@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sysfile.h"
@@ -161,4 +162,16 @@ bool gpt_part_dev(const char *disk, const char *partname, char *dev, size_t size
 	if (dp)
 		closedir(dp);
 	return found;
+}
+
+bool gpt_part_wait(const char *disk, const char *partname, char *dev, size_t size, int wait_ms)
+{
+	struct timespec tick = {0, 100 * 1000 * 1000};
+
+	for (int waited = 0; waited < wait_ms; waited += 100) {
+		if (gpt_part_dev(disk, partname, dev, size))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
 }

@@ -20,5 +20,8 @@ uint32_t gpt_crc32(const void *data, uint64_t len);
 /* The /dev path of the partition whose GPT name is partname ("bank-a", "esp"), on the disk named
  * disk ("vda"; NULL: any disk), from the kernel's /sys/class/block; false when none has it. */
 bool gpt_part_dev(const char *disk, const char *partname, char *dev, size_t size);
+/* gpt_part_dev(), asked every 100 ms for up to wait_ms: partitions appear a moment after their
+ * disk's driver loads, or after the kernel re-reads a table just written. */
+bool gpt_part_wait(const char *disk, const char *partname, char *dev, size_t size, int wait_ms);
 
 #endif

@@ -24,18 +24,6 @@
 #define ESP_DIR "/run/esp"
 #define WAIT_MS 10000 /* disks appear a moment after their driver loads */
 
-static bool part_wait(const char *partname, char *dev, size_t size)
-{
-	struct timespec tick = {0, 100 * 1000 * 1000};
-
-	for (int waited = 0; waited < WAIT_MS; waited += 100) {
-		if (gpt_part_dev(/* disk= */ NULL, partname, dev, size))
-			return true;
-		nanosleep(&tick, NULL);
-	}
-	return false;
-}
-
 /* A copy of the boot state on the mounted ESP (bank.h), or where disks made before the copies had
  * folders of their own keep it. */
 static int copy_open(int i)
@@ -74,7 +62,7 @@ static const char *esp_mark_good(int bank)
 	char dev[64];
 	const char *reason;
 
-	if (!part_wait("esp", dev, sizeof(dev))) {
+	if (!gpt_part_wait(/* disk= */ NULL, "esp", dev, sizeof(dev), WAIT_MS)) {
 		log_error("no partition named 'esp' appeared; the disk driver may be missing from the profile's modules");
 		return "no-esp";
 	}

@@ -35,6 +35,7 @@
 #define MEDIUM "/run/medium"
 #define SHA256SUM "/bin/sha256sum"
 #define MAX_DISKS 16
+#define PART_WAIT_MS 5000 /* for the kernel to read the table just written */
 
 struct disk {
 	char name[32], model[64];
@@ -450,17 +451,6 @@ static const char *image_write(struct image *im, int fd)
 	return step == EXTENTS_WRITE ? "write-failed" : step == EXTENTS_FLUSH ? "flush-failed" : "verify-failed";
 }
 
-/* /dev path of the partition named partname on disk, once the kernel has read the new table. */
-static bool part_of(const char *disk, const char *partname, char *dev, size_t size)
-{
-	struct timespec tick = {0, 100 * 1000 * 1000};
-
-	for (int tries = 0; tries < 50; tries++, nanosleep(&tick, NULL))
-		if (gpt_part_dev(disk, partname, dev, size))
-			return true;
-	return false;
-}
-
 static void salt(char *out, size_t n)
 {
 	static const char abc[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -493,7 +483,7 @@ static const char *config_write(const char *disk, const struct ks_config *ks)
 	const char *hash = ks->rootpw;
 	int fd, n;
 
-	if (!part_of(disk, "persist", dev, sizeof(dev)) || (mkdir("/run/persist", 0700), 0) ||
+	if (!gpt_part_wait(disk, "persist", dev, sizeof(dev), PART_WAIT_MS) || (mkdir("/run/persist", 0700), 0) ||
 	    mount(dev, "/run/persist", "vfat", 0, "") < 0) {
 		log_error("cannot mount the new persist partition of %s: %s", disk, strerror(errno));
 		return "persist-mount-failed";
@@ -552,7 +542,7 @@ static const char *state_write(const char *disk)
 	int r = -ENOENT;
 
 	mkdir("/run/esp", 0700);
-	if (!part_of(disk, "esp", dev, sizeof(dev)) || mount(dev, "/run/esp", "vfat", 0, "") < 0) {
+	if (!gpt_part_wait(disk, "esp", dev, sizeof(dev), PART_WAIT_MS) || mount(dev, "/run/esp", "vfat", 0, "") < 0) {
 		log_error("cannot mount the new ESP of %s: %s; the disk is not bootable, install again", disk, strerror(errno));
 		return "esp-mount-failed";
 	}
