@@ -349,7 +349,7 @@ static void progress(const struct build *b, unsigned done, unsigned total)
 {
 	struct buf phase = {0};
 
-	if (!b->progress || !b->progress->step)
+	if (!b->progress || !b->progress->on_step)
 		return;
 	buf_puts(&phase, "building:");
 	for (size_t i = 0; i < b->n; i++)

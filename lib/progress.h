@@ -9,17 +9,17 @@
 
 struct progress {
 	/* done of total units (bytes, jobs) in the phase named ("writing", "verifying"). */
-	void (*step)(void *ctx, const char *phase, unsigned long long done, unsigned long long total);
+	void (*on_step)(void *ctx, const char *phase, unsigned long long done, unsigned long long total);
 	/* A line for the user: "staged 1.2.0 into bank B", "img.iso is up to date". */
-	void (*note)(void *ctx, const char *msg);
+	void (*on_note)(void *ctx, const char *msg);
 	void *ctx;
 };
 
 static inline void progress_step(const struct progress *p, const char *phase, unsigned long long done,
 				 unsigned long long total)
 {
-	if (p && p->step)
-		p->step(p->ctx, phase, done, total);
+	if (p && p->on_step)
+		p->on_step(p->ctx, phase, done, total);
 }
 
 static inline void progress_note(const struct progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -28,12 +28,12 @@ static inline void progress_note(const struct progress *p, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (!p || !p->note)
+	if (!p || !p->on_note)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	p->note(p->ctx, msg);
+	p->on_note(p->ctx, msg);
 }
 
 #endif
