@@ -70,7 +70,9 @@ static int alias_line(struct modtable *t, char *l)
 	return 0;
 }
 
-int modalias_parse(struct modtable *t, char *text, int *line)
+/* Each line of text that is not blank or a comment, through one_line(); *line counts them all,
+ * so that on an error it names the line. */
+static int parse_lines(struct modtable *t, char *text, int *line, int (*one_line)(struct modtable *, char *))
 {
 	char *cursor = text, *l;
 	int r;
@@ -78,10 +80,15 @@ int modalias_parse(struct modtable *t, char *text, int *line)
 	*line = 0;
 	while ((l = line_next(&cursor))) {
 		++*line;
-		if (!skip_line(l) && (r = alias_line(t, l)) < 0)
+		if (!skip_line(l) && (r = one_line(t, l)) < 0)
 			return r;
 	}
 	return 0;
+}
+
+int modalias_parse(struct modtable *t, char *text, int *line)
+{
+	return parse_lines(t, text, line, alias_line);
 }
 
 static int dep_line(struct modtable *t, char *l)
@@ -113,16 +120,7 @@ static int dep_line(struct modtable *t, char *l)
 
 int moddep_parse(struct modtable *t, char *text, int *line)
 {
-	char *cursor = text, *l;
-	int r;
-
-	*line = 0;
-	while ((l = line_next(&cursor))) {
-		++*line;
-		if (!skip_line(l) && (r = dep_line(t, l)) < 0)
-			return r;
-	}
-	return 0;
+	return parse_lines(t, text, line, dep_line);
 }
 
 const struct modalias_entry *modalias_match(const struct modtable *t, const char *modalias, size_t *next)
