@@ -17,7 +17,7 @@ MUSL_CC  = musl-gcc
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer
+CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer -Ipackages/logd
 LIBS     = -larchive -lcrypto -lblkid
 
 # One object list per program: each links what it uses and nothing else (docs/building.md,
@@ -43,17 +43,24 @@ STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
 bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
                 $(LIB_HOST)
 imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
-# The appliance's own programs, static: init (PID 1) and the installer with musl, bankctl with
-# glibc (libarchive, libcrypto and libblkid have no musl builds in Debian).
+# The appliance's own programs: init (PID 1) and the installer static with musl; bankctl and logd
+# with glibc and OpenSSL shared (recipes/runtime; libarchive, libcrypto and libblkid have no musl
+# builds in Debian).
 init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
                 packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
                 packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c $(BOOTBANK_CORE) $(LIB_CORE)
+# logd, the host's syslog daemon: glibc and OpenSSL as shared libraries (recipes/runtime), the one
+# TLS library of the image.
+logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c packages/logd/fwd.c lib/util.c lib/kv.c \
+                $(LIB_CORE)
 installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
 
-HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
+HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
+           packages/logd/*.h
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
-           $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c $(LIB_HOST))
+           $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
+           packages/logd/msg.c packages/logd/conf.c $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -66,7 +73,7 @@ SIGN_ARGS = $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY)) $(if $(SIGNING_CER
 # default is $IMGBUILD_STORE or ~/.cache/imgbuild/pkgs; `make STORE=dir` names another.
 STORE_ARGS = $(if $(STORE),--store $(STORE))
 
-all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
+all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd
 	$(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
@@ -78,13 +85,14 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias logd/test-msg logd/test-conf
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
 # Objects in four flavours: plain (the host tools, valgrind runs), asan (ASan+UBSan test runs),
-# musl and static (the appliance's static programs; -ffile-prefix-map keeps the build folder's
-# path out of them, so that builds repeat).
+# musl and static (the appliance's programs, musl or glibc; "static" is the flavour's name from
+# when every one was; -ffile-prefix-map keeps the build folder's path out of them, so that builds
+# repeat).
 TARGET_CFLAGS = -std=gnu11 -Os $(WARN) -ffile-prefix-map=$(CURDIR)=.
 # musl's include path has no kernel headers: take the uapi ones (linux/loop.h) after its own.
 MUSL_CFLAGS   = $(TARGET_CFLAGS) -idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu
@@ -111,6 +119,9 @@ $(OUT)/bin/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 $(OUT)/bin/imgsign: $(imgsign_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/logd: $(logd_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lssl -lcrypto
 
 # The appliance's programs, built by their recipes (recipes/init, recipes/installer,
 # recipes/bankctl) with `make OUT=<work dir> <work dir>/target/<program>`.
@@ -120,12 +131,16 @@ $(OUT)/target/init: $(init_SRC:%.c=$(OUT)/obj/musl/%.o)
 $(OUT)/target/installer: $(installer_SRC:%.c=$(OUT)/obj/musl/%.o)
 	@mkdir -p $(@D)
 	$(Q)$(MUSL_CC) -static -s -o $@ $^
-# glibc warns at link time that a static binary using getpwnam needs NSS at run time: bankctl
-# never looks up users (libarchive's tar reader can, for names bankctl does not ask for).
-STATIC_LIBS = -larchive -lcrypto -lblkid -lzstd -llzma -lbz2 -lz -lxml2 -lnettle
+# logd links glibc and OpenSSL dynamically: the image carries them once (recipes/runtime).
+$(OUT)/target/logd: $(logd_SRC:%.c=$(OUT)/obj/static/%.o)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -s -o $@ $^ -lssl -lcrypto
+# bankctl links libarchive, libblkid and their compressors statically (Debian's shared libarchive
+# pulls libxml2 and ICU), and glibc and libcrypto shared, from recipes/runtime, with logd.
+STATIC_LIBS = -Wl,-Bstatic -larchive -lblkid -lzstd -llzma -lbz2 -lz -lxml2 -lnettle -Wl,-Bdynamic -lcrypto
 $(OUT)/target/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/static/%.o)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -static -s -o $@ $^ $(STATIC_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
+	$(Q)$(CC) -s -o $@ $^ $(STATIC_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
 
 $(OUT)/test/plain/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
@@ -153,7 +168,7 @@ crash: all crash-tools
 	OUT=$(OUT) VERSION=$(VERSION) CRASH_BOOTS=$${CRASH_BOOTS:-3} \
 		CRASH_SCENARIOS="stage stage-over mark-good rollback init init-fresh install-state install-image" bash tests/crash/crash.sh
 
-tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
+tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd
 
 check: all unit-tests crash-tools
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run

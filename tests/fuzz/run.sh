@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Isigning -Ivmm -D_GNU_SOURCE"
+SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/logd -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto"
 n=0 failed=0
-for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq; do
+for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq logd; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -28,6 +28,10 @@ for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks 
 		  printf '\000\001\000\000\000\000\000\000\020\000\000\000\001\000\001\000'
 		  printf '\000\002\000\000\000\000\000\000\020\000\000\000\002\000\000\000'
 		  head -c 4064 /dev/zero; printf '\000\000\001\000\000\000'; } >"$dir/corpus/seed" ;;
+	logd) printf '<30>Nov 30 19:43:23 sshd[412]: Accepted password\n' >"$dir/corpus/3164"
+		printf '<165>1 2003-10-11T22:14:15.003Z h app 77 ID [x@1 a="\\]"] msg' >"$dir/corpus/5424"
+		printf '6,1234,2500000,-;eth0: link up\n SUBSYSTEM=net\n' >"$dir/corpus/kmsg"
+		printf 'server = tcp://192.0.2.1:514\nserver = udp://[::1]\nca = /c.pem\nlog-size = 8192\n' >"$dir/corpus/conf" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	manifest) printf 'format = 1\nproduct = p\nversion = 1.0\nbuild-id = x\nimage = %064d 9 bank.img\nfile = %064d 3 boot/a\n' 0 0 >"$dir/corpus/seed" ;;
 	bundle) for b in "$OUT"/test/variants/v2.bundle "$OUT"/*.bundle; do
