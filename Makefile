@@ -17,8 +17,9 @@ MUSL_CC  = musl-gcc
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer -Ipackages/logd
-LIBS     = -larchive -lcrypto -lblkid
+CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer -Ipackages/logd \
+           -Ipackages/auth
+LIBS     = -larchive -lcrypto -lblkid -lcrypt
 
 # One object list per program: each links what it uses and nothing else (docs/building.md,
 # "Layout"). The libraries, lowest first; nothing includes or calls a folder listed after it:
@@ -53,14 +54,17 @@ init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules
 # TLS library of the image.
 logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c packages/logd/fwd.c lib/util.c lib/kv.c \
                 $(LIB_CORE)
+# login, the console's way in: packages/auth (the shadow hash with libxcrypt, the lockout), which
+# hostd and the DCUI will share.
+login_SRC     = packages/login/login.c packages/auth/auth.c
 installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
-           packages/logd/*.h
+           packages/logd/*.h packages/auth/*.h
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
-           packages/logd/msg.c packages/logd/conf.c $(LIB_HOST))
+           packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -85,7 +89,8 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias logd/test-msg logd/test-conf
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias logd/test-msg logd/test-conf \
+             auth/test-auth
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
@@ -131,6 +136,13 @@ $(OUT)/target/init: $(init_SRC:%.c=$(OUT)/obj/musl/%.o)
 $(OUT)/target/installer: $(installer_SRC:%.c=$(OUT)/obj/musl/%.o)
 	@mkdir -p $(@D)
 	$(Q)$(MUSL_CC) -static -s -o $@ $^
+# login links glibc and libxcrypt (recipes/runtime) dynamically; $(OUT)/test/login is the tests'.
+$(OUT)/target/login: $(login_SRC:%.c=$(OUT)/obj/static/%.o)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -s -o $@ $^ -lcrypt
+$(OUT)/test/login: $(login_SRC:%.c=$(OUT)/obj/plain/%.o)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcrypt
 # logd links glibc and OpenSSL dynamically: the image carries them once (recipes/runtime).
 $(OUT)/target/logd: $(logd_SRC:%.c=$(OUT)/obj/static/%.o)
 	@mkdir -p $(@D)
@@ -149,7 +161,7 @@ $(OUT)/test/asan/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) tests/uni
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS)
 
-unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%)
+unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%) $(OUT)/test/login
 
 # Power cuts at every write (tests/crash/crash.sh): the LD_PRELOAD shim that cuts, and the boot-state
 # commit of init and the installer on plain files. Plain builds: the shim must come first in the

@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/logd -Isigning -Ivmm -D_GNU_SOURCE"
-LIBS="-larchive -lcrypto"
+SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/logd -Ipackages/auth -Isigning -Ivmm -D_GNU_SOURCE"
+LIBS="-larchive -lcrypto -lcrypt"
 n=0 failed=0
-for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq logd; do
+for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq logd auth; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -32,6 +32,7 @@ for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks 
 		printf '<165>1 2003-10-11T22:14:15.003Z h app 77 ID [x@1 a="\\]"] msg' >"$dir/corpus/5424"
 		printf '6,1234,2500000,-;eth0: link up\n SUBSYSTEM=net\n' >"$dir/corpus/kmsg"
 		printf 'server = tcp://192.0.2.1:514\nserver = udp://[::1]\nca = /c.pem\nlog-size = 8192\n' >"$dir/corpus/conf" ;;
+	auth) printf 'root\000secret' >"$dir/corpus/root"; printf 'ops\000' >"$dir/corpus/ops"; printf '../x\000y' >"$dir/corpus/bad" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	manifest) printf 'format = 1\nproduct = p\nversion = 1.0\nbuild-id = x\nimage = %064d 9 bank.img\nfile = %064d 3 boot/a\n' 0 0 >"$dir/corpus/seed" ;;
 	bundle) for b in "$OUT"/test/variants/v2.bundle "$OUT"/*.bundle; do
