@@ -28,8 +28,8 @@ LIBS     = -larchive -lcrypto -lblkid
 #                 disk seen from the host (libblkid, mtools)
 #   image/        the sparse image (HVIMG1; HVIMG2, the installer's; extents, writing one to a disk) and
 #                 update bundles; hvimg-pack.c (HVIMG2, SHA-256) is for the host tools only
-LIB_CORE      = lib/diag.c lib/sysfile.c
-LIB_HOST      = lib/util.c lib/kv.c lib/hash.c lib/run.c $(LIB_CORE)
+LIB_CORE      = lib/diag.c lib/sysfile.c lib/kv.c
+LIB_HOST      = lib/util.c lib/kvcheck.c lib/hash.c lib/run.c $(LIB_CORE)
 BOOTBANK_CORE = bootbank/bank.c bootbank/bootstate.c bootbank/gpt.c
 IMAGE_CORE    = image/hvimg.c image/extents.c
 BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c

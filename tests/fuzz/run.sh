@@ -5,7 +5,7 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto"
 n=0 failed=0
