@@ -53,7 +53,8 @@ installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBAN
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
-           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c $(LIB_HOST))
+           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c packages/init/service.c \
+           $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -78,7 +79,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
