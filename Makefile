@@ -47,7 +47,8 @@ imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 # glibc (libarchive, libcrypto and libblkid have no musl builds in Debian).
 init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
                 packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
-                packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c $(BOOTBANK_CORE) $(LIB_CORE)
+                packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c \
+                packages/init/service.c packages/init/supervise.c $(BOOTBANK_CORE) $(LIB_CORE)
 installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
