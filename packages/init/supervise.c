@@ -108,13 +108,11 @@ static void load_file(const char *dir, const char *name)
 	n_svcs++;
 	if (len < 0) {
 		service_parse(svc, name, path, "", 0);
-		problem(svc, "%s: cannot read it: %s; fix its permissions or size (at most 4 KiB)", path,
-			strerror((int)-len));
-		svc->state = SVC_BAD;
+		snprintf(svc->problem, sizeof(svc->problem), "%s: cannot read it: %s; fix its permissions or size "
+			 "(at most 4 KiB)", path, strerror((int)-len));
 		return;
 	}
-	if (service_parse(svc, name, path, text, (size_t)len) < 0)
-		problem(svc, "%s", svc->problem);
+	service_parse(svc, name, path, text, (size_t)len); /* a BAD one is reported by services_load */
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -275,7 +273,8 @@ static void spawn(struct service *svc)
 
 	stale_socket_remove(svc);
 	if (!svc->tty[0] && pipe2(p, O_CLOEXEC) < 0) {
-		problem(svc, "cannot make its output pipe: %s; init retries", strerror(errno));
+		log_error("service %s: cannot make its output pipe: %s; its output goes to the console only", svc->name,
+			  strerror(errno));
 		p[0] = p[1] = -1;
 	}
 	pid = fork();
@@ -369,7 +368,7 @@ static void check_ready(struct service *svc, double now)
 		mark_ready(svc);
 	} else if (!svc->late && !svc->was_ready && now - svc->first_start >= svc->ready_timeout) {
 		svc->late = true;
-		problem(svc, "not ready within its ready-timeout of %d s; see its messages above", svc->ready_timeout);
+		problem(svc, "not ready within its ready-timeout of %d s; see its output in logread", svc->ready_timeout);
 	}
 }
 
@@ -390,7 +389,8 @@ static void on_exit_restart(struct service *svc, const char *how)
 
 	if (!service_restart_allowed(svc, now)) {
 		svc->state = SVC_GIVEN_UP;
-		problem(svc, "given up: it %s, beyond its restart-limit of %d in %d s", how, svc->limit_n, svc->limit_s);
+		problem(svc, "given up: it %s, beyond its restart-limit of %d in %d s; see its output in logread, fix "
+			"it and reboot", how, svc->limit_n, svc->limit_s);
 		return;
 	}
 	delay = service_backoff(svc, now - svc->started);
@@ -421,7 +421,7 @@ static void on_exit(struct service *svc, int status)
 		log_step("%s %s; not restarted (restart = %s)", svc->name, how,
 			 svc->restart == RESTART_NEVER ? "never" : "on-failure");
 		if (!ok)
-			problem(svc, "%s", how);
+			problem(svc, "%s; see its output in logread", how);
 		return;
 	}
 	on_exit_restart(svc, how);
@@ -453,8 +453,8 @@ static void tick_waiting(struct service *svc, size_t i)
 		spawn(svc);
 	} else if (deps < 0) {
 		svc->state = SVC_BAD;
-		problem(svc, "not started: it needs %s, which %s", svcs[failed].name,
-			svcs[failed].state == SVC_BAD ? "could not start" : "failed");
+		problem(svc, "not started: it needs %s, which %s; see the messages about %s above", svcs[failed].name,
+			svcs[failed].state == SVC_BAD ? "could not start" : "failed", svcs[failed].name);
 	}
 }
 
@@ -562,9 +562,7 @@ static void services_load(void)
 	for (size_t i = 0; i < n_svcs; i++)
 		if (svcs[i].state == SVC_BAD) {
 			bad++;
-			if (!strstr(svcs[i].problem, "cannot read"))
-				log_error("%s", svcs[i].problem); /* order problems: not printed by load_file */
-			health_dirty = true;
+			log_error("service %s not started: %s", svcs[i].name, svcs[i].problem);
 		}
 	log_step("services: %zu loaded, %zu not started for errors in their files", n_svcs, bad);
 	if (n_svcs == 0)
