@@ -155,7 +155,9 @@ static void output_line(const struct service *svc, const char *line, size_t len)
 	char msg[400];
 	int n;
 
-	log_info("%s: %.*s", svc->name, (int)len, line);
+	n = snprintf(msg, sizeof(msg), "%s: %.*s\n", svc->name, (int)len, line);
+	if (n > 0) /* one write, as log.c's lines */
+		sysfile_write_all(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	if (log_fd < 0)
 		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	n = snprintf(msg, sizeof(msg), "<30>%s: %.*s", svc->name, (int)len, line); /* daemon.info */
@@ -520,6 +522,7 @@ static void loop_once(int max_ms)
 			owner[n] = &svcs[i];
 			fds[n++] = (struct pollfd){.fd = svcs[i].out_fd, .events = POLLIN};
 		}
+	watchdog_ping(); /* a wedged loop resets the machine; a shutdown takes up to 30 s */
 	if (poll(fds, n, sleep_ms(max_ms)) > 0) {
 		for (nfds_t k = 1; k < n; k++)
 			if (fds[k].revents)
@@ -603,7 +606,6 @@ const char *services_start(struct boot_state *st)
 		reason = essential_state(&waiting);
 		if (!reason && waiting)
 			loop_once(1000);
-		watchdog_ping();
 	} while (!reason && waiting);
 	return reason;
 }
@@ -613,7 +615,6 @@ void services_run(void)
 	sessions = true;
 	for (;;) {
 		tick();
-		watchdog_ping();
 		loop_once(10000); /* at least every 10 s for the watchdog */
 	}
 }
@@ -656,6 +657,7 @@ static void stop_command(const struct service *svc)
 			waitpid(pid, &status, 0);
 			break;
 		}
+		watchdog_ping();
 		usleep(20000);
 	}
 }
@@ -744,6 +746,7 @@ void services_shutdown(int how)
 	log_step("%s now", what);
 	unmount_all();
 	sync();
+	watchdog_stop(); /* a halted machine must stay halted */
 	reboot(how);
 	log_error("cannot %s: %s; init exits instead, so the kernel panics and panic=N restarts it", what,
 		  strerror(errno));
