@@ -1,17 +1,17 @@
 #!/bin/bash
-# init supervises the services (issue 11, point 1): one BIOS CD boot of an ISO whose system payload
-# also has test-only services: crasher, that fails at every start (a scratch build of the recipes,
-# packages/base-files/usr/lib/services/crasher added). On that boot: BOOT-OK comes only after
-# syslogd (essential) is ready, in the boot log too; syslogd killed is restarted and the restart is
-# logged; crasher is given up within its restart-limit and /run/health says degraded, naming it;
-# the services' output reaches syslog; poweroff runs the stop commands (a second test-only service,
-# saver, has one), stops the services in the reverse of their start order and the machine is off
-# within the bound.
+# init supervises the services (issue 11, point 1). One BIOS CD boot of an ISO whose system payload
+# also has three test-only service files (a scratch build of the recipes with them added to
+# packages/base-files/usr/lib/services): crasher fails at every start, broken has an unknown key,
+# saver has a stop command. On that boot: BOOT-OK comes only after syslogd (essential) is ready,
+# on the console and in /run/boot.log; crasher is given up within its restart-limit and
+# /run/health says degraded, naming it and broken's file and line; the services' output reaches
+# syslog; syslogd killed is restarted and the restart logged; poweroff runs saver's stop command,
+# stops the services in the reverse of their start order and the machine is off within the bound.
 . "$(dirname "$0")/common.sh"
 trap 'qemu_kill 2>/dev/null; rm -rf "${SCRATCH:-}"' EXIT
-echo "1..11"
+echo "1..12"
 
-# The fixture: the same image with one more service file.
+# The fixture: the same image with three more service files.
 scratch_repo
 cat >"$SCRATCH/packages/base-files/usr/lib/services/crasher" <<'EOF'
 # Test only (tests/integration/25-boot.services.sh): fails at every start.
@@ -19,6 +19,11 @@ description = A service that always fails
 command = /bin/ls /no/such/file
 restart = always
 restart-limit = 2 60
+EOF
+cat >"$SCRATCH/packages/base-files/usr/lib/services/broken" <<'EOF'
+# Test only: a file with a mistake.
+command = /bin/sleep 100000
+restrat = always
 EOF
 cat >"$SCRATCH/packages/base-files/usr/lib/services/saver" <<'EOF'
 # Test only: a service with a stop command (as a configuration daemon saving its state).
@@ -72,13 +77,16 @@ run 'cat /run/health'
 health=$out
 check 4 "crasher is given up and /run/health says degraded, naming it (got: $(echo "$health" | sed -n 2,4p | tr '\n' '|'))" \
 	bash -c '[ "$(sed -n 2p <<<"$1")" = degraded ] && grep -q "^service crasher: given up: it exited with status 1, beyond its restart-limit of 2 in 60 s; see its output in logread, fix it and reboot$" <<<"$1"' _ "$health"
-check 5 "crasher was restarted exactly twice before it was given up" \
+check 5 "the broken service file is named with its line in /run/health and on the console" \
+	bash -c 'grep -qx "service broken: /usr/lib/services/broken:3: unknown key .restrat.; the keys are .*" <<<"$1" &&
+		tr -d "\r" <"$2" | grep -q "^init: service broken not started: /usr/lib/services/broken:3: unknown key"' _ "$health" "$QEMU_DIR/serial.log"
+check 6 "crasher was restarted exactly twice before it was given up" \
 	test "$(qemu_log | grep -c 'init: \[ *[0-9.]*\] crasher exited with status 1; restarting it in [12] s$')" = 2
 
 # init sends each service's output lines to syslog (through /dev/log) once syslogd is up.
 run 'echo "n=$(logread | grep -c "daemon.info crasher: ls: /no/such/file")"'
 counts=$(echo "$out" | grep -oE '^n=[0-9]+$')
-check 6 "crasher's output, carried by init, is in the system log (logread) (got: $counts)" \
+check 7 "crasher's output, carried by init, is in the system log (logread) (got: $counts)" \
 	bash -c '[[ $1 =~ ^n=[1-9] ]]' _ "$counts"
 
 # syslogd killed: restarted after 1 s, the restart logged on the console and the log usable again
@@ -87,11 +95,11 @@ run 'kill $(pidof syslogd)'
 qemu_wait 'init: \[ *[0-9.]+\] syslogd ready' 30
 restart=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n 's/.*init: \[ *[0-9.]*\] syslogd //p' |
 	sed 's/ (pid [0-9]*)$//' | tr '\n' ',')
-check 7 "syslogd killed: restarted and logged (got: $restart)" \
+check 8 "syslogd killed: restarted and logged (got: $restart)" \
 	test "$restart" = "was killed by signal 15; restarting it in 1 s,started,ready,"
 run 'logger -t svctest after-restart-42; echo "n=$(logread | grep -c "svctest: after-restart-42")"'
 counts=$(echo "$out" | grep -oE '^n=[0-9]+$')
-check 8 "the restarted syslogd logs again (logger, then logread) (got: $counts)" test "$counts" = n=1
+check 9 "the restarted syslogd logs again (logger, then logread) (got: $counts)" test "$counts" = n=1
 
 # poweroff: the stop commands first, then the services stopped in the reverse of their start order
 # (crasher, syslogd, klogd, saver, then the sessions after BOOT-OK).
@@ -101,11 +109,11 @@ off_start=$SECONDS
 while kill -0 "$QEMU_PID" 2>/dev/null && [ $((SECONDS - off_start)) -lt 45 ]; do sleep 0.2; done
 off_s=$((SECONDS - off_start))
 stops=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n 's/.*init: \[ *[0-9.]*\] stopping \(.*\)$/\1/p')
-check 9 "poweroff stops the services in reverse start order: tty1 console saver klogd syslogd (got: $(echo $stops))" \
+check 10 "poweroff stops the services in reverse start order: tty1 console saver klogd syslogd (got: $(echo $stops))" \
 	test "$(echo $stops)" = "tty1 console saver klogd syslogd"
 saved=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | grep -oE 'saving-config-42$|stopping saver$' | tr '\n' ,)
-check 10 "saver's stop command ran before saver was signalled (got: $saved)" test "$saved" = "saving-config-42,stopping saver,"
-check 11 "the machine is off within 40 s of poweroff (${off_s} s; 'power-off now' logged)" \
+check 11 "saver's stop command ran before saver was signalled (got: $saved)" test "$saved" = "saving-config-42,stopping saver,"
+check 12 "the machine is off within 40 s of poweroff (${off_s} s; 'power-off now' logged)" \
 	bash -c '[ "$1" -le 40 ] && ! kill -0 "$2" 2>/dev/null && tr -d "\r" <"$3" | grep -q "power-off now"' _ "$off_s" "$QEMU_PID" "$QEMU_DIR/serial.log"
 [ "$FAILED" = 0 ] || fail_log
 exit "$FAILED"
