@@ -364,14 +364,13 @@ static void mark_ready(struct service *svc)
 	log_step("%s ready", svc->name);
 }
 
-static void check_ready(struct service *svc, double now)
+/* Not ready within ready-timeout of its first start, whether it still runs or crashed meanwhile. */
+static void check_late(struct service *svc, double now)
 {
-	if (is_ready(svc)) {
-		mark_ready(svc);
-	} else if (!svc->late && !svc->was_ready && now - svc->first_start >= svc->ready_timeout) {
-		svc->late = true;
-		problem(svc, "not ready within its ready-timeout of %d s; see its output in logread", svc->ready_timeout);
-	}
+	if (svc->late || svc->was_ready || svc->first_start == 0 || now - svc->first_start < svc->ready_timeout)
+		return;
+	svc->late = true;
+	problem(svc, "not ready within its ready-timeout of %d s; see its output in logread", svc->ready_timeout);
 }
 
 /* --- exits ---------------------------------------------------------------------------------- */
@@ -471,9 +470,11 @@ static void tick(void)
 
 		if (svc->state == SVC_WAITING)
 			tick_waiting(svc, i);
-		else if (svc->state == SVC_STARTING && svc->pid > 0)
-			check_ready(svc, now);
-		else if (svc->state == SVC_BACKOFF && now >= svc->restart_at)
+		else if (svc->state == SVC_STARTING && svc->pid > 0 && is_ready(svc))
+			mark_ready(svc);
+		if (svc->state == SVC_STARTING || svc->state == SVC_BACKOFF)
+			check_late(svc, now);
+		if (svc->state == SVC_BACKOFF && now >= svc->restart_at)
 			spawn(svc);
 	}
 	if (health_dirty)
