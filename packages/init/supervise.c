@@ -481,7 +481,7 @@ static void tick(void)
 		health_write();
 }
 
-/* How long the loop may sleep: 100 ms while a readiness is being polled, until the next restart
+/* How long the loop may sleep: 20 ms while a readiness is being polled, until the next restart
  * otherwise, at most max_ms. */
 static int sleep_ms(int max_ms)
 {
@@ -489,8 +489,8 @@ static int sleep_ms(int max_ms)
 
 	for (size_t i = 0; i < n_svcs; i++) {
 		const struct service *svc = &svcs[i];
-		if (svc->state == SVC_STARTING && svc->ready != READY_EXITED && ms > 100)
-			ms = 100;
+		if (svc->state == SVC_STARTING && svc->ready != READY_EXITED && ms > 20)
+			ms = 20;
 		if (svc->state == SVC_BACKOFF && (svc->restart_at - now) * 1000 < ms)
 			ms = (svc->restart_at - now) * 1000;
 	}
