@@ -24,6 +24,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -704,15 +705,26 @@ static void stop_rest(void)
 		;
 }
 
-/* What init mounted, read-write ones first; the kernel's own (/dev, /proc, /sys) stay. */
+static void unmount_one(const char *dir)
+{
+	if (umount(dir) < 0 && errno != EINVAL && errno != ENOENT &&
+	    mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 && umount2(dir, MNT_DETACH) < 0)
+		log_error("cannot unmount %s: %s, ignoring", dir, strerror(errno));
+}
+
+/* What init mounted (bankctl may have remounted /altbootbank read-write), the read-write ones
+ * first; the kernel's own (/dev, /proc, /sys) stay. */
 static void unmount_all(void)
 {
 	static const char *const dirs[] = {"/tmp", "/run", "/bootbank", "/altbootbank", "/system"};
+	struct statvfs sv;
 
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (umount(dirs[i]) < 0 && errno != EINVAL && errno != ENOENT &&
-		    mount(NULL, dirs[i], NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 && umount2(dirs[i], MNT_DETACH) < 0)
-			log_error("cannot unmount %s: %s, ignoring", dirs[i], strerror(errno));
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+			bool rw = statvfs(dirs[i], &sv) == 0 && !(sv.f_flag & ST_RDONLY);
+			if (rw == (pass == 0))
+				unmount_one(dirs[i]);
+		}
 }
 
 /* The running service started last, or NULL: services stop in the reverse of their start order,
