@@ -354,6 +354,22 @@ static void visit(struct walk *w, size_t i)
 	w->order[w->n_order++] = i;
 }
 
+/* In start order, so a dependency's budget is known first (in a cycle it is not: 0 then). */
+static void budgets(struct service *svcs, const size_t *order, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		svcs[order[k]].budget = -1;
+	for (size_t k = 0; k < n; k++) {
+		struct service *svc = &svcs[order[k]];
+		int most = 0;
+
+		for (int a = 0; a < svc->n_after; a++)
+			if (svc->after_idx[a] >= 0 && svcs[svc->after_idx[a]].budget > most)
+				most = svcs[svc->after_idx[a]].budget;
+		svc->budget = svc->ready_timeout + most;
+	}
+}
+
 size_t service_order(struct service *svcs, size_t n, size_t order[])
 {
 	struct walk w = {.svcs = svcs, .order = order};
@@ -365,6 +381,7 @@ size_t service_order(struct service *svcs, size_t n, size_t order[])
 	for (size_t i = 0; i < n; i++)
 		if (w.colour[i] == 0)
 			visit(&w, i);
+	budgets(svcs, order, w.n_order);
 	return w.n_order;
 }
 

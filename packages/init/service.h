@@ -51,6 +51,10 @@ struct service {
 
 	/* Decided by the order and at run time. */
 	int after_idx[SERVICE_AFTER_MAX];
+	/* Seconds it may take to be ready, counted from the services' start: its ready-timeout plus
+	 * the largest budget of its dependencies. Bounds the boot's wait for an essential service
+	 * that never even starts (e.g. one after a session, which starts only after BOOT-OK). */
+	int budget;
 	enum service_state state;
 	char problem[256];           /* why it is BAD, GIVEN_UP or late: a line of /run/health */
 	bool late;                   /* not ready within ready-timeout of its first start */
@@ -72,7 +76,7 @@ int service_parse(struct service *svc, const char *name, const char *path, const
 
 /* Resolve the `after` names of svcs[0..n) and put a start order (dependencies first) in order[];
  * services with unknown names or in a dependency cycle become BAD with a problem naming file:line.
- * Returns how many entries order[] got (every service, BAD ones too). */
+ * Sets each service's budget. Returns how many entries order[] got (every service, BAD ones too). */
 size_t service_order(struct service *svcs, size_t n, size_t order[]);
 
 /* Whether the dependencies of svcs[i] let it start: 1 all ready, 0 wait, -1 one of them failed

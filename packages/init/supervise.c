@@ -576,18 +576,29 @@ static void services_load(void)
 	health_write();
 }
 
+/* An essential service still not ready (maybe not even started) beyond its budget. */
+static void check_budget(struct service *svc, double since)
+{
+	if (svc->late || since < svc->budget)
+		return;
+	svc->late = true;
+	problem(svc, "not ready within %d s of the services' start (its ready-timeout and its dependencies'); "
+		"see the messages above", svc->budget);
+}
+
 /* NULL when every essential service is ready, else the reason "service-<name>". */
-static const char *essential_state(bool *waiting)
+static const char *essential_state(double t0, bool *waiting)
 {
 	static char reason[SERVICE_NAME_MAX + 16];
 
 	*waiting = false;
 	for (size_t i = 0; i < n_svcs; i++) {
-		const struct service *svc = &svcs[i];
+		struct service *svc = &svcs[i];
 		if (!svc->essential || svc->was_ready)
 			continue;
+		check_budget(svc, services_now() - t0);
 		if (svc->state == SVC_BAD || svc->state == SVC_GIVEN_UP || svc->state == SVC_DONE || svc->late) {
-			snprintf(reason, sizeof(reason), "service-%s", svc->name);
+			snprintf(reason, sizeof(reason), "service-%.*s", SERVICE_NAME_MAX - 1, svc->name);
 			return reason;
 		}
 		*waiting = true;
@@ -599,13 +610,15 @@ const char *services_start(struct boot_state *st)
 {
 	const char *reason;
 	bool waiting;
+	double t0;
 
 	(void)st;
 	session_prepare();
 	services_load();
+	t0 = services_now();
 	do {
 		tick();
-		reason = essential_state(&waiting);
+		reason = essential_state(t0, &waiting);
 		if (!reason && waiting)
 			loop_once(1000);
 	} while (!reason && waiting);

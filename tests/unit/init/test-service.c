@@ -144,6 +144,11 @@ static void test_order(void)
 	   "a cycle a -> b -> c -> a makes all three BAD, named with file:line (%s)", svcs[3].problem);
 	ok(svcs[6].state == SVC_BAD && strstr(svcs[6].problem, "services/d:2: after names 'nosuch', which is no service"),
 	   "an unknown after name is named with file:line (%s)", svcs[6].problem);
+	ok(svcs[2].budget == 10 && svcs[1].budget == 20 && svcs[0].budget == 30,
+	   "budgets add the ready-timeouts along the chain: syslogd 10, klogd 20, console 30 (%d %d %d)",
+	   svcs[2].budget, svcs[1].budget, svcs[0].budget);
+	ok(svcs[3].budget > 0 && svcs[3].budget <= 30 && svcs[7].budget <= 40,
+	   "a cycle's budgets stay finite (a %d, e %d)", svcs[3].budget, svcs[7].budget);
 	ok(service_deps(svcs, 7, &failed) == -1 && failed == 3, "a service after a BAD one cannot start");
 	ok(service_deps(svcs, 1, &failed) == 0, "klogd waits while syslogd is not ready");
 	svcs[2].was_ready = true;
