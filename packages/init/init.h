@@ -41,6 +41,8 @@ void session_prepare(void);
 /* In a service's child: make tty ("console": the console's real terminal) its controlling
  * terminal and fds 0-2; 0, or -1 with the error printed. */
 int session_tty_attach(const char *tty);
+/* The terminal tty names ("console": the console's real one) into path. */
+void session_tty_path(const char *tty, char *path, size_t size);
 
 /* supervise.c, after BOOT-OK: supervise the services for ever, the ones on a tty too. */
 void services_run(void) __attribute__((noreturn));

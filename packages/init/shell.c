@@ -55,15 +55,20 @@ static void console_path(char *path, size_t size)
 	snprintf(path, size, "/dev/%s", name ? name + 1 : active);
 }
 
+void session_tty_path(const char *tty, char *path, size_t size)
+{
+	if (strcmp(tty, "console") == 0)
+		console_path(path, size);
+	else
+		snprintf(path, size, "%s", tty);
+}
+
 int session_tty_attach(const char *tty)
 {
 	char path[160];
 	int fd;
 
-	if (strcmp(tty, "console") == 0)
-		console_path(path, sizeof(path));
-	else
-		snprintf(path, sizeof(path), "%s", tty);
+	session_tty_path(tty, path, sizeof(path));
 	fd = sysfile_tty_open(path, O_RDWR);
 	if (fd < 0) {
 		log_error("cannot open the terminal %s: %s; remove the service or give it a terminal this machine has",

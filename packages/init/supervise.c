@@ -443,13 +443,35 @@ static void reap(void)
 
 /* --- the loop ------------------------------------------------------------------------------- */
 
+/* Another session already on svc's terminal (console=tty1 puts the console's on tty1 too). */
+static const struct service *tty_taken(const struct service *svc)
+{
+	char mine[160], theirs[160];
+
+	session_tty_path(svc->tty, mine, sizeof(mine));
+	for (size_t i = 0; i < n_svcs; i++) {
+		if (&svcs[i] == svc || !svcs[i].tty[0] || svcs[i].first_start == 0 || svcs[i].state == SVC_DONE)
+			continue;
+		session_tty_path(svcs[i].tty, theirs, sizeof(theirs));
+		if (strcmp(mine, theirs) == 0)
+			return &svcs[i];
+	}
+	return NULL;
+}
+
 static void tick_waiting(struct service *svc, size_t i)
 {
+	const struct service *other;
 	size_t failed = 0;
 	int deps;
 
 	if (svc->tty[0] && !sessions)
 		return;
+	if (svc->tty[0] && (other = tty_taken(svc))) {
+		svc->state = SVC_DONE;
+		log_step("%s not started: its terminal is %s's", svc->name, other->name);
+		return;
+	}
 	deps = service_deps(svcs, i, &failed);
 	if (deps > 0) {
 		spawn(svc);
