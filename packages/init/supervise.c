@@ -185,14 +185,13 @@ static void output_read(struct service *svc)
 		return;
 	}
 	for (ssize_t i = 0; i < n; i++) {
-		bool full = svc->out_len == sizeof(svc->out_line);
-		if (chunk[i] == '\n' || full) {
+		bool full = svc->out_len == sizeof(svc->out_line); /* a long line goes out in pieces */
+		if (full || chunk[i] == '\n') {
 			output_line(svc, svc->out_line, svc->out_len);
 			svc->out_len = 0;
-			if (!full)
-				continue;
 		}
-		svc->out_line[svc->out_len++] = chunk[i];
+		if (chunk[i] != '\n')
+			svc->out_line[svc->out_len++] = chunk[i];
 	}
 }
 
