@@ -29,8 +29,8 @@ LIBS     = -larchive -lcrypto -lblkid -lcrypt
 #                 disk seen from the host (libblkid, mtools)
 #   image/        the sparse image (HVIMG1; HVIMG2, the installer's; extents, writing one to a disk) and
 #                 update bundles; hvimg-pack.c (HVIMG2, SHA-256) is for the host tools only
-LIB_CORE      = lib/diag.c lib/sysfile.c
-LIB_HOST      = lib/util.c lib/kv.c lib/hash.c lib/run.c $(LIB_CORE)
+LIB_CORE      = lib/diag.c lib/sysfile.c lib/kv.c
+LIB_HOST      = lib/util.c lib/kvcheck.c lib/hash.c lib/run.c $(LIB_CORE)
 BOOTBANK_CORE = bootbank/bank.c bootbank/bootstate.c bootbank/gpt.c
 IMAGE_CORE    = image/hvimg.c image/extents.c
 BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c
@@ -49,10 +49,11 @@ imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 # builds in Debian).
 init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
                 packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
-                packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c $(BOOTBANK_CORE) $(LIB_CORE)
+                packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c \
+                packages/init/service.c packages/init/supervise.c $(BOOTBANK_CORE) $(LIB_CORE)
 # logd, the host's syslog daemon: glibc and OpenSSL as shared libraries (recipes/runtime), the one
 # TLS library of the image.
-logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c packages/logd/fwd.c lib/util.c lib/kv.c \
+logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c packages/logd/fwd.c lib/util.c lib/kvcheck.c \
                 $(LIB_CORE)
 # login, the console's way in: packages/auth (the shadow hash with libxcrypt, the lockout), which
 # hostd and the DCUI will share.
@@ -64,7 +65,7 @@ HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
-           packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(LIB_HOST))
+           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -89,8 +90,8 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias logd/test-msg logd/test-conf \
-             auth/test-auth
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
+             logd/test-msg logd/test-conf auth/test-auth
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 

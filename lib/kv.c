@@ -1,14 +1,12 @@
+/* The kv line lexer (kv.h). libc only, no exit on out-of-memory: linked by the host tools and by
+ * init (musl), which reads its service files with it. kvcheck.c has the host tools' helpers. */
 #define _GNU_SOURCE
 #include "kv.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
-
-#include "util.h"
 
 void kv_init(struct kv_lexer *lx, const char *path, const char *text, size_t len)
 {
@@ -44,17 +42,39 @@ static const char *trim_end(const char *s, const char *e)
 	return e;
 }
 
+/* A value being built: malloc'd, NUL-terminated; data NULL after an allocation failed. */
+struct text {
+	char *data;
+	size_t len;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+	char *grown;
+
+	if (!t->data)
+		return;
+	grown = realloc(t->data, t->len + n + 1);
+	if (!grown) {
+		free(t->data);
+		t->data = NULL;
+		return;
+	}
+	t->data = grown;
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
 /* Append continuation lines while the value ends in a backslash. */
-static void read_value(struct kv_lexer *lx, struct buf *v, const char *s, const char *e)
+static void read_value(struct kv_lexer *lx, struct text *v, const char *s, const char *e)
 {
 	for (;;) {
 		e = trim_end(s, e);
-		if (e == s || e[-1] != '\\') {
-			buf_add(v, s, (size_t)(e - s));
+		text_add(v, s, (size_t)(e - s));
+		if (e == s || e[-1] != '\\')
 			return;
-		}
-		buf_add(v, s, (size_t)(e - s));
-		buf_puts(v, "\n");
+		text_add(v, "\n", 1);
 		if (!next_line(lx, &s, &e))
 			return;
 		s = skip_blank(s, e);
@@ -66,10 +86,32 @@ static int is_key_char(char c)
 	return isalnum((unsigned char)c) || c == '-' || c == '_';
 }
 
+/* The key and value of the line [s, e) that starts a pair; 1, or -errno with d filled. */
+static int read_pair(struct kv_lexer *lx, const char *s, const char *e, struct kv *ret, struct diag *d)
+{
+	const char *kend, *k;
+	struct text v = {calloc(1, 1), 0};
+
+	for (kend = s; kend < e && is_key_char(*kend); kend++)
+		;
+	k = skip_blank(kend, e);
+	if (k >= e || *k != '=') {
+		free(v.data);
+		return diag_set(d, lx->path, lx->line, "expected '=' after the key; write 'key = value'");
+	}
+	ret->key = strndup(s, (size_t)(kend - s));
+	ret->line = lx->line;
+	read_value(lx, &v, skip_blank(k + 1, e), e);
+	ret->value = v.data;
+	if (ret->key && ret->value)
+		return 1;
+	kv_free(ret);
+	return diag_set_errno(d, ENOMEM, lx->path, lx->line, "cannot read the line; free some memory");
+}
+
 int kv_next(struct kv_lexer *lx, struct kv *ret, struct diag *d)
 {
-	const char *s, *e, *k;
-	struct buf v = {0};
+	const char *s, *e;
 
 	for (;;) {
 		if (!next_line(lx, &s, &e))
@@ -80,21 +122,9 @@ int kv_next(struct kv_lexer *lx, struct kv *ret, struct diag *d)
 	}
 	if (memchr(s, '\0', (size_t)(e - s)))
 		return diag_set(d, lx->path, lx->line, "NUL byte in line; recipes are text files");
-	for (k = s; k < e && is_key_char(*k); k++)
-		;
-	if (k == s)
+	if (!is_key_char(*s))
 		return diag_set(d, lx->path, lx->line, "expected 'key = value'; check the line's syntax");
-	ret->key = xstrndup(s, (size_t)(k - s));
-	ret->line = lx->line;
-	k = skip_blank(k, e);
-	if (k >= e || *k != '=') {
-		free(ret->key);
-		return diag_set(d, lx->path, lx->line, "expected '=' after the key; write 'key = value'");
-	}
-	buf_puts(&v, "");
-	read_value(lx, &v, skip_blank(k + 1, e), e);
-	ret->value = v.data;
-	return 1;
+	return read_pair(lx, s, e, ret, d);
 }
 
 void kv_free(struct kv *kv)
@@ -102,43 +132,4 @@ void kv_free(struct kv *kv)
 	free(kv->key);
 	free(kv->value);
 	kv->key = kv->value = NULL;
-}
-
-int kv_check_key(const char *path, const struct kv *kv, const char *const *allowed, struct diag *d)
-{
-	const char *best = NULL;
-	size_t best_dist = 3;
-
-	for (size_t i = 0; allowed[i]; i++) {
-		size_t dist;
-		if (strcmp(kv->key, allowed[i]) == 0)
-			return 0;
-		dist = util_edit_distance(kv->key, allowed[i]);
-		if (dist < best_dist) {
-			best_dist = dist;
-			best = allowed[i];
-		}
-	}
-	if (best)
-		return diag_set(d, path, kv->line, "unknown key '%s'; did you mean '%s'?", kv->key, best);
-	return diag_set(d, path, kv->line, "unknown key '%s'; see docs/recipes.md for the keys", kv->key);
-}
-
-void kv_split(const char *value, struct strv *out)
-{
-	const char *p = value;
-
-	for (;;) {
-		size_t n;
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			return;
-		for (n = 0; p[n] && !isspace((unsigned char)p[n]); n++)
-			;
-		/* A lone backslash is a line continuation, not a word. */
-		if (!(n == 1 && *p == '\\'))
-			strv_push_take(out, xstrndup(p, n));
-		p += n;
-	}
 }

@@ -1,4 +1,5 @@
-/* Step 6: on an installed disk, mark the bank this boot came from good, and mount the banks.
+/* On an installed disk: mount the banks and restore the saved configuration before the services
+ * start (bank_mount), and mark the bank this boot came from good once they are ready (bank_commit).
  * The boot state lives on the EFI system partition in two copies (bootbank/bank.h), changed only
  * through the boot-state commit (bootbank/bootstate.h): the copy that is not current is rewritten
  * in place (vfat overwrites a file's clusters where they are) and flushed, so a cut at any moment
@@ -62,8 +63,8 @@ static const char *esp_mark_good(int bank)
 	char dev[64];
 	const char *reason;
 
-	if (!gpt_part_wait(/* disk= */ NULL, "esp", dev, sizeof(dev), WAIT_MS)) {
-		log_error("no partition named 'esp' appeared; the disk driver may be missing from the profile's modules");
+	if (!gpt_part_dev(/* disk= */ NULL, "esp", dev, sizeof(dev))) {
+		log_error("the partition named 'esp' is gone; check the disk");
 		return "no-esp";
 	}
 	mkdir(ESP_DIR, 0700);
@@ -113,17 +114,29 @@ static void state_restore(void)
 			  "save it again", argv[2], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* Before the services: the disk's partitions, both banks mounted, the saved configuration restored. */
+const char *bank_mount(struct boot_state *st)
+{
+	int bank = bank_index(st->bank);
+	char dev[64];
+
+	if (bank < 0)
+		return NULL; /* the live image: no banks */
+	if (!gpt_part_wait(/* disk= */ NULL, "esp", dev, sizeof(dev), WAIT_MS)) {
+		log_error("no partition named 'esp' appeared; the disk driver may be missing from the profile's modules");
+		return "no-esp";
+	}
+	banks_mount(bank);
+	state_restore();
+	return NULL;
+}
+
+/* Once the essential services are ready: the booted bank is good. */
 const char *bank_commit(struct boot_state *st)
 {
 	int bank = bank_index(st->bank);
-	const char *reason;
 
 	if (bank < 0)
 		return NULL; /* the live image: nothing to mark */
-	reason = esp_mark_good(bank);
-	if (!reason) {
-		banks_mount(bank);
-		state_restore();
-	}
-	return reason;
+	return esp_mark_good(bank);
 }

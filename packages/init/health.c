@@ -44,7 +44,8 @@ static const char *health_payload_version(const struct boot_state *st)
 
 /*
  * Run in order, stopping at the first failure, since later checks may rely on earlier ones (the
- * version check reads the payload). Add entries here, e.g. services up in time, marking the bank good.
+ * version check reads the payload). Add entries here; the services' readiness is a step of its own
+ * (services_start, supervise.c), after this table.
  */
 static const health_fn health_checks[] = {
 	health_payload_mounted,

@@ -1,4 +1,5 @@
-/* The appliance's PID 1: boot steps, the one-line boot report, then a console shell. See README.md. */
+/* The appliance's PID 1: boot steps (the services up to their readiness among them), the one-line
+ * boot report, then the services supervised until shutdown. See README.md. */
 #define _GNU_SOURCE
 #include "init.h"
 
@@ -14,24 +15,32 @@
 #define INSTALLER "/usr/sbin/installer"
 
 /* Each step needs the ones before it, so the first failure ends the sequence. */
-static const boot_step_fn boot_steps[] = {
-	mounts_setup,  /* 1: /proc, /sys, /dev, /run, /tmp and the console */
-	modules_load,  /* 2: /etc/modules.load */
-	drivers_load,  /*    the drivers the hardware present needs (/etc/modules.alias) */
-	watchdog_start, /* a hang from here on reboots the machine */
-	payload_mount, /* 3: /system.sqfs on /system */
-	config_read,   /* 4: version and bootbank= */
-	health_check,  /* 5: the health table */
-	bank_commit,   /* 6: on a disk, mark the booted bank good (only a healthy boot gets here) */
+static const struct {
+	boot_step_fn fn;
+	const char *name; /* for the boot log */
+} boot_steps[] = {
+	{mounts_setup, "mounts"},    /* 1: /proc, /sys, /dev, /run, /tmp and the console */
+	{modules_load, "modules"},   /* 2: /etc/modules.load */
+	{drivers_load, "drivers"},   /*    the drivers the hardware present needs (/etc/modules.alias) */
+	{watchdog_start, "watchdog"}, /* a hang from here on reboots the machine */
+	{payload_mount, "payload"},  /* 3: /system.sqfs on /system */
+	{config_read, "config"},     /* 4: version and bootbank= */
+	{health_check, "health"},    /* 5: the health table */
+	{bank_mount, "banks"},       /*    on a disk: /bootbank, /altbootbank, the saved configuration */
+	{services_start, "services"}, /*   the services, until the essential ones are ready */
+	{bank_commit, "bank-commit"}, /* 6: on a disk, mark the booted bank good (only a healthy boot gets here) */
 };
 
 static const char *boot_run(struct boot_state *st)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(boot_steps); i++) {
-		const char *reason = boot_steps[i](st);
+		const char *reason = boot_steps[i].fn(st);
 
-		if (reason)
+		if (reason) {
+			log_step("step %s failed: %s", boot_steps[i].name, reason);
 			return reason;
+		}
+		log_step("step %s done", boot_steps[i].name);
 	}
 	return NULL;
 }
@@ -70,7 +79,8 @@ static void __attribute__((noreturn)) system_end(int how, unsigned int delay)
 }
 
 /* The installer (packages/installer) is a program apart: started after BOOT-OK when the command
- * line says so. It reboots or powers off when it installed; when it returns, the shell follows. */
+ * line says so, before the console sessions. It reboots or powers off when it installed; when it
+ * returns, the sessions start. */
 static void installer_start(void)
 {
 	int status;
@@ -79,6 +89,7 @@ static void installer_start(void)
 	watchdog_stop(); /* nothing feeds it while the installer waits for an answer */
 	pid = fork();
 	if (pid == 0) {
+		services_child_signals();
 		execl(INSTALLER, "installer", (char *)NULL);
 		log_error("cannot run %s: %s; the system payload lacks the installer, rebuild the image", INSTALLER,
 			  strerror(errno));
@@ -104,10 +115,10 @@ int main(void)
 	report_write(&st, reason);
 	if (reason)
 		system_end(RB_AUTOBOOT, 2); /* 2 s so the console shows why before the reset */
-	session_prepare();
+	log_step("boot reported healthy");
 	if (st.installer)
 		installer_start();
 	if (st.poweroff)
-		system_end(RB_POWER_OFF, 0);
-	shell_supervise();
+		services_shutdown(RB_POWER_OFF);
+	services_run();
 }

@@ -31,12 +31,30 @@ const char *drivers_load(struct boot_state *st);  /* drivers.c */
 const char *payload_mount(struct boot_state *st); /* payload.c */
 const char *config_read(struct boot_state *st);   /* config.c */
 const char *health_check(struct boot_state *st);  /* health.c */
+const char *bank_mount(struct boot_state *st);    /* bank.c */
+const char *services_start(struct boot_state *st); /* supervise.c */
 const char *bank_commit(struct boot_state *st);   /* bank.c */
 const char *watchdog_start(struct boot_state *st); /* watchdog.c */
 
-/* After BOOT-OK (shell.c). */
+/* shell.c: PATH and the hostname, before the first service starts. */
 void session_prepare(void);
-void shell_supervise(void) __attribute__((noreturn));
+/* In a service's child: make tty ("console": the console's real terminal) its controlling
+ * terminal and fds 0-2; 0, or -1 with the error printed. */
+int session_tty_attach(const char *tty);
+/* The terminal tty names ("console": the console's real one) into path. */
+void session_tty_path(const char *tty, char *path, size_t size);
+
+/* supervise.c, after BOOT-OK: supervise the services for ever, the ones on a tty too. */
+void services_run(void) __attribute__((noreturn));
+/* Stop every service (stop commands, then in reverse order), unmount, sync and reboot(2) with
+ * how (RB_AUTOBOOT, RB_HALT_SYSTEM, RB_POWER_OFF); within 30 s. */
+void services_shutdown(int how) __attribute__((noreturn));
+/* In a child init forks: the signals init takes through its signalfd unblocked again. */
+void services_child_signals(void);
+/* Monotonic seconds. */
+double services_now(void);
+/* The host's health for the management daemon: "ok" or "degraded", then one line per problem. */
+#define HEALTH_FILE "/run/health"
 /* Tell the watchdog the system is alive (no-op without one). */
 void watchdog_ping(void);
 /* Disarm the watchdog: nothing feeds it while the installer waits for an answer. */
@@ -51,5 +69,10 @@ int module_insert(const char *path);
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for what init did, e.g. "init: loaded e1000 for pci 0000:00:03.0 (8086:100e)". */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A boot-log line: "init: [  1.23] <message>" on the console, "[  1.23] <message>" appended to
+ * BOOT_LOG; the time is seconds since the kernel started. */
+#define BOOT_LOG "/run/boot.log"
+void log_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double log_uptime(void);
 
 #endif

@@ -1,19 +1,15 @@
-/* Step 7: the environment after BOOT-OK, and a login-less shell on the console, kept alive. */
+/* The services' environment (PATH, the hostname), and the terminals of the console sessions: the
+ * shells on the console and tty1 are services (/usr/lib/services/console, tty1) with a `tty` key. */
 #define _GNU_SOURCE
 #include "init.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#define SHELL "/bin/sh"
 
 static void hostname_set(void)
 {
@@ -59,78 +55,31 @@ static void console_path(char *path, size_t size)
 	snprintf(path, size, "/dev/%s", name ? name + 1 : active);
 }
 
-static void __attribute__((noreturn)) shell_exec(const char *tty)
+void session_tty_path(const char *tty, char *path, size_t size)
 {
+	if (strcmp(tty, "console") == 0)
+		console_path(path, size);
+	else
+		snprintf(path, size, "%s", tty);
+}
+
+int session_tty_attach(const char *tty)
+{
+	char path[160];
 	int fd;
 
-	setsid();
-	fd = sysfile_tty_open(tty, O_RDWR);
-	if (fd < 0)
-		fd = sysfile_tty_open("/dev/console", O_RDWR);
-	if (fd >= 0) {
-		ioctl(fd, TIOCSCTTY, 0);
-		for (int i = 0; i < 3; i++)
-			dup2(fd, i);
-		if (fd > 2)
-			close(fd);
+	session_tty_path(tty, path, sizeof(path));
+	fd = sysfile_tty_open(path, O_RDWR);
+	if (fd < 0) {
+		log_error("cannot open the terminal %s: %s; remove the service or give it a terminal this machine has",
+			  path, strerror(errno));
+		return -1;
 	}
-	/* A leading '-' makes it a login shell, so it reads /etc/profile like a console login would. */
-	execl(SHELL, "-sh", (char *)NULL);
-	log_error("cannot run %s: %s; put busybox and its sh link into the initramfs", SHELL, strerror(errno));
-	_exit(127);
-}
-
-static pid_t shell_spawn(const char *tty)
-{
-	static bool started;
-	static struct timespec last;
-	struct timespec now;
-	pid_t pid;
-
-	/* A shell that dies at once (no /bin/sh, a broken tty) must not respawn in a tight loop. */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (started && now.tv_sec - last.tv_sec < 2)
-		sleep(2);
-	started = true;
-	clock_gettime(CLOCK_MONOTONIC, &last);
-	pid = fork();
-	if (pid == 0)
-		shell_exec(tty);
-	if (pid < 0)
-		log_error("cannot start the console shell: %s; init retries in 2 s", strerror(errno));
-	return pid;
-}
-
-/* As PID 1 we inherit every orphan: reap them all, and restart the shell when it is the one that ends. */
-static void on_alarm(int sig)
-{
-	(void)sig;
-}
-
-void shell_supervise(void)
-{
-	/* No SA_RESTART: the alarm must interrupt waitpid() (PID 1 ignores signals it has no handler for). */
-	struct sigaction sa = {.sa_handler = on_alarm};
-	char tty[160];
-	pid_t shell = -1;
-
-	sigaction(SIGALRM, &sa, NULL);
-	console_path(tty, sizeof(tty));
-	for (;;) {
-		pid_t pid;
-
-		if (shell < 0)
-			shell = shell_spawn(tty);
-		/* Wake at least every 10 s to feed the watchdog. */
-		watchdog_ping();
-		alarm(10);
-		pid = waitpid(-1, NULL, 0);
-		alarm(0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid == shell)
-			shell = -1;
-		else if (pid < 0 && errno == ECHILD)
-			shell = -1; /* no child at all: the fork failed */
-	}
+	/* After setsid(): the terminal becomes the session's controlling one, for job control and Ctrl-C. */
+	ioctl(fd, TIOCSCTTY, 0);
+	for (int i = 0; i < 3; i++)
+		dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+	return 0;
 }

@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/logd -Ipackages/auth -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt"
 n=0 failed=0
-for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq logd auth; do
+for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq logd auth; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -22,6 +22,10 @@ for t in recipe profile kmod modalias manifest bundle hvimg hvimg2 bootstate ks 
 		{ printf 'alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\nalias virtio:d00000008v* virtio_scsi\n'
 		  printf 'alias usb:v054Cp0010d0[1-5]*dc*dsc*dp*ic*isc*ip*in* usb_storage\n\000'
 		  printf 'kernel/e1000.ko:\nkernel/nvme.ko: kernel/nvme-core.ko\nkernel/nvme-core.ko:\n'; } >"$dir/corpus/seed" ;;
+	service) cp packages/base-files/usr/lib/services/* "$dir/corpus/" 2>/dev/null
+		# two files, NUL-separated: a dependency between them
+		printf 'command = /bin/a\nafter = s1\nready = path /dev/log\000command = /bin/b\nrestart-limit = 3 10\n' \
+			>"$dir/corpus/pair" ;;
 	vmm-config) printf 'name = web-1\ncpus = 2\nmemory = 512M\nkernel = bz\ninitrd = /i\ncmdline = console=ttyS0\ndisk = a.img\nnic = tap0,mac=52:54:00:12:34:56\nconsole = stdio\n' >"$dir/corpus/seed" ;;
 	vmm-virtq) # size 8, descriptors at 0x1000, avail at 0x2000, used at 0x3000; one 2-descriptor chain
 		{ printf '\010\000\000\020\000\040\000\014'; head -c 4096 /dev/zero

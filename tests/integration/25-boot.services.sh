@@ -1,0 +1,118 @@
+#!/bin/bash
+# init supervises the services (issue 11, point 1). One BIOS CD boot of an ISO whose system payload
+# also has three test-only service files (a scratch build of the recipes with them added to
+# packages/base-files/usr/lib/services): crasher fails at every start, broken has an unknown key,
+# saver has a stop command. On that boot: BOOT-OK comes only after logd (essential) is ready,
+# on the console and in /run/boot.log; crasher is given up within its restart-limit and
+# /run/health says degraded, naming it and broken's file and line; the services' output reaches
+# syslog; logd killed is restarted and the restart logged; poweroff runs saver's stop command,
+# stops the services in the reverse of their start order and the machine is off within the bound.
+. "$(dirname "$0")/common.sh"
+trap 'qemu_kill 2>/dev/null; rm -rf "${SCRATCH:-}"' EXIT
+echo "1..12"
+
+# The fixture: the same image with three more service files.
+scratch_repo
+cat >"$SCRATCH/packages/base-files/usr/lib/services/crasher" <<'EOF'
+# Test only (tests/integration/25-boot.services.sh): fails at every start.
+description = A service that always fails
+command = /bin/ls /no/such/file
+restart = always
+restart-limit = 2 60
+EOF
+cat >"$SCRATCH/packages/base-files/usr/lib/services/broken" <<'EOF'
+# Test only: a file with a mistake.
+command = /bin/sleep 100000
+restrat = always
+EOF
+cat >"$SCRATCH/packages/base-files/usr/lib/services/saver" <<'EOF'
+# Test only: a service with a stop command (as a configuration daemon saving its state).
+description = A service that says when it saves
+command = /bin/sleep 100000
+after = logd
+stop = /bin/echo saver: saving-config-42
+EOF
+build_log=$LOG_DIR/services-fixture.log
+mkdir -p "$LOG_DIR"
+if ! (cd "$SCRATCH" && timeout 900 nice $IMGBUILD --image-version "$VERSION" build) >"$build_log" 2>&1; then
+	echo "not ok 1 - the fixture image with the crasher service builds (log: $build_log)"
+	tail -n 20 "$build_log" | sed 's/^/#   /'
+	exit 1
+fi
+iso=$SCRATCH/out/$NAME-$VERSION.iso
+
+fail_log() { echo "# console:"; qemu_log | tail -n 30 | sed 's/^/#   /'; }
+# run CMD: type CMD at the console shell; its output (between two markers) into $out.
+run() {
+	qemu_mark
+	# The markers are typed quoted apart, so the echoed command line never matches them.
+	qemu_send "echo @@\"\"begin; $1; echo @@\"\"end"
+	qemu_wait '^@@end' 30 || return 1
+	out=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n '/^@@begin$/,/^@@end$/p')
+}
+
+QEMU_BOOT_NAME=boot-services QEMU_MAX_S=300 qemu_start "$iso" bios cd
+start=$SECONDS
+qemu_wait 'BOOT-OK|BOOT-FAILED' "${BOOT_TIMEOUT:-150}"
+boot_s=$((SECONDS - start))
+check 1 "the ISO boots to exactly one 'BOOT-OK bank=live version=$VERSION' (${boot_s} s)" \
+	test "$(qemu_log | grep -c 'BOOT-OK')/$(qemu_log | grep -cx "BOOT-OK bank=live version=$VERSION")" = 1/1
+[ "$FAILED" = 0 ] || fail_log
+
+# On the console: "init: [  1.93] logd ready" before the BOOT-OK line; in /run/boot.log:
+# logd ready, then the services step done, then the boot reported healthy.
+console_order=$(qemu_log | grep -oE 'init: \[ *[0-9.]+\] logd ready$|^BOOT-OK .*' | head -n 2 | sed 's/^init: \[ *[0-9.]*\] //')
+check 2 "the console shows 'logd ready' before BOOT-OK (got: $(echo $console_order))" \
+	test "$(echo $console_order)" = "logd ready BOOT-OK bank=live version=$VERSION"
+qemu_wait 'init: \[ *[0-9.]+\] console ready' 30 && sleep 1
+run 'cat /run/boot.log'
+order=$(echo "$out" | sed -n 's/^\[ *[0-9.]*\] //p' | sed 's/ (pid [0-9]*)$//' |
+	grep -xE 'logd started|logd ready|step services done|boot reported healthy' | head -n 4 | tr '\n' ',')
+check 3 "/run/boot.log: logd started, logd ready, step services done, boot reported healthy, in this order (got: $order)" \
+	test "$order" = "logd started,logd ready,step services done,boot reported healthy,"
+
+# crasher: started at boot, restarted twice (1 s, then 2 s later), given up at its third failure.
+qemu_wait 'init: service crasher: given up' 60
+run 'cat /run/health'
+health=$out
+check 4 "crasher is given up and /run/health says degraded, naming it (got: $(echo "$health" | sed -n 2,4p | tr '\n' '|'))" \
+	bash -c '[ "$(sed -n 2p <<<"$1")" = degraded ] && grep -q "^service crasher: given up: it exited with status 1, beyond its restart-limit of 2 in 60 s; see its output in /var/log/messages, fix it and reboot$" <<<"$1"' _ "$health"
+check 5 "the broken service file is named with its line in /run/health and on the console" \
+	bash -c 'grep -qx "service broken: /usr/lib/services/broken:3: unknown key .restrat.; the keys are .*" <<<"$1" &&
+		tr -d "\r" <"$2" | grep -q "^init: service broken not started: /usr/lib/services/broken:3: unknown key"' _ "$health" "$QEMU_DIR/serial.log"
+check 6 "crasher was restarted exactly twice before it was given up" \
+	test "$(qemu_log | grep -c 'init: \[ *[0-9.]*\] crasher exited with status 1; restarting it in [12] s$')" = 2
+
+# init sends each service's output lines to syslog (through /dev/log) once logd is up.
+run 'echo "n=$(cat /var/log/messages | grep -c "daemon.info crasher: ls: /no/such/file")"'
+counts=$(echo "$out" | grep -oE '^n=[0-9]+$')
+check 7 "crasher's output, carried by init, is in the system log (/var/log/messages) (got: $counts)" \
+	bash -c '[[ $1 =~ ^n=[1-9] ]]' _ "$counts"
+
+# logd killed (SIGKILL, a crash): restarted after 1 s, the restart logged on the console and the log usable again
+run 'kill -KILL $(pidof logd)'
+qemu_wait 'init: \[ *[0-9.]+\] logd ready' 30
+restart=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n 's/.*init: \[ *[0-9.]*\] logd //p' |
+	sed 's/ (pid [0-9]*)$//' | tr '\n' ',')
+check 8 "logd killed: restarted and logged (got: $restart)" \
+	test "$restart" = "was killed by signal 9; restarting it in 1 s,started,ready,"
+run 'logger -t svctest after-restart-42; echo "n=$(cat /var/log/messages | grep -c "svctest: after-restart-42")"'
+counts=$(echo "$out" | grep -oE '^n=[0-9]+$')
+check 9 "the restarted logd logs again (logger, then /var/log/messages) (got: $counts)" test "$counts" = n=1
+
+# poweroff: the stop commands first, then the services stopped in the reverse of their start order
+# (crasher, logd, saver, then the sessions after BOOT-OK).
+qemu_mark
+qemu_send 'poweroff'
+off_start=$SECONDS
+while kill -0 "$QEMU_PID" 2>/dev/null && [ $((SECONDS - off_start)) -lt 45 ]; do sleep 0.2; done
+off_s=$((SECONDS - off_start))
+stops=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n 's/.*init: \[ *[0-9.]*\] stopping \(.*\)$/\1/p')
+check 10 "poweroff stops the services in reverse start order: tty1 console saver network logd (got: $(echo $stops))" \
+	test "$(echo $stops)" = "tty1 console saver network logd"
+saved=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | grep -oE 'saving-config-42$|stopping saver$' | tr '\n' ,)
+check 11 "saver's stop command ran before saver was signalled (got: $saved)" test "$saved" = "saving-config-42,stopping saver,"
+check 12 "the machine is off within 40 s of poweroff (${off_s} s; 'power-off now' logged)" \
+	bash -c '[ "$1" -le 40 ] && ! kill -0 "$2" 2>/dev/null && tr -d "\r" <"$3" | grep -q "power-off now"' _ "$off_s" "$QEMU_PID" "$QEMU_DIR/serial.log"
+[ "$FAILED" = 0 ] || fail_log
+exit "$FAILED"
