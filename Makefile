@@ -17,8 +17,11 @@ MUSL_CC  = musl-gcc
 Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
-CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer
+CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer \
+           -Ipackages/hostcfg
 LIBS     = -larchive -lcrypto -lblkid
+# hostcfg's: libarchive for the state archive, zlib to check its gzip stream whole, libxcrypt.
+HOSTCFG_LIBS = -larchive -lz -lcrypt
 
 # One object list per program: each links what it uses and nothing else (docs/building.md,
 # "Layout"). The libraries, lowest first; nothing includes or calls a folder listed after it:
@@ -49,11 +52,17 @@ init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules
                 packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
                 packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c $(BOOTBANK_CORE) $(LIB_CORE)
 installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
+# hostcfg (packages/hostcfg): the host's configuration model (HOSTCFG_LIB, on lib/ only) and its
+# command; static with glibc on the appliance (libarchive, libxcrypt), and a host tool for tests.
+HOSTCFG_LIB   = packages/hostcfg/hostconfig.c packages/hostcfg/apply.c packages/hostcfg/state.c
+hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/save.c packages/hostcfg/restore.c $(HOSTCFG_LIB) \
+                lib/util.c lib/kv.c $(LIB_CORE)
 
-HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h
+HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
+           $(wildcard packages/hostcfg/*.h)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
-           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c $(LIB_HOST))
+           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c $(HOSTCFG_LIB) $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -66,7 +75,7 @@ SIGN_ARGS = $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY)) $(if $(SIGNING_CER
 # default is $IMGBUILD_STORE or ~/.cache/imgbuild/pkgs; `make STORE=dir` names another.
 STORE_ARGS = $(if $(STORE),--store $(STORE))
 
-all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
+all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/hostcfg
 	$(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
@@ -78,7 +87,7 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
-             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias
+             altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias hostcfg/test-hostcfg
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
@@ -111,6 +120,9 @@ $(OUT)/bin/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 $(OUT)/bin/imgsign: $(imgsign_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOSTCFG_LIBS)
 
 # The appliance's programs, built by their recipes (recipes/init, recipes/installer,
 # recipes/bankctl) with `make OUT=<work dir> <work dir>/target/<program>`.
@@ -126,13 +138,18 @@ STATIC_LIBS = -larchive -lcrypto -lblkid -lzstd -llzma -lbz2 -lz -lxml2 -lnettle
 $(OUT)/target/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/static/%.o)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -static -s -o $@ $^ $(STATIC_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
+# hostcfg writes /etc/passwd but never looks a user up (no NSS at run time); noxar.c keeps
+# libarchive's xar writer, and with it libxml2 and ICU, out of the link.
+$(OUT)/target/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/static/packages/hostcfg/noxar.o
+	@mkdir -p $(@D)
+	$(Q)$(CC) -static -s -o $@ $^ $(STATIC_LIBS) -lcrypt 2>$@.link.log || { cat $@.link.log; exit 1; }
 
 $(OUT)/test/plain/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS) $(HOSTCFG_LIBS)
 $(OUT)/test/asan/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS) $(HOSTCFG_LIBS)
 
 unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%)
 
@@ -153,7 +170,7 @@ crash: all crash-tools
 	OUT=$(OUT) VERSION=$(VERSION) CRASH_BOOTS=$${CRASH_BOOTS:-3} \
 		CRASH_SCENARIOS="stage stage-over mark-good rollback init init-fresh install-state install-image" bash tests/crash/crash.sh
 
-tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign
+tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/hostcfg
 
 check: all unit-tests crash-tools
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run
