@@ -240,14 +240,20 @@ static int cmd_user(struct host *h, int argc, char **argv, struct diag *d)
 	if (!add && !del && !passwd)
 		usage_error("use user add NAME ROLE, user del NAME or passwd NAME");
 	if ((r = conf_load(h, &c, d)) < 0)
-		return r;
-	if ((add || passwd) && (r = password_read(pw, sizeof(pw), d)) == 0)
+		goto out;
+	/* The name and role first: no password is asked for a command that would fail anyway. */
+	if (add)
+		r = hc_user_check_new(&c, argv[2], argv[3], d);
+	if (passwd && !hc_user_find(&c, argv[1]))
+		r = diag_set(d, "user", 0, "no user named '%.40s'; add it with hostcfg user add", argv[1]);
+	if (r == 0 && (add || passwd) && (r = password_read(pw, sizeof(pw), d)) == 0)
 		r = add ? hc_user_add(&c, argv[2], argv[3], pw, d) : hc_user_passwd(&c, argv[1], pw, d);
 	else if (del)
 		r = hc_user_del(&c, argv[2], d);
 	explicit_bzero(pw, sizeof(pw));
 	if (r == 0)
 		r = commit(h, &c, d);
+out:
 	hc_free(&c);
 	return r;
 }

@@ -641,24 +641,28 @@ static unsigned uid_next(const struct hc_config *c)
 	return uid;
 }
 
-int hc_user_add(struct hc_config *c, const char *name, const char *role, const char *password, struct diag *d)
+int hc_user_check_new(const struct hc_config *c, const char *name, const char *role, struct diag *d)
 {
-	char hash[256];
-	int ro = hc_role_find(role), r;
-	unsigned uid = uid_next(c);
-
 	if (!user_name_ok(name))
 		return diag_set(d, "user", 0, "'%.40s' is not a user name; use a-z, 0-9, '_' and '-' (not first), 32 at most",
 				name);
 	if (hc_user_find(c, name))
 		return diag_set(d, "user", 0, "%s exists already; change its password with hostcfg passwd %s", name, name);
-	if (ro < 0)
+	if (hc_role_find(role) < 0)
 		return diag_set(d, "user", 0, "unknown role '%.40s'; use administrator, operator or read-only", role);
-	if (uid > UID_LAST)
+	if (uid_next(c) > UID_LAST)
 		return diag_set(d, "user", 0, "no user id is left; remove unused users");
-	if ((r = password_ok(password, d)) < 0 || (r = hc_hash_password(password, hash, sizeof(hash), d)) < 0)
+	return 0;
+}
+
+int hc_user_add(struct hc_config *c, const char *name, const char *role, const char *password, struct diag *d)
+{
+	char hash[256];
+	int r;
+
+	if ((r = hc_user_check_new(c, name, role, d)) < 0 || (r = password_ok(password, d)) < 0 || (r = hc_hash_password(password, hash, sizeof(hash), d)) < 0)
 		return r;
-	user_push(c, name, (enum hc_role)ro, uid, hash);
+	user_push(c, name, (enum hc_role)hc_role_find(role), uid_next(c), hash);
 	explicit_bzero(hash, sizeof(hash));
 	return 0;
 }

@@ -72,6 +72,8 @@ int hc_check(const struct hc_config *c, struct diag *d);
 /* Users: add one with a password (hashed here, sha512-crypt; the text is never kept), remove one
  * (never root), or change a password. c is unchanged on error. */
 int hc_user_add(struct hc_config *c, const char *name, const char *role, const char *password, struct diag *d);
+/* Whether hc_user_add() would take name and role (before asking for a password). */
+int hc_user_check_new(const struct hc_config *c, const char *name, const char *role, struct diag *d);
 int hc_user_del(struct hc_config *c, const char *name, struct diag *d);
 int hc_user_passwd(struct hc_config *c, const char *name, const char *password, struct diag *d);
 /* Set a user's hash as given (an installer's --iscrypted password); checked to be sha512-crypt. */
