@@ -15,6 +15,12 @@ struct host {
 	double interval;   /* the saver's periodic save, seconds */
 };
 
+/* The defaults of this image: hc_defaults() with the image's host name (root/system/etc/hostname,
+ * base-files') when it is a valid one. */
+void host_defaults(const struct host *h, struct hc_config *c);
+/* The running configuration: root/etc/host.conf, or the defaults when there is none. */
+int host_conf_load(const struct host *h, struct hc_config *c, struct diag *d);
+
 /* root/rel, owned by the caller. */
 char *host_path(const struct host *h, const char *rel);
 /* Take or release the configuration's lock (blocking). */

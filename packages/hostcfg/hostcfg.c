@@ -55,14 +55,12 @@ static int fail(const struct diag *d)
 /* The running configuration; a damaged host.conf is refused (fix it or restore-defaults). */
 static int conf_load(const struct host *h, struct hc_config *c, struct diag *d)
 {
-	char *path = host_path(h, HC_CONF);
-	int r = hc_load(path, c, d);
+	int r = host_conf_load(h, c, d);
 
 	if (r < 0) {
 		size_t n = strlen(d->msg);
 		snprintf(d->msg + n, sizeof(d->msg) - n, " (or run hostcfg restore-defaults)");
 	}
-	free(path);
 	return r;
 }
 
@@ -292,7 +290,7 @@ static int cmd_defaults(struct host *h, int argc, char **argv, struct diag *d)
 		usage_error("restore-defaults takes no arguments");
 	if (host_has_bank(h))
 		r = host_state_remove(h, d);
-	hc_defaults(&c);
+	host_defaults(h, &c);
 	if (r == 0 && (r = hc_apply(&c, h->root, h->live, &changed, d)) == 0) {
 		reload_hook(h, changed);
 		printf("hostcfg: the defaults are back; the saved state is removed\n");

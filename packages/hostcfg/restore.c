@@ -107,7 +107,7 @@ static int defaults_apply(struct host *h, struct diag *d)
 	unsigned changed;
 	int r;
 
-	hc_defaults(&c);
+	host_defaults(h, &c);
 	r = hc_apply(&c, h->root, h->live, &changed, d);
 	hc_free(&c);
 	return r;
@@ -124,7 +124,7 @@ static int restored_apply(struct host *h, bool has_conf, struct diag *d)
 	if (has_conf) {
 		r = hc_load(conf, &c, d);
 	} else {
-		hc_defaults(&c);
+		host_defaults(h, &c);
 		legacy_import(h, &c);
 	}
 	if (r == 0)

@@ -24,6 +24,37 @@ char *host_path(const struct host *h, const char *rel)
 	return xasprintf("%s/%s", strcmp(h->root, "/") == 0 ? "" : h->root, rel);
 }
 
+void host_defaults(const struct host *h, struct hc_config *c)
+{
+	char *path = host_path(h, "system/etc/hostname"), *text = NULL;
+	size_t len;
+	struct diag d;
+
+	hc_defaults(c);
+	if (util_read_file(path, &text, &len) == 0) {
+		text[strcspn(text, "\n")] = '\0';
+		hc_set(c, "hostname", text, &d); /* an invalid one leaves the library's default */
+	}
+	free(text);
+	free(path);
+}
+
+int host_conf_load(const struct host *h, struct hc_config *c, struct diag *d)
+{
+	char *path = host_path(h, HC_CONF);
+	struct stat st;
+	int r = 0;
+
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		hc_free(c);
+		host_defaults(h, c);
+	} else {
+		r = hc_load(path, c, d);
+	}
+	free(path);
+	return r;
+}
+
 int host_lock(struct host *h, struct diag *d)
 {
 	char *dir = host_path(h, "run/hostcfg"), *path = host_path(h, "run/hostcfg/lock");
@@ -92,12 +123,10 @@ static int bank_writable(struct host *h, int (*fn)(struct host *h, const char *d
 static int save_in(struct host *h, const char *dir, struct diag *d)
 {
 	struct hc_config c = {0};
-	char *conf = host_path(h, HC_CONF);
 	bool saved = false;
-	int r = hc_load(conf, &c, d);
+	int r = host_conf_load(h, &c, d);
 
 	hc_free(&c);
-	free(conf);
 	if (r == 0)
 		r = hc_state_save(h->root, dir, &saved, d);
 	if (r == 0)
