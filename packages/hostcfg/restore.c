@@ -54,25 +54,42 @@ static void legacy_import(const struct host *h, struct hc_config *c)
 	free(text), free(path);
 }
 
-/* Run the first-boot commands (already removed from the bank: at most once) with /bin/sh. */
+/* The commands, waited for by a process of their own session that reports how they ended. */
+static void __attribute__((noreturn)) firstboot_watch(char *const argv[])
+{
+	int status = 0;
+	pid_t pid;
+
+	setsid();
+	if ((pid = fork()) == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "hostcfg: the %%firstboot commands failed (exit %d); they do not run again\n",
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	else
+		printf("hostcfg: the %%firstboot commands ran\n");
+	_exit(0);
+}
+
+/* Start the first-boot commands (already removed from the bank: at most once) with /bin/sh, in the
+ * background: the boot goes on (init's watchdog is running) while they run. */
 static void firstboot_run(const struct host *h, const char *script, size_t len)
 {
 	char *dir = host_path(h, "run/hostcfg"), *path = host_path(h, "run/hostcfg/firstboot.sh");
 	char *argv[] = {"/bin/sh", path, NULL};
-	int status = 0;
 	pid_t pid;
 
-	if (util_mkdir_p(dir, 0755) < 0 || util_write_file_atomic(path, script, len, 0700) < 0) {
+	fflush(stdout);
+	if (util_mkdir_p(dir, 0755) < 0 || util_write_file_atomic(path, script, len, 0700) < 0)
 		fprintf(stderr, "hostcfg: cannot write %s; the %%firstboot commands did not run\n", path);
-	} else if ((pid = fork()) == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	} else if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "hostcfg: the %%firstboot commands failed (exit %d); they do not run again\n",
-			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	} else {
-		printf("hostcfg: the %%firstboot commands ran\n");
-	}
+	else if ((pid = fork()) == 0)
+		firstboot_watch(argv);
+	else if (pid < 0)
+		fprintf(stderr, "hostcfg: cannot start the %%firstboot commands; they do not run again\n");
+	else
+		printf("hostcfg: started the %%firstboot commands (%s)\n", path);
 	free(dir), free(path);
 }
 
