@@ -183,14 +183,19 @@ int host_state_remove(struct host *h, struct diag *d)
 	return bank_writable(h, remove_in, d);
 }
 
+/* The running saver's pid, or 0: the pidfile's, when that process is a hostcfg (a stale pidfile
+ * whose number a later process took must not have that process signalled). */
 static pid_t saver_pid(const struct host *h)
 {
-	char *path = host_path(h, PIDFILE), text[32];
+	char *path = host_path(h, PIDFILE), text[32], comm[64], proc[64];
 	ssize_t n = sysfile_read(path, text, sizeof(text));
 	long pid = n > 0 ? strtol(text, NULL, 10) : 0;
 
 	free(path);
-	return pid > 1 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
+	snprintf(proc, sizeof(proc), "/proc/%ld/comm", pid);
+	if (pid <= 1 || sysfile_read(proc, comm, sizeof(comm)) <= 0 || strcmp(comm, "hostcfg\n") != 0)
+		return 0;
+	return (pid_t)pid;
 }
 
 bool host_saver_notify(const struct host *h)

@@ -146,6 +146,15 @@ WHAT="SIGTERM: the saver saves once more and removes its pidfile"
 step bash -c "kill $saver && sleep 0.5 && grep -q 'saved (stopping)' '$t/saver.log' && [ ! -e '$R/run/hostcfg/saver.pid' ]"
 saver=
 
+sleep 30 &
+sleeper=$!
+echo "$sleeper" >"$R/run/hostcfg/saver.pid"
+WHAT="a stale pidfile naming another program: it is not signalled, the set saves at once"
+step bash -c "'$HOSTCFG' --root '$R' set hostname=stale-pid 2>&1 | grep -q 'saved the configuration' && kill -0 $sleeper &&
+	[ \"\$(tar -xzOf '$R/bootbank/state.tgz' etc/hostname)\" = stale-pid ]"
+kill "$sleeper" 2>/dev/null
+rm -f "$R/run/hostcfg/saver.pid"
+
 WHAT="restore-defaults removes the saved state and resets the configuration"
 step bash -c "'$HOSTCFG' --root '$R' restore-defaults >/dev/null && [ ! -e '$R/bootbank/state.tgz' ] &&
 	[ \"\$('$HOSTCFG' --root '$R' get hostname)\" = localhost ] && ! grep -q alice '$R/etc/passwd'"
