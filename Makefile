@@ -139,7 +139,7 @@ $(OUT)/target/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/static/%.o)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -static -s -o $@ $^ $(STATIC_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
 # hostcfg writes /etc/passwd but never looks a user up (no NSS at run time); noxar.c keeps
-# libarchive's xar writer, and with it libxml2 and ICU, out of the link.
+# libarchive's writers of other formats out of the link (xar's would need ICU through libxml2).
 $(OUT)/target/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/static/packages/hostcfg/noxar.o
 	@mkdir -p $(@D)
 	$(Q)$(CC) -static -s -o $@ $^ $(STATIC_LIBS) -lcrypt 2>$@.link.log || { cat $@.link.log; exit 1; }
