@@ -499,28 +499,6 @@ static const char *config_write(const char *disk, const struct ks_config *ks, co
 	return ok ? NULL : "config-write-failed";
 }
 
-/* ks.cfg's settings in host.conf's format (docs/configuration.md), for hostcfg at the first boot. */
-static int firstboot_conf(const struct ks_config *ks, const char *hash, char *text, size_t size)
-{
-	char dns[128];
-	int n = snprintf(text, size, "# Written by the installer from ks.cfg. At the first boot hostcfg restore applies it,\n"
-			 "# saves it into state.tgz and removes this file.\n"
-			 "network-mode = %s\nuser = root administrator 0 %s\n", ks->dhcp ? "dhcp" : "static", hash);
-
-	snprintf(dns, sizeof(dns), "%s", ks->nameserver);
-	for (char *p = dns; *p; p++)
-		*p = *p == ',' ? ' ' : *p;
-	if (ks->hostname[0])
-		n += snprintf(text + n, size - (size_t)n, "hostname = %s\n", ks->hostname);
-	if (!ks->dhcp)
-		n += snprintf(text + n, size - (size_t)n, "network-address = %s/%d\n", ks->ip, ks->prefix);
-	if (!ks->dhcp && ks->gateway[0])
-		n += snprintf(text + n, size - (size_t)n, "network-gateway = %s\n", ks->gateway);
-	if (dns[0])
-		n += snprintf(text + n, size - (size_t)n, "dns-servers = %s\n", dns);
-	return n;
-}
-
 static bool file_put(const char *path, const char *text, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -537,7 +515,7 @@ static bool file_put(const char *path, const char *text, size_t len)
 static const char *firstboot_write(const char *disk, const struct ks_config *ks, const char *hash)
 {
 	char dev[64], text[1024];
-	int n = firstboot_conf(ks, hash, text, sizeof(text));
+	int n = ks_firstboot_conf(ks, hash, text, sizeof(text));
 	bool ok;
 
 	mkdir("/run/bank-a", 0700);

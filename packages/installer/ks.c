@@ -253,6 +253,42 @@ static int finish(struct ks_config *c, int lines, char *err, size_t es)
 	return 0;
 }
 
+/* snprintf() at out + *n, keeping *n the length the text would have. */
+static void add(char *out, size_t size, int *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add(char *out, size_t size, int *n, const char *fmt, ...)
+{
+	va_list ap;
+	size_t at = (size_t)*n < size ? (size_t)*n : size;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(out + at, size - at, fmt, ap);
+	va_end(ap);
+	*n += r > 0 ? r : 0;
+}
+
+int ks_firstboot_conf(const struct ks_config *c, const char *hash, char *out, size_t size)
+{
+	char dns[sizeof(c->nameserver)];
+	int n = 0;
+
+	snprintf(dns, sizeof(dns), "%s", c->nameserver);
+	for (char *p = dns; *p; p++)
+		*p = *p == ',' ? ' ' : *p;
+	add(out, size, &n, "# Written by the installer from ks.cfg. At the first boot hostcfg restore applies it,\n"
+	    "# saves it into state.tgz and removes this file.\n");
+	add(out, size, &n, "network-mode = %s\nuser = root administrator 0 %s\n", c->dhcp ? "dhcp" : "static", hash);
+	if (c->hostname[0])
+		add(out, size, &n, "hostname = %s\n", c->hostname);
+	if (!c->dhcp)
+		add(out, size, &n, "network-address = %s/%d\n", c->ip, c->prefix);
+	if (!c->dhcp && c->gateway[0])
+		add(out, size, &n, "network-gateway = %s\n", c->gateway);
+	if (dns[0])
+		add(out, size, &n, "dns-servers = %s\n", dns);
+	return n;
+}
+
 /* A line starting a section: "%firstboot [--interpreter=busybox]" opens it, "%end" closes it. */
 static int section(struct ks_config *c, struct line *l, bool *in, char *err, size_t es)
 {

@@ -31,5 +31,12 @@ struct ks_config {
  * --interpreter=busybox or none) runs to the next %end or the end of the file.
  */
 int ks_parse(const char *text, size_t len, struct ks_config *ret, char *err, size_t err_size);
+/*
+ * The settings of c in host.conf's format (docs/configuration.md), for bank A's firstboot.conf:
+ * network-mode, network-address, network-gateway, dns-servers, hostname, and root's password as
+ * hash (sha512-crypt; the installer hashes a plain rootpw first). The length written, or a value
+ * >= size when it did not fit.
+ */
+int ks_firstboot_conf(const struct ks_config *c, const char *hash, char *out, size_t size);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "apply.h"
 #include "hostconfig.h"
+#include "ks.h"
 #include "tap.h"
 
 #define PW "Correct-horse-7"
@@ -340,6 +341,40 @@ static void test_state(const char *tmp)
 	free(root), free(bank), free(other), free(arch);
 }
 
+/* What the installer writes on bank A from ks.cfg (ks_firstboot_conf) is what hostcfg accepts. */
+static void test_kickstart(void)
+{
+	static const char *const files[] = {
+		"vmaccepteula\nrootpw --iscrypted %s\ninstall --firstdisk\nnetwork --bootproto=static --ip=198.51.100.7 "
+		"--netmask=255.255.255.0 --gateway=198.51.100.1 --nameserver=198.51.100.53,2001:db8::53 --hostname=ks-host.lab\n",
+		"vmaccepteula\nrootpw --iscrypted %s\ninstall --firstdisk\nnetwork --bootproto=dhcp\n",
+	};
+	struct hc_config c;
+	struct ks_config *ks = calloc(1, sizeof(*ks));
+	struct diag d = {0};
+	char hash[256], text[1024], conf[1024], err[256] = "";
+
+	hc_hash_password(PW, hash, sizeof(hash), &d);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), files[i], hash);
+		int n = ks_parse(text, strlen(text), ks, err, sizeof(err)) == 0 ? ks_firstboot_conf(ks, hash, conf, sizeof(conf)) : -1;
+		hc_defaults(&c);
+		ok(n > 0 && (size_t)n < sizeof(conf) && hc_parse("firstboot.conf", conf, (size_t)n, &c, &d) == 0,
+		   "ks.cfg %zu: the installer's firstboot.conf parses in hostcfg (%s%s)", i, err, d.msg);
+		ok(hash_checks(hc_user_find(&c, "root")->hash, PW), "ks.cfg %zu: root's password is the kickstart's", i);
+		if (i == 0)
+			ok(strcmp(c.val[HC_NET_ADDRESS], "198.51.100.7/24") == 0 && strcmp(c.val[HC_NET_GATEWAY], "198.51.100.1") == 0 &&
+			   strcmp(c.val[HC_DNS_SERVERS], "198.51.100.53 2001:db8::53") == 0 && strcmp(c.val[HC_HOSTNAME], "ks-host.lab") == 0,
+			   "ks.cfg 0: --ip and --netmask become 198.51.100.7/24, the gateway, name servers and host name are kept");
+		else
+			ok(strcmp(c.val[HC_NET_MODE], "dhcp") == 0 && strcmp(c.val[HC_HOSTNAME], "localhost") == 0,
+			   "ks.cfg 1: DHCP, the other keys at their defaults");
+		hc_free(&c);
+	}
+	ok(ks_firstboot_conf(ks, hash, conf, 16) >= 16, "ks_firstboot_conf says when the text does not fit");
+	free(ks);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/test-hostcfg.XXXXXX";
@@ -352,6 +387,7 @@ int main(void)
 	test_users();
 	test_apply(tmp);
 	test_state(tmp);
+	test_kickstart();
 	util_rm_rf(tmp);
 	return tap_done();
 }
