@@ -34,6 +34,8 @@ static int why_set(char *why, const char *fmt, ...)
 	return -1;
 }
 
+static bool ipv4_parse(const char *s, uint32_t *ret);
+
 /* RFC 1123 labels, dot-separated, each 1..63 of [A-Za-z0-9-] not starting or ending with '-'. */
 static bool dns_name_ok(const char *s, size_t max)
 {
@@ -54,6 +56,19 @@ static bool dns_name_ok(const char *s, size_t max)
 		label++;
 	}
 	return true;
+}
+
+/* A server's name: a DNS name whose last label is not all digits (RFC 1123, 2.1: "999.1.1.1" is a
+ * bad address, not a name), or an IPv4 address. */
+static bool server_name_ok(const char *s)
+{
+	const char *last = strrchr(s, '.');
+	uint32_t a;
+
+	last = last ? last + 1 : s;
+	if (strspn(last, "0123456789") == strlen(last))
+		return ipv4_parse(s, &a);
+	return dns_name_ok(s, 253);
 }
 
 static int check_hostname(const char *in, struct buf *out, char *why)
@@ -195,7 +210,9 @@ static int one_ip(const char *w, char *why)
 
 static int one_domain(const char *w, char *why)
 {
-	if (dns_name_ok(w, 253))
+	const char *last = strrchr(w, '.');
+
+	if (dns_name_ok(w, 253) && strspn(last ? last + 1 : w, "0123456789") != strlen(last ? last + 1 : w))
 		return 0;
 	return why_set(why, "'%.80s' is not a domain name; use letters, digits and '-' in dot-separated labels", w);
 }
@@ -204,7 +221,7 @@ static int one_host(const char *w, char *why)
 {
 	unsigned char a[16];
 
-	if (dns_name_ok(w, 253) || inet_pton(AF_INET6, w, a) == 1)
+	if (server_name_ok(w) || inet_pton(AF_INET6, w, a) == 1)
 		return 0;
 	return why_set(why, "'%.80s' is not a host name or address; give the server, as pool.ntp.org or 192.0.2.123", w);
 }
@@ -234,7 +251,7 @@ static int one_url(const char *w, char *why)
 		host++, end--;
 	}
 	snprintf(h, sizeof(h), "%.*s", (int)(end - host < 255 ? end - host : 255), host);
-	if (!(host[-1] == '[' ? inet_pton(AF_INET6, h, a) == 1 : dns_name_ok(h, 253)))
+	if (!(host[-1] == '[' ? inet_pton(AF_INET6, h, a) == 1 : server_name_ok(h)))
 		return why_set(why, "'%.80s' names no valid host; give a host name or address", w);
 	return 0;
 }
@@ -597,6 +614,20 @@ char *hc_format(const struct hc_config *c)
 		buf_printf(&b, "user = %s %s %u %s\n", c->user[i].name, roles[c->user[i].role], c->user[i].uid,
 			   c->user[i].hash);
 	return b.data;
+}
+
+int hc_save(const struct hc_config *c, const char *path, struct diag *d)
+{
+	char *text;
+	int r = hc_check(c, d);
+
+	if (r < 0)
+		return r;
+	text = hc_format(c);
+	r = util_write_file_atomic(path, text, strlen(text), 0600);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return r < 0 ? diag_set_errno(d, -r, path, 0, "cannot write the configuration; check the file system") : 0;
 }
 
 int hc_hash_password(const char *password, char *out, size_t size, struct diag *d)

@@ -60,6 +60,8 @@ int hc_parse(const char *path, const char *text, size_t len, struct hc_config *r
 int hc_load(const char *path, struct hc_config *ret, struct diag *d);
 /* The host.conf text of c (owned by the caller). */
 char *hc_format(const struct hc_config *c);
+/* hc_check(), then c's text written to path atomically (mode 0600: it holds the hashes). */
+int hc_save(const struct hc_config *c, const char *path, struct diag *d);
 
 /* The value of a key by name, owned by the caller; -EINVAL with d filled for an unknown key. */
 int hc_get(const struct hc_config *c, const char *name, char **ret, struct diag *d);

@@ -75,6 +75,9 @@ static const struct kcase cases[] = {
 	{"syslog-servers", "udp://2001:db8::1:514", 0},
 	{"ntp-servers", "pool.ntp.org 192.0.2.123 2001:db8::123", 1},
 	{"ntp-servers", "ntp_server", 0},
+	{"ntp-servers", "999.1.1.1", 0},
+	{"syslog-servers", "udp://10.0.0.300:514", 0},
+	{"dns-search", "lab.123", 0},
 	{"nosuchkey", "x", 0},
 };
 
@@ -170,6 +173,21 @@ static void test_parse(void)
 	ok(hc_user_find(&back, "view") && hc_user_find(&back, "view")->uid == 1001,
 	   "a user's uid stays when an earlier user goes (view keeps 1001)");
 	free(text), free(again);
+	{
+		char path[] = "/tmp/test-hostcfg-save.XXXXXX", *saved;
+		size_t len;
+		int fd = mkstemp(path);
+		close(fd);
+		ok(hc_save(&back, path, &d) == 0 && util_read_file(path, &saved, &len) == 0 &&
+		   hc_parse(path, saved, len, &c, &d) == 0 && strcmp(c.val[HC_HOSTNAME], "esx-9") == 0,
+		   "hc_save writes a host.conf that loads back");
+		free(saved);
+		hc_set(&back, "network-mode", "static", &d);
+		hc_set(&back, "network-address", "", &d);
+		ok(hc_save(&back, path, &d) < 0 && strstr(d.msg, "network-address"), "hc_save refuses keys that disagree (%s)",
+		   d.msg);
+		unlink(path);
+	}
 	hc_free(&c), hc_free(&back);
 }
 
