@@ -251,6 +251,11 @@ int host_saver_run(struct host *h)
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP), sigaddset(&set, SIGTERM), sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (saver_pid(h) > 0) {
+		fprintf(stderr, "hostcfg: a saver runs already (pid %ld); stop it first\n", (long)saver_pid(h));
+		free(pidfile);
+		return 1;
+	}
 	if (pidfile_write(h, &d) < 0) {
 		diag_print("hostcfg", &d);
 		free(pidfile);

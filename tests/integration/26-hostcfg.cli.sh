@@ -142,6 +142,8 @@ WHAT="with the saver running, five quick sets are saved together, a moment later
 step bash -c "for h in a1 a2 a3 a4 a5; do '$HOSTCFG' --root '$R' set hostname=\$h >>'$t/set.log' 2>&1 || exit 1; done;
 	! grep -q 'saved the configuration' '$t/set.log' && sleep 1.5 &&
 	[ \"\$(tar -xzOf '$R/bootbank/state.tgz' etc/hostname)\" = a5 ] && [ \"\$(grep -c 'saved (changed)' '$t/saver.log')\" -le 2 ]"
+WHAT="a second saver refuses to start while the first runs"
+step bash -c "! '$HOSTCFG' --root '$R' saver >'$t/out' 2>&1 && grep -q 'a saver runs already (pid $saver)' '$t/out'"
 WHAT="SIGTERM: the saver saves once more and removes its pidfile"
 step bash -c "kill $saver && sleep 0.5 && grep -q 'saved (stopping)' '$t/saver.log' && [ ! -e '$R/run/hostcfg/saver.pid' ]"
 saver=
