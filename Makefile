@@ -43,7 +43,7 @@ BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch
 imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) \
                 signing/sign.c bootbank/bank.c $(LIB_HOST)
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
-bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
+bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
                 $(LIB_HOST)
 imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 # The appliance's own programs, static: init (PID 1) and the installer with musl, bankctl with
@@ -62,7 +62,8 @@ HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.
            $(wildcard packages/hostcfg/*.h)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
-           $(STAGE_LIB) bootbank/bootdisk.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c $(HOSTCFG_LIB) $(LIB_HOST))
+           $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
+           $(HOSTCFG_LIB) $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11

@@ -247,6 +247,7 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const ch
 		return -EBADMSG;
 	bool unmounted = alt_unmount(c);
 	int r = stage_run(&c->bd, &c->copies, &c->st, &o, d);
+	bootdisk_unmount(&c->bd); /* the staged bank's own mount, before /altbootbank shows it */
 	if (unmounted)
 		alt_remount(o.target);
 	signing_keyring_free(o.keyring);

@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <blkid/blkid.h>
+#include <dirent.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootmount.h"
 #include "run.h"
 
 static const char *const part_names[] = {"esp", "bank-a", "bank-b", "persist"};
@@ -28,6 +31,7 @@ static void match_parts(struct bootdisk *bd, blkid_partlist pl, bool found[4])
 				slots[k]->offset = (unsigned long long)blkid_partition_get_start(pa) * 512;
 				slots[k]->size = (unsigned long long)blkid_partition_get_size(pa) * 512;
 				snprintf(slots[k]->uuid, sizeof(slots[k]->uuid), "%s", uuid);
+				slots[k]->name = part_names[k];
 				for (char *c = slots[k]->uuid; *c; c++)
 					*c = (char)toupper((unsigned char)*c);
 				found[k] = true;
@@ -62,9 +66,11 @@ static int find_parts(struct bootdisk *bd, struct diag *d)
 
 int bootdisk_open(const char *path, int writable, struct bootdisk *ret, struct diag *d)
 {
-	struct bootdisk bd = {.path = xstrdup(path), .fd = -1};
+	struct bootdisk bd = {.path = xstrdup(path), .fd = -1, .writable = writable};
 	int r = find_parts(&bd, d);
 
+	if (r == 0 && bootmount_wanted(path))
+		bd.mnt = bootmount_new();
 	if (r == 0 && (bd.fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)) < 0)
 		r = diag_set(d, path, 0, "cannot open for %s: %s", writable ? "writing" : "reading", strerror(errno));
 	if (r < 0) {
@@ -77,6 +83,8 @@ int bootdisk_open(const char *path, int writable, struct bootdisk *ret, struct d
 
 void bootdisk_close(struct bootdisk *bd)
 {
+	bootmount_free(bd->mnt);
+	bd->mnt = NULL;
 	if (bd->fd >= 0)
 		close(bd->fd);
 	free(bd->path);
@@ -84,12 +92,20 @@ void bootdisk_close(struct bootdisk *bd)
 	bd->fd = -1;
 }
 
+void bootdisk_unmount(struct bootdisk *bd)
+{
+	if (bd->mnt) {
+		bootmount_free(bd->mnt);
+		bd->mnt = bootmount_new();
+	}
+}
+
 char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_part *p)
 {
 	return xasprintf("%s@@%llu", bd->path, p->offset);
 }
 
-int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
+static int mtools_read(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
 		       struct diag *d)
 {
 	char *img = bootdisk_mtools_image(bd, p), *src = xasprintf("::%s", path);
@@ -121,7 +137,7 @@ static void make_folder(const char *img, const char *path)
 	free(dir);
 }
 
-int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
+static int mtools_write(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
 			size_t len, struct diag *d)
 {
 	const char *tmpdir = getenv("TMPDIR");
@@ -147,6 +163,41 @@ int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p
 	buf_free(&out);
 	free(tmp), free(img), free(dst);
 	return r;
+}
+
+/* Where the kernel mounts partition p (bd->mnt set). */
+static int part_dir(const struct bootdisk *bd, const struct bootdisk_part *p, bool rw, const char **ret, struct diag *d)
+{
+	const struct bootdisk_part *all[] = {&bd->esp, &bd->bank[0], &bd->bank[1], &bd->persist};
+	int i = 0;
+
+	while (i < 3 && all[i] != p)
+		i++;
+	return bootmount_dir(bd->mnt, i, bd->path, p->name, rw, ret, d);
+}
+
+int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
+		       struct diag *d)
+{
+	const char *dir;
+
+	if (bd->mnt) {
+		int r = part_dir(bd, p, false, &dir, d);
+		return r < 0 ? r : bootmount_read(dir, path, out, d);
+	}
+	return mtools_read(bd, p, path, out, d);
+}
+
+int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
+			size_t len, struct diag *d)
+{
+	const char *dir;
+
+	if (bd->mnt) {
+		int r = part_dir(bd, p, true, &dir, d);
+		return r < 0 ? r : bootmount_write(dir, path, data, len, d);
+	}
+	return mtools_write(bd, p, path, data, len, d);
 }
 
 /* Little-endian fields of a FAT boot sector. */
@@ -217,11 +268,37 @@ static int copy_offset(const struct bootdisk *bd, int i, unsigned long long *ret
 	return bootdisk_file_offset(bd, &bd->esp, copy_path[i][1], BANK_ENV_SIZE, ret, &ignored);
 }
 
+/* The copy files on the ESP mounted by the kernel, each rewritten in place at offset 0 (as init
+ * does on its ESP). */
+static int mounted_copies(const struct bootdisk *bd, struct bootstate_copies *ret, struct diag *d)
+{
+	struct bootstate_copies c = {{-1, -1}, {0, 0}};
+	const char *dir;
+	int r = part_dir(bd, &bd->esp, bd->writable, &dir, d);
+
+	for (int i = 0; i < 2 && r == 0; i++) {
+		struct stat st;
+		for (int k = 0; k < 2 && c.fd[i] < 0; k++)
+			c.fd[i] = bootmount_open(bd->mnt, dir, copy_path[i][k], bd->writable);
+		if (c.fd[i] >= 0 && (fstat(c.fd[i], &st) < 0 || st.st_size < BANK_ENV_SIZE))
+			c.fd[i] = -1; /* too short to hold a copy: not valid, as in GRUB */
+	}
+	if (r == 0 && c.fd[0] < 0 && c.fd[1] < 0)
+		r = diag_set(d, bd->path, 0, "the ESP holds neither " BANK_ENV_PATH_A " nor " BANK_ENV_PATH_B
+			     " (nor " BANK_ENV_OLD_PATH_A ", " BANK_ENV_OLD_PATH_B "); the boot state is gone, reinstall "
+			     "the disk");
+	if (r == 0)
+		*ret = c;
+	return r;
+}
+
 int bootdisk_state_copies(const struct bootdisk *bd, struct bootstate_copies *ret, struct diag *d)
 {
 	struct bootstate_copies c = {{bd->fd, bd->fd}, {0, 0}};
 	int found = 0;
 
+	if (bd->mnt)
+		return mounted_copies(bd, ret, d);
 	/* A copy that cannot be located is not valid; the other one decides, as in GRUB. */
 	for (int i = 0; i < 2; i++) {
 		unsigned long long off = 0;
@@ -307,24 +384,62 @@ static bool files_present(const char *cfg, const char *listing)
 	return ok;
 }
 
+/* Append "::/rel\n" for each file under dir/rel, as mdir -/ -b lists them. */
+static void list_tree(const char *dir, const char *rel, int depth, struct buf *out)
+{
+	char *path = xasprintf("%s%s", dir, rel);
+	DIR *dp = depth < 8 ? opendir(path) : NULL;
+	struct dirent *e;
+
+	while (dp && (e = readdir(dp))) {
+		char *sub = xasprintf("%s/%s", rel, e->d_name);
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			list_tree(dir, sub, depth + 1, out);
+		else if (e->d_type == DT_REG)
+			buf_printf(out, "::%s\n", sub);
+		free(sub);
+	}
+	if (dp)
+		closedir(dp);
+	free(path);
+}
+
+/* Every file of a bank, one "::/path" per line. */
+static int bank_listing(const struct bootdisk *bd, int bank, struct buf *out, struct diag *d)
+{
+	char *img, *argv[] = {"mdir", "-/", "-b", "-i", NULL, "::/", NULL};
+	const char *dir;
+	int r = 0;
+
+	if (bd->mnt) {
+		r = part_dir(bd, &bd->bank[bank], false, &dir, d);
+		if (r == 0)
+			list_tree(dir, "", 0, out);
+		return r;
+	}
+	img = argv[4] = bootdisk_mtools_image(bd, &bd->bank[bank]);
+	if (run_argv(argv, NULL, NULL, NULL, out) != 0)
+		r = -EIO;
+	free(img);
+	return r;
+}
+
 int bankinfo_read(const struct bootdisk *bd, int bank, struct bankinfo *ret, struct diag *d)
 {
 	struct bankinfo bi = {0};
 	struct buf cfg = {0}, list = {0};
-	char *img = bootdisk_mtools_image(bd, &bd->bank[bank]);
-	char *argv[] = {"mdir", "-/", "-b", "-i", img, "::/", NULL};
+	struct diag ignored;
 	int r = bootdisk_read_file(bd, &bd->bank[bank], "/boot.cfg", &cfg, d);
 
 	if (r == 0) {
 		bi.product = bootcfg_value(cfg.data, "product");
 		bi.version = bootcfg_value(cfg.data, "version");
 		bi.build = bootcfg_value(cfg.data, "build");
-		bi.files = run_argv(argv, NULL, NULL, NULL, &list) == 0 && list.data && files_present(cfg.data, list.data);
+		bi.files = bank_listing(bd, bank, &list, &ignored) == 0 && list.data && files_present(cfg.data, list.data);
 		bi.state = list.data && strstr(list.data, "::/state.tgz\n");
 	}
 	buf_free(&cfg);
 	buf_free(&list);
-	free(img);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	*ret = bi;

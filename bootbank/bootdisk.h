@@ -1,6 +1,8 @@
 /* The boot disk as bankctl sees it: a device or an image file with the GPT of
- * docs/disk-layout.md. Partitions are found by their GPT names; FAT file systems are read with
- * mtools (no mount, no root), and the boot state is rewritten in place. */
+ * docs/disk-layout.md. Partitions are found by their GPT names. Their FAT file systems are read
+ * and written with mtools on an image file (no mount, no root), and through the kernel's vfat on
+ * a block device when run as root (bootmount.h: the host itself runs no mtools); the boot state
+ * is rewritten in place. */
 #ifndef BOOTDISK_H
 #define BOOTDISK_H
 
@@ -12,17 +14,25 @@
 struct bootdisk_part {
 	unsigned long long offset, size; /* bytes */
 	char uuid[37];                   /* GPT partition UUID; the FAT serial derives from it */
+	const char *name;                /* GPT partition name: "esp", "bank-a", "bank-b", "persist" */
 };
+
+struct bootmount;
 
 struct bootdisk {
 	char *path;
 	int fd;                          /* open O_RDWR when writable */
 	struct bootdisk_part esp, bank[2], persist;
+	bool writable;
+	struct bootmount *mnt;           /* the kernel's vfat (bootmount.h), or NULL: mtools */
 };
 
 /* Open path and find esp, bank-a, bank-b, persist in its GPT. -EINVAL with d on error. */
 int bootdisk_open(const char *path, int writable, struct bootdisk *ret, struct diag *d);
 void bootdisk_close(struct bootdisk *bd);
+/* Undo the kernel mounts made so far (bootmount.h; made again when needed) and close the boot
+ * state's copies: before someone else mounts one of the partitions. */
+void bootdisk_unmount(struct bootdisk *bd);
 /* mtools' "-i" argument for a partition: "<path>@@<offset>". Owned by the caller. */
 char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_part *p);
 /* Read a file of a partition's FAT file system into out. 0, -ENOENT, or -EIO with d. */

@@ -317,8 +317,10 @@ static int make_payload(const struct stage *s, long long epoch, struct diag *d)
 {
 	char *sqfs = xasprintf("%s/system.sqfs", s->work), *out = xasprintf("%s/boot/system.cpio", s->tree);
 	char *log = xasprintf("%s/mksquashfs.log", s->work);
-	/* SOURCE_DATE_EPOCH, exported by image_build(), dates the filesystem and every file. */
-	char *argv[] = {"mksquashfs", s->system, sqfs, "-noappend", "-comp", "zstd", "-all-root", "-no-xattrs",
+	/* SOURCE_DATE_EPOCH, exported by image_build(), dates the filesystem and every file. 1 MiB
+	 * blocks at zstd level 19: 2.96 MB against 3.12 MB with the defaults (128 KiB, level 15). */
+	char *argv[] = {"mksquashfs", s->system, sqfs, "-noappend", "-comp", "zstd", "-b", "1M",
+			"-Xcompression-level", "19", "-all-root", "-no-xattrs",
 			"-quiet", "-no-progress", NULL};
 	/* mksquashfs 4.5 keeps the files' own times: a package staged by an earlier build carries that
 	 * build's clock (found by imgbuild verify), so every file is dated at the epoch first. */

@@ -73,7 +73,8 @@ static int make_efi_img(const char *work, long long epoch, const char *log, stru
 	struct stat st;
 	int r = stat(efi, &st) < 0 ? -errno : 0;
 
-	kib = xasprintf("%lld", ((long long)st.st_size / 1024 + 256 + 63) / 64 * 64);
+	/* The file's clusters, two folders, the FATs and the root folder (16 KiB) fit in 64 KiB more. */
+	kib = xasprintf("%lld", ((long long)st.st_size / 1024 + 64 + 31) / 32 * 32);
 	/* mcopy -m keeps the file's time; mtools dates the folders from SOURCE_DATE_EPOCH. */
 	struct timespec ts[2] = {{.tv_sec = (time_t)epoch}, {.tv_sec = (time_t)epoch}};
 	utimensat(AT_FDCWD, efi, ts, 0);
@@ -113,8 +114,10 @@ static int run_xorriso(const char *tree, const char *work, const char *grub, con
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y%m%d%H%M%S00", &tm);
 	moddate = xasprintf("--modification-date=%s", date);
+	/* -no-pad: no 300 KiB of zeros after the file system (against read-ahead past a CD's end,
+	 * where the appended EFI image lies anyway). */
 	char *argv[] = {"xorriso", "-as", "mkisofs", "-o", (char *)out, "-iso-level", "3", "-r", "-V", (char *)volid,
-			moddate, "--grub2-mbr", mbr,
+			moddate, "-no-pad", "--grub2-mbr", mbr,
 			"-append_partition", "2", "0xef", efi, "-appended_part_as_gpt",
 			"-c", "boot/boot.cat", "--boot-catalog-hide",
 			"-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4",

@@ -155,8 +155,8 @@ static const char *payload_mount_on(const char *dev)
 	return "payload-mount-failed";
 }
 
-/* The payload's /usr and /lib64 (glibc's loader, for the one dynamic program, mtools) appear at
- * their usual paths; the initramfs has neither. */
+/* The payload's /usr and /lib64 (glibc's loader, for a dynamically linked program; the image
+ * has none today) appear at their usual paths; the initramfs has neither. */
 static void payload_link(void)
 {
 	static const char *const dirs[] = {"usr", "lib64"};
