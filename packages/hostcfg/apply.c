@@ -172,12 +172,13 @@ out:
 
 int hc_apply(const struct hc_config *c, const char *root, bool live, unsigned *changed, struct diag *d)
 {
-	char *conf = hc_format(c);
+	char *conf;
 	bool wrote;
-	int r = file_update(root, HC_CONF, conf, 0600, &wrote, d);
+	int r = 0;
 
 	*changed = 0;
-	free(conf);
+	/* host.conf last: a failure on the way leaves it as it was, and applying it again (the
+	 * caller's rollback, or the next apply) makes the other files agree with it again. */
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(gens); i++) {
 		char *text = gens[i].gen(c);
 		if (!text)
@@ -187,6 +188,12 @@ int hc_apply(const struct hc_config *c, const char *root, bool live, unsigned *c
 			*changed |= gens[i].area;
 		explicit_bzero(text, strlen(text));
 		free(text);
+	}
+	if (r == 0) {
+		conf = hc_format(c);
+		r = file_update(root, HC_CONF, conf, 0600, &wrote, d);
+		explicit_bzero(conf, strlen(conf));
+		free(conf);
 	}
 	if (r == 0 && live && sethostname(c->val[HC_HOSTNAME], strlen(c->val[HC_HOSTNAME])) < 0)
 		r = diag_set_errno(d, errno, "hostname", 0, "cannot set the running host name; run as root");

@@ -25,9 +25,10 @@ extern const char *const hc_owned[];
 #define HC_CONF "etc/host.conf"
 
 /*
- * Write host.conf and every file generated from c under root ("/" on the host, a directory
- * tree in tests), each atomically and only when its text changes; *changed gets the areas
- * written. With live, also sethostname(). Returns 0 or -errno with d filled.
+ * Write every file generated from c under root ("/" on the host, a directory tree in tests),
+ * then host.conf, each atomically and only when its text changes; *changed gets the areas
+ * written. With live, also sethostname(). Returns 0 or -errno with d filled; then host.conf is
+ * unchanged, and applying the previous configuration again undoes the files already written.
  */
 int hc_apply(const struct hc_config *c, const char *root, bool live, unsigned *changed, struct diag *d);
 

@@ -84,17 +84,24 @@ static void reload_hook(const struct host *h, unsigned changed)
 	free(path);
 }
 
-/* After a change: apply, run the hook, and have the change saved (the saver, or now). */
-static int commit(struct host *h, const struct hc_config *c, struct diag *d)
+/* After a change from old to c: apply (on a failure, old again: nothing half written), run the
+ * hook, and have the change saved (the saver, or now). */
+static int commit(struct host *h, const struct hc_config *old, const struct hc_config *c, struct diag *d)
 {
-	unsigned changed;
+	unsigned changed, undone;
+	struct diag d2;
 	int r = hc_apply(c, h->root, h->live, &changed, d);
 
-	if (r < 0)
+	if (r < 0) {
+		if (hc_apply(old, h->root, h->live, &undone, &d2) < 0)
+			diag_print("hostcfg", &d2);
 		return r;
+	}
 	reload_hook(h, changed);
-	if (host_saver_notify(h))
+	if (host_saver_notify(h)) {
+		printf("hostcfg: applied; the saver saves it into /bootbank/state.tgz shortly\n");
 		return 0;
+	}
 	if (!host_has_bank(h)) {
 		fprintf(stderr, "hostcfg: applied; not saved: no boot bank is mounted (a live boot)\n");
 		return 0;
@@ -191,7 +198,7 @@ static int cmd_set(struct host *h, int argc, char **argv, struct diag *d)
 		free(key);
 	}
 	if (r == 0 && (r = hc_check(&c, d)) == 0)
-		r = commit(h, &c, d);
+		r = commit(h, &cur, &c, d);
 	hc_free(&c);
 	hc_free(&cur);
 	return r;
@@ -229,7 +236,7 @@ static int password_read(char *out, size_t size, struct diag *d)
 
 static int cmd_user(struct host *h, int argc, char **argv, struct diag *d)
 {
-	struct hc_config c = {0};
+	struct hc_config c = {0}, old = {0};
 	char pw[300] = "";
 	bool add = argc == 4 && strcmp(argv[1], "add") == 0, del = argc == 3 && strcmp(argv[1], "del") == 0;
 	bool passwd = argc == 2 && strcmp(argv[0], "passwd") == 0;
@@ -239,6 +246,7 @@ static int cmd_user(struct host *h, int argc, char **argv, struct diag *d)
 		usage_error("use user add NAME ROLE, user del NAME or passwd NAME");
 	if ((r = conf_load(h, &c, d)) < 0)
 		goto out;
+	hc_copy(&old, &c);
 	/* The name and role first: no password is asked for a command that would fail anyway. */
 	if (add)
 		r = hc_user_check_new(&c, argv[2], argv[3], d);
@@ -250,8 +258,9 @@ static int cmd_user(struct host *h, int argc, char **argv, struct diag *d)
 		r = hc_user_del(&c, argv[2], d);
 	explicit_bzero(pw, sizeof(pw));
 	if (r == 0)
-		r = commit(h, &c, d);
+		r = commit(h, &old, &c, d);
 out:
+	hc_free(&old);
 	hc_free(&c);
 	return r;
 }

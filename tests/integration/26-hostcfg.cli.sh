@@ -74,6 +74,12 @@ WHAT="a hand-broken host.conf: set refuses, naming the file and line"
 step refused 1 "$R/etc/host.conf:$(wc -l <"$R/etc/host.conf"): ntp-servers is given twice" set hostname=x
 cp "$t/good.conf" "$R/etc/host.conf"
 
+mv "$R/etc/hostcfg" "$t/hostcfg.dir" && echo blocker >"$R/etc/hostcfg"
+WHAT="a write that fails midway (etc/hostcfg is a file): exit 1, etc/hostname written before it is put back, host.conf unchanged"
+step bash -c "before=\$(cat '$R/etc/host.conf'); ! '$HOSTCFG' --root '$R' set hostname=midway >'$t/out' 2>&1 &&
+	grep -q 'cannot write' '$t/out' && [ \"\$(cat '$R/etc/hostname')\" = esx-01 ] && [ \"\$(cat '$R/etc/host.conf')\" = \"\$before\" ]"
+rm "$R/etc/hostcfg" && mv "$t/hostcfg.dir" "$R/etc/hostcfg"
+
 WHAT="a static configuration in one set, every key"
 step hc_quiet set network-mode=static network-address=192.0.2.10/24 network-gateway=192.0.2.1 \
 	"dns-servers=192.0.2.53 2001:db8::53" dns-search=lab.example.com ipv6-autoconf=off \
