@@ -552,13 +552,28 @@ static int parse_pair(struct hc_config *c, const char *path, const struct kv *kv
 
 int hc_parse(const char *path, const char *text, size_t len, struct hc_config *ret, struct diag *d)
 {
+	struct hc_config base;
+	int r;
+
+	hc_defaults(&base);
+	r = hc_parse_over(path, text, len, &base, ret, d);
+	hc_free(&base);
+	return r;
+}
+
+int hc_parse_over(const char *path, const char *text, size_t len, const struct hc_config *base, struct hc_config *ret,
+		  struct diag *d)
+{
 	struct hc_config c;
 	struct kv_lexer lx;
 	struct kv kv;
 	bool seen[HC_NKEYS] = {0}, root_seen = false;
 	int r;
 
-	hc_defaults(&c);
+	hc_copy(&c, base);
+	/* The users are the text's: only root (base's until a root line) stands before them. */
+	while (c.nuser > 1)
+		user_free(&c.user[--c.nuser]);
 	kv_init(&lx, path, text, len);
 	while ((r = kv_next(&lx, &kv, d)) > 0) {
 		r = parse_pair(&c, path, &kv, seen, &root_seen, d);
@@ -584,18 +599,29 @@ int hc_parse(const char *path, const char *text, size_t len, struct hc_config *r
 
 int hc_load(const char *path, struct hc_config *ret, struct diag *d)
 {
+	struct hc_config base;
+	int r;
+
+	hc_defaults(&base);
+	r = hc_load_over(path, &base, ret, d);
+	hc_free(&base);
+	return r;
+}
+
+int hc_load_over(const char *path, const struct hc_config *base, struct hc_config *ret, struct diag *d)
+{
 	char *text;
 	size_t len;
 	int r = util_read_file(path, &text, &len);
 
 	if (r == -ENOENT) {
 		hc_free(ret);
-		hc_defaults(ret);
+		hc_copy(ret, base);
 		return 0;
 	}
 	if (r < 0)
 		return diag_set_errno(d, -r, path, 0, "cannot read the configuration; check the file");
-	r = hc_parse(path, text, len, ret, d);
+	r = hc_parse_over(path, text, len, base, ret, d);
 	explicit_bzero(text, len);
 	free(text);
 	return r;

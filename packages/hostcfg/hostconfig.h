@@ -56,8 +56,14 @@ void hc_copy(struct hc_config *dst, const struct hc_config *src);
  * subnet) are refused with d naming the line and the key. Keys left out keep their defaults.
  */
 int hc_parse(const char *path, const char *text, size_t len, struct hc_config *ret, struct diag *d);
+/* hc_parse() with the keys left out taken from base instead of the defaults (an image's own
+ * defaults); the users are the text's, root base's unless the text has a root line. */
+int hc_parse_over(const char *path, const char *text, size_t len, const struct hc_config *base, struct hc_config *ret,
+		  struct diag *d);
 /* hc_parse() of the file at path; a missing file gives the defaults. */
 int hc_load(const char *path, struct hc_config *ret, struct diag *d);
+/* hc_parse_over() of the file at path; a missing file gives a copy of base. */
+int hc_load_over(const char *path, const struct hc_config *base, struct hc_config *ret, struct diag *d);
 /* The host.conf text of c (owned by the caller). */
 char *hc_format(const struct hc_config *c);
 /* hc_check(), then c's text written to path atomically (mode 0600: it holds the hashes). */

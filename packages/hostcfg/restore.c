@@ -103,8 +103,12 @@ static int firstboot(struct host *h, bool *found, struct diag *d)
 	size_t len = 0;
 	int r;
 
+	struct hc_config base;
+
 	*found = access(conf, F_OK) == 0;
-	r = *found ? hc_load(conf, &c, d) : 0;
+	host_defaults(h, &base);
+	r = *found ? hc_load_over(conf, &base, &c, d) : 0;
+	hc_free(&base);
 	if (*found && r == 0 && (r = hc_apply(&c, h->root, h->live, &changed, d)) == 0) {
 		bool has_script = util_read_file(sh, &script, &len) == 0;
 		if ((r = host_firstboot_done(h, d)) == 0) {
@@ -134,12 +138,11 @@ static int defaults_apply(struct host *h, struct diag *d)
 static int restored_apply(struct host *h, bool has_conf, struct diag *d)
 {
 	struct hc_config c = {0};
-	char *conf = host_path(h, HC_CONF);
 	unsigned changed;
 	int r = 0;
 
 	if (has_conf) {
-		r = hc_load(conf, &c, d);
+		r = host_conf_load(h, &c, d);
 	} else {
 		host_defaults(h, &c);
 		legacy_import(h, &c);
@@ -147,7 +150,6 @@ static int restored_apply(struct host *h, bool has_conf, struct diag *d)
 	if (r == 0)
 		r = hc_apply(&c, h->root, h->live, &changed, d);
 	hc_free(&c);
-	free(conf);
 	return r;
 }
 

@@ -45,12 +45,16 @@ int host_conf_load(const struct host *h, struct hc_config *c, struct diag *d)
 	struct stat st;
 	int r = 0;
 
+	struct hc_config base;
+
+	host_defaults(h, &base);
 	if (stat(path, &st) < 0 && errno == ENOENT) {
 		hc_free(c);
-		host_defaults(h, c);
+		hc_copy(c, &base);
 	} else {
-		r = hc_load(path, c, d);
+		r = hc_load_over(path, &base, c, d);
 	}
+	hc_free(&base);
 	free(path);
 	return r;
 }

@@ -131,6 +131,11 @@ printf 'echo ran >>"%s/ran"\n' "$t" >"$R3/bootbank/firstboot.sh"
 step bash -c "'$HOSTCFG' --root '$R3' restore >'$t/out' 2>&1 && grep -qx 'hostname = ks-host' '$R3/etc/host.conf' &&
 	[ -s '$R3/bootbank/state.tgz' ] && [ ! -e '$R3/bootbank/firstboot.conf' ] && [ ! -e '$R3/bootbank/firstboot.sh' ] &&
 	grep -q '^root:\\\$6\\\$' '$R3/etc/shadow'"
+R4=$t/root4
+mkdir -p "$R4/bootbank" "$R4/system/etc" && echo hypervisor >"$R4/system/etc/hostname"
+printf 'network-mode = dhcp\nuser = root administrator 0 %s\n' "$hash" >"$R4/bootbank/firstboot.conf"
+WHAT="a first-boot file without hostname: the image's name (system/etc/hostname) stays"
+step bash -c "'$HOSTCFG' --root '$R4' restore >/dev/null && [ \"\$(cat '$R4/etc/hostname')\" = hypervisor ]"
 WHAT="the %firstboot commands ran once (in the background), and not at the next restore"
 step bash -c "'$HOSTCFG' --root '$R3' restore >/dev/null 2>&1 && for i in 1 2 3 4 5 6 7 8 9 10; do [ -e '$t/ran' ] && break; sleep 0.3; done &&
 	sleep 0.5 && [ \"\$(cat '$t/ran')\" = ran ]"

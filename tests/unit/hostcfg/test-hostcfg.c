@@ -191,6 +191,23 @@ static void test_parse(void)
 	hc_free(&c), hc_free(&back);
 }
 
+/* Keys a file leaves out come from the base given (an image's defaults); the users are the file's. */
+static void test_parse_over(void)
+{
+	struct hc_config base, c = {0};
+	struct diag d = {0};
+	static const char text[] = "network-mode = dhcp\nuser = ops operator 1000 !\n";
+
+	hc_defaults(&base);
+	hc_set(&base, "hostname", "hypervisor", &d);
+	hc_user_add(&base, "extra", "operator", PW, &d);
+	ok(hc_parse_over("f.conf", text, strlen(text), &base, &c, &d) == 0 && strcmp(c.val[HC_HOSTNAME], "hypervisor") == 0,
+	   "parse over a base: a key left out takes the base's value (%s)", d.msg);
+	ok(c.nuser == 2 && strcmp(c.user[0].name, "root") == 0 && hc_user_find(&c, "ops") && !hc_user_find(&c, "extra"),
+	   "parse over a base: the users are the file's (and root)");
+	hc_free(&c), hc_free(&base);
+}
+
 static bool hash_checks(const char *hash, const char *pw)
 {
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
@@ -402,6 +419,7 @@ int main(void)
 	test_keys();
 	test_check();
 	test_parse();
+	test_parse_over();
 	test_users();
 	test_apply(tmp);
 	test_state(tmp);
