@@ -18,8 +18,10 @@ Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
 CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer -Ipackages/logd \
-           -Ipackages/auth
+           -Ipackages/auth -Ipackages/hostcfg
 LIBS     = -larchive -lcrypto -lblkid -lcrypt
+# hostcfg's: libarchive for the state archive, zlib to check its gzip stream whole, libxcrypt.
+HOSTCFG_LIBS = -larchive -lz -lcrypt
 
 # One object list per program: each links what it uses and nothing else (docs/building.md,
 # "Layout"). The libraries, lowest first; nothing includes or calls a folder listed after it:
@@ -59,13 +61,19 @@ logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c pa
 # hostd and the DCUI will share.
 login_SRC     = packages/login/login.c packages/auth/auth.c
 installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
+# hostcfg (packages/hostcfg): the host's configuration model (HOSTCFG_LIB, on lib/ only) and its
+# command; on the appliance with libarchive linked in and glibc and libxcrypt shared, and a host
+# tool for tests.
+HOSTCFG_LIB   = packages/hostcfg/hostconfig.c packages/hostcfg/apply.c packages/hostcfg/state.c
+hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/save.c packages/hostcfg/restore.c $(HOSTCFG_LIB) \
+                lib/util.c lib/kvcheck.c $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
-           packages/logd/*.h packages/auth/*.h
+           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
-           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(LIB_HOST))
+           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(HOSTCFG_LIB) $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -78,7 +86,7 @@ SIGN_ARGS = $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY)) $(if $(SIGNING_CER
 # default is $IMGBUILD_STORE or ~/.cache/imgbuild/pkgs; `make STORE=dir` names another.
 STORE_ARGS = $(if $(STORE),--store $(STORE))
 
-all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd
+all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd $(OUT)/bin/hostcfg
 	$(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
@@ -91,7 +99,7 @@ UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
-             logd/test-msg logd/test-conf auth/test-auth
+             logd/test-msg logd/test-conf auth/test-auth hostcfg/test-hostcfg
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
@@ -128,6 +136,9 @@ $(OUT)/bin/imgsign: $(imgsign_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 $(OUT)/bin/logd: $(logd_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lssl -lcrypto
+$(OUT)/bin/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOSTCFG_LIBS)
 
 # The appliance's programs, built by their recipes (recipes/init, recipes/installer,
 # recipes/bankctl) with `make OUT=<work dir> <work dir>/target/<program>`.
@@ -154,13 +165,20 @@ STATIC_LIBS = -Wl,-Bstatic -larchive -lblkid -lzstd -llzma -lbz2 -lz -lxml2 -lne
 $(OUT)/target/bankctl: $(bankctl_SRC:%.c=$(OUT)/obj/static/%.o)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -s -o $@ $^ $(STATIC_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
+# hostcfg: libarchive linked in as for bankctl, glibc, libxcrypt and libcrypto shared
+# (recipes/runtime). noxar.c keeps libarchive's writers of other formats out of the link (xar's
+# would need ICU through libxml2); --gc-sections drops the unused functions of the libraries built
+# with a section each.
+$(OUT)/target/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/static/packages/hostcfg/noxar.o
+	@mkdir -p $(@D)
+	$(Q)$(CC) -s -Wl,--gc-sections -o $@ $^ $(STATIC_LIBS) -lcrypt 2>$@.link.log || { cat $@.link.log; exit 1; }
 
 $(OUT)/test/plain/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS) $(HOSTCFG_LIBS)
 $(OUT)/test/asan/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS) $(HOSTCFG_LIBS)
 
 unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%) $(OUT)/test/login
 
@@ -181,7 +199,7 @@ crash: all crash-tools
 	OUT=$(OUT) VERSION=$(VERSION) CRASH_BOOTS=$${CRASH_BOOTS:-3} \
 		CRASH_SCENARIOS="stage stage-over mark-good rollback init init-fresh install-state install-image" bash tests/crash/crash.sh
 
-tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd
+tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd $(OUT)/bin/hostcfg
 
 check: all unit-tests crash-tools
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run

@@ -17,6 +17,7 @@ BELOW = {
     "builder": ["image", "bootbank", "signing", "lib"],
     "packages/init": ["bootbank", "lib"],
     "packages/installer": ["image", "bootbank", "lib"],
+    "packages/hostcfg": ["lib"],
     "vmm": [],
 }
 

@@ -94,24 +94,44 @@ static void banks_mount(int bank)
 	}
 }
 
-/* The saved configuration (/bootbank/state.tgz, written by backup.sh) unpacked over the root,
- * before the session reads /etc. A damaged archive is reported and the defaults stay. */
-static void state_restore(void)
+/* Run argv; its exit status, or -1 when it did not run or was killed. */
+static int run_wait(char *const argv[])
 {
-	char *argv[] = {"/bin/tar", "-xzf", "/bootbank/state.tgz", "-C", "/", NULL};
 	int status = 0;
-	pid_t pid;
+	pid_t pid = fork();
 
-	if (access(argv[2], F_OK) < 0)
-		return;
-	pid = fork();
 	if (pid == 0) {
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The saved configuration (/bootbank/state.tgz), before the session reads /etc: `hostcfg restore`
+ * (packages/hostcfg) unpacks it and applies it, or on bank A's first boot applies the installer's
+ * settings; a damaged archive is reported by it and the defaults stay. A profile without hostcfg
+ * unpacks the archive with busybox tar, as backup.sh's archives were.
+ */
+static void state_restore(void)
+{
+	char *hostcfg[] = {"/usr/sbin/hostcfg", "restore", NULL};
+	char *tar[] = {"/bin/tar", "-xzf", "/bootbank/state.tgz", "-C", "/", NULL};
+	int status;
+
+	if (access(hostcfg[0], X_OK) == 0) {
+		if ((status = run_wait(hostcfg)) != 0)
+			log_error("hostcfg restore failed (exit %d); the configuration may be the defaults, see its "
+				  "message above", status);
+		return;
+	}
+	if (access(tar[2], F_OK) < 0)
+		return;
+	if ((status = run_wait(tar)) != 0)
 		log_error("cannot unpack the saved configuration %s (tar exit %d); the defaults stay, run backup.sh to "
-			  "save it again", argv[2], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			  "save it again", tar[2], status);
 }
 
 /* Before the services: the disk's partitions, both banks mounted, the saved configuration restored. */
@@ -120,8 +140,10 @@ const char *bank_mount(struct boot_state *st)
 	int bank = bank_index(st->bank);
 	char dev[64];
 
-	if (bank < 0)
-		return NULL; /* the live image: no banks */
+	if (bank < 0) {
+		state_restore(); /* the live image: no banks; hostcfg applies the defaults (users, host name) */
+		return NULL;
+	}
 	if (!gpt_part_wait(/* disk= */ NULL, "esp", dev, sizeof(dev), WAIT_MS)) {
 		log_error("no partition named 'esp' appeared; the disk driver may be missing from the profile's modules");
 		return "no-esp";

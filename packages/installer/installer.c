@@ -477,10 +477,9 @@ static bool hash_password(const char *pw, char *out, size_t size)
 }
 
 /* What ks.cfg set that the system applies later: /state/install.conf on the persist partition. */
-static const char *config_write(const char *disk, const struct ks_config *ks)
+static const char *config_write(const char *disk, const struct ks_config *ks, const char *hash)
 {
-	char dev[64], text[1024], hashed[256];
-	const char *hash = ks->rootpw;
+	char dev[64], text[1024];
 	int fd, n;
 
 	if (!gpt_part_wait(disk, "persist", dev, sizeof(dev), PART_WAIT_MS) || (mkdir("/run/persist", 0700), 0) ||
@@ -488,18 +487,63 @@ static const char *config_write(const char *disk, const struct ks_config *ks)
 		log_error("cannot mount the new persist partition of %s: %s", disk, strerror(errno));
 		return "persist-mount-failed";
 	}
-	if (!ks->rootpw_crypted)
-		hash = hash_password(ks->rootpw, hashed, sizeof(hashed)) ? hashed : NULL;
 	n = snprintf(text, sizeof(text), "# Written by the installer from ks.cfg; applied by the management daemon.\n"
 		     "rootpw=%s\nnetwork=%s\nip=%s\nnetmask=%s\ngateway=%s\nnameserver=%s\nhostname=%s\n",
-		     hash ? hash : "", ks->dhcp ? "dhcp" : "static", ks->ip, ks->netmask, ks->gateway, ks->nameserver,
+		     hash, ks->dhcp ? "dhcp" : "static", ks->ip, ks->netmask, ks->gateway, ks->nameserver,
 		     ks->hostname);
 	fd = open("/run/persist/state/install.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	bool ok = fd >= 0 && sysfile_write_all(fd, text, (size_t)n) == 0 && fsync(fd) == 0;
 	if (fd >= 0)
 		close(fd);
 	umount("/run/persist");
-	return ok && hash ? NULL : "config-write-failed";
+	return ok ? NULL : "config-write-failed";
+}
+
+static bool file_put(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && sysfile_write_all(fd, text, len) == 0 && fsync(fd) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The first-boot files on the new bank A: firstboot.conf (ks.cfg's settings, the password as its
+ * sha512-crypt hash only) and firstboot.sh (the %firstboot section), which hostcfg restore applies
+ * and runs once (packages/hostcfg). */
+static const char *firstboot_write(const char *disk, const struct ks_config *ks, const char *hash)
+{
+	char dev[64], text[1024];
+	int n = ks_firstboot_conf(ks, hash, text, sizeof(text));
+	bool ok;
+
+	mkdir("/run/bank-a", 0700);
+	if (!gpt_part_wait(disk, "bank-a", dev, sizeof(dev), PART_WAIT_MS) || mount(dev, "/run/bank-a", "vfat", 0, "") < 0) {
+		log_error("cannot mount the new bank A of %s: %s; install again", disk, strerror(errno));
+		return "bank-mount-failed";
+	}
+	ok = n > 0 && (size_t)n < sizeof(text) && file_put("/run/bank-a/firstboot.conf", text, (size_t)n) &&
+	     (!ks->firstboot[0] || file_put("/run/bank-a/firstboot.sh", ks->firstboot, strlen(ks->firstboot)));
+	umount("/run/bank-a");
+	if (!ok)
+		log_error("cannot write the first-boot settings on bank A of %s: %s; install again", disk, strerror(errno));
+	return ok ? NULL : "firstboot-write-failed";
+}
+
+/* ks.cfg's settings onto the installed disk; the plain password only ever becomes its hash. */
+static const char *settings_write(const char *disk, const struct ks_config *ks)
+{
+	char hashed[256];
+	const char *reason;
+
+	if (ks->rootpw_crypted)
+		snprintf(hashed, sizeof(hashed), "%s", ks->rootpw);
+	else if (!hash_password(ks->rootpw, hashed, sizeof(hashed)))
+		return "config-write-failed";
+	if (!(reason = config_write(disk, ks, hashed)))
+		reason = firstboot_write(disk, ks, hashed);
+	return reason;
 }
 
 static const char *install_to(struct image *im, const struct disk *d)
@@ -621,7 +665,7 @@ static const char *install_steps(struct image *im, const struct ks_config *ks, b
 	}
 	*ret_disk = disks[pick].name;
 	if ((reason = install_to(im, &disks[pick])) || (reason = state_write(disks[pick].name)) ||
-	    (unattended && (reason = config_write(disks[pick].name, ks))))
+	    (unattended && (reason = settings_write(disks[pick].name, ks))))
 		return reason;
 	version_read(version, sizeof(version));
 	say("INSTALL-OK disk=%s version=%s", disks[pick].name, version);

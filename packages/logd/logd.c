@@ -114,7 +114,7 @@ static void __attribute__((format(printf, 3, 4))) self_log(struct logd *L, int s
 	va_start(ap, fmt);
 	vsnprintf(m.text, sizeof(m.text), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "logd: %s\n", m.text);
+	fprintf(stderr, "%s\n", m.text); /* init puts "logd: " before it */
 	log_msg(L, &m);
 }
 

@@ -10,6 +10,10 @@
  *   CRASH_MODE=torn1    a write puts only its first 512 bytes on the disk, then the kill
  *   CRASH_MODE=torn2    a write puts only its bytes 512..1023 (its second sector), then the kill
  *
+ * CRASH_DIR instead watches every file in one folder, those made during the run too, and the
+ * folder itself (its fsync, a rename or unlink in it): for hostcfg's state archive
+ * (tests/crash/hostcfg.sh), whose new file does not exist when the run starts.
+ *
  * Environment: CRASH_FILES (watched paths, ':' between them), CRASH_COUNTER (the counter file,
  * made empty by the caller), CRASH_AT (N; 0 counts only), CRASH_MODE, CRASH_LOG (optional: one
  * line per counted call, "N CALL OFFSET LENGTH PID"). The caller runs the program in a process
@@ -65,18 +69,63 @@ static bool watched_stat(const struct stat *st)
 	return false;
 }
 
+/* Whether path (absolute) is CRASH_DIR or directly in it. */
+static bool in_dir(const char *path)
+{
+	const char *dir = getenv("CRASH_DIR"), *slash;
+	size_t n = dir ? strlen(dir) : 0;
+
+	if (!n || strncmp(path, dir, n) != 0)
+		return false;
+	slash = path[n] == '/' ? strchr(path + n + 1, '/') : NULL;
+	return path[n] == '\0' || (path[n] == '/' && !slash);
+}
+
+static bool in_dir_fd(int fd)
+{
+	char link[64], path[4096];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = getenv("CRASH_DIR") ? readlink(link, path, sizeof(path) - 1) : -1;
+	if (len <= 0)
+		return false;
+	path[len] = '\0';
+	return in_dir(path);
+}
+
+/* The absolute form of path (relative to dirfd, or the working folder) is in CRASH_DIR. */
+static bool in_dir_path(int dirfd, const char *path)
+{
+	char base[4096], full[8192], link[64];
+	ssize_t len;
+
+	if (!getenv("CRASH_DIR"))
+		return false;
+	if (path[0] == '/')
+		return in_dir(path);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	len = dirfd == AT_FDCWD ? (getcwd(base, sizeof(base)) ? (ssize_t)strlen(base) : -1)
+				: readlink(link, base, sizeof(base) - 1);
+	if (len <= 0)
+		return false;
+	base[len] = '\0';
+	snprintf(full, sizeof(full), "%s/%s", base, path);
+	return in_dir(full);
+}
+
 static bool watched_fd(int fd)
 {
 	struct stat st;
 
-	return cfg.n && fstat(fd, &st) == 0 && watched_stat(&st);
+	return (cfg.n && fstat(fd, &st) == 0 && watched_stat(&st)) || in_dir_fd(fd);
 }
 
 static bool watched_path(int dirfd, const char *path)
 {
 	struct stat st;
 
-	return cfg.n && fstatat(dirfd, path, &st, 0) == 0 && watched_stat(&st);
+	return (cfg.n && fstatat(dirfd, path, &st, 0) == 0 && watched_stat(&st)) || in_dir_path(dirfd, path);
 }
 
 /* The shared count, one up; the log line for it. */
@@ -258,4 +307,22 @@ int renameat(int olddir, const char *from, int newdir, const char *to)
 int rename(const char *from, const char *to)
 {
 	return renameat2(AT_FDCWD, from, AT_FDCWD, to, 0);
+}
+
+/* unlink in CRASH_DIR (hostcfg restore-defaults); the files of CRASH_FILES are never unlinked. */
+int unlinkat(int dirfd, const char *path, int flags)
+{
+	long n = in_dir_path(dirfd, path) ? count_call("unlink", -1, 0) : 0;
+
+	if (n && n == cfg.at && strcmp(cfg.mode, "before") == 0)
+		power_cut();
+	int r = REAL(int, unlinkat, int, const char *, int)(dirfd, path, flags);
+	if (n && n == cfg.at)
+		power_cut();
+	return r;
+}
+
+int unlink(const char *path)
+{
+	return unlinkat(AT_FDCWD, path, 0);
 }

@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/logd -Ipackages/auth -Isigning -Ivmm -D_GNU_SOURCE"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt"
 n=0 failed=0
-for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate ks vmm-config vmm-virtq logd auth; do
+for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate ks hostcfg vmm-config vmm-virtq logd auth; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -38,6 +38,12 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 		printf 'server = tcp://192.0.2.1:514\nserver = udp://[::1]\nca = /c.pem\nlog-size = 8192\n' >"$dir/corpus/conf" ;;
 	auth) printf 'root\000secret' >"$dir/corpus/root"; printf 'ops\000' >"$dir/corpus/ops"; printf '../x\000y' >"$dir/corpus/bad" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
+	hostcfg) { printf 'hostname = esx-01\nnetwork-mode = static\nnetwork-address = 192.0.2.10/24\nnetwork-gateway = 192.0.2.1\n'
+		printf 'dns-servers = 192.0.2.53 2001:db8::53\ndns-search = lab.example.com\nipv6-autoconf = off\n'
+		printf 'syslog-servers = udp://log:514 tls://[2001:db8::1]:6514\nntp-servers = pool.ntp.org\n'
+		printf 'user = root administrator 0 !\nuser = ops operator 1000 %s\n' \
+			'$6$TA3HWPDc9YlrLL0A$bZCMbBZxCOSDBfeZIKD4.Az/u7tfV24HaJ3DuypTlmL35dhJ91bTu55iNtrertaPmr3I7VmIatgT42PT/iiBL1'
+		} >"$dir/corpus/seed" ;;
 	manifest) printf 'format = 1\nproduct = p\nversion = 1.0\nbuild-id = x\nimage = %064d 9 bank.img\nfile = %064d 3 boot/a\n' 0 0 >"$dir/corpus/seed" ;;
 	bundle) for b in "$OUT"/test/variants/v2.bundle "$OUT"/*.bundle; do
 			# A seed per bundle: its manifest, signature and the start of its bank image.

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/common.sh"
 SCRATCH_OUT=$(mktemp -d "${TMPDIR:-/tmp}/layering.XXXXXX")
 trap 'rm -rf "$SCRATCH_OUT"' EXIT
-echo "1..12"
+echo "1..14"
 FAILED=0
 
 # has PROGRAM SYMBOL: the host program defines SYMBOL (nm: a text symbol).
@@ -39,4 +39,8 @@ check 11 "the static programs build from their lists (init, installer)" \
 	bash -c "make -s OUT='$SCRATCH_OUT' '$SCRATCH_OUT/target/init' '$SCRATCH_OUT/target/installer' >/dev/null"
 check 12 "the host programs build from their lists (imgbuild, bankctl, imgsign)" \
 	bash -c "make -s OUT='$SCRATCH_OUT' '$SCRATCH_OUT/bin/imgbuild' '$SCRATCH_OUT/bin/bankctl' '$SCRATCH_OUT/bin/imgsign' >/dev/null"
+check 13 "hostcfg's object list: its own folder and lib/ (no bank, image, builder or signing code)" \
+	excludes hostcfg_SRC bootbank/ image/ altbootbank/ builder/ signing/ packages/init/ packages/installer/
+check 14 "hostcfg builds from its list, as a host tool and static for the appliance" \
+	bash -c "make -s OUT='$SCRATCH_OUT' '$SCRATCH_OUT/bin/hostcfg' '$SCRATCH_OUT/target/hostcfg' >/dev/null"
 exit $FAILED

@@ -64,7 +64,7 @@ check 1 "the ISO boots to exactly one 'BOOT-OK bank=live version=$VERSION' (${bo
 console_order=$(qemu_log | grep -oE 'init: \[ *[0-9.]+\] logd ready$|^BOOT-OK .*' | head -n 2 | sed 's/^init: \[ *[0-9.]*\] //')
 check 2 "the console shows 'logd ready' before BOOT-OK (got: $(echo $console_order))" \
 	test "$(echo $console_order)" = "logd ready BOOT-OK bank=live version=$VERSION"
-qemu_wait 'init: \[ *[0-9.]+\] console ready' 30 && sleep 1
+qemu_wait 'init: \[ *[0-9.]+\] console ready' 30 && qemu_login
 run 'cat /run/boot.log'
 order=$(echo "$out" | sed -n 's/^\[ *[0-9.]*\] //p' | sed 's/ (pid [0-9]*)$//' |
 	grep -xE 'logd started|logd ready|step services done|boot reported healthy' | head -n 4 | tr '\n' ',')

@@ -16,7 +16,7 @@ fail_log() { echo "# console:"; qemu_log | tail -n 25 | sed 's/^/#   /'; }
 # boot_shell NAME: boot the disk with the bundle attached; 0 once the shell answers.
 boot_shell() {
 	QEMU_BOOT_NAME=on-host-$1 qemu_start "$disk" bios disk-rw "${bundle[@]}"
-	qemu_wait 'BOOT-OK|BOOT-FAILED' 150 && sleep 1 && qemu_mark && qemu_send 'echo shell-$((6*7))' &&
+	qemu_wait 'BOOT-OK|BOOT-FAILED' 150 && qemu_login && qemu_mark && qemu_send 'echo shell-$((6*7))' &&
 		qemu_wait 'shell-42' 30
 }
 

@@ -165,6 +165,21 @@ qemu_send() {
     printf '%s\r' "$1" >&7
 }
 
+# qemu_login [USER [PASSWORD]]: log in at the console's login prompt (packages/login; default
+# root without a password, as an unconfigured host has) and wait for the shell; 0 when it answers.
+qemu_login() {
+    local user=${1:-root} password=${2:-} deadline=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        qemu_wait 'login: $' 2 && break
+        qemu_send '' # the prompt may have been printed before this mark
+    done
+    qemu_mark; qemu_send "$user"
+    qemu_wait 'Password: ' 20 || return 1
+    qemu_mark; qemu_send "$password"
+    qemu_wait 'Login incorrect|Account locked|[#$] $' 30 && sleep 0.5 && qemu_mark && qemu_send 'echo logged-in-$((6*7))' &&
+        qemu_wait 'logged-in-42' 20
+}
+
 qemu_mark() {
     QEMU_MARK=$(stat -c %s "$QEMU_DIR/serial.log")
 }

@@ -1,8 +1,11 @@
 #!/bin/sh
 # backup.sh: save the host's configuration into /bootbank/state.tgz, as ESXi's backup.sh does.
-# init unpacks it over / at boot; `bankctl stage` carries it into the new bank, and a rollback
-# finds the old bank's copy as it was. The files saved are those of /system/etc/state.list
-# that exist. Exit 0 when saved, 1 with a message when not (the previous state.tgz stays).
+# At boot init's `hostcfg restore` unpacks it (an archive without etc/host.conf: its files as they
+# are, the host name and root's hash taken into hostcfg's defaults); `bankctl stage` carries it
+# into the new bank, and a rollback finds the old bank's copy as it was. `hostcfg save` is the
+# configuration's own save (docs/configuration.md); this script is the earlier manual one. The
+# files saved are those of /system/etc/state.list that exist. Exit 0 when saved, 1 with a
+# message when not (the previous state.tgz stays).
 set -u
 list=/system/etc/state.list
 tmp=/tmp/state.$$.tgz
