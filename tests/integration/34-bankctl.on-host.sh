@@ -40,7 +40,7 @@ step boot_shell again
 qemu_log | grep -q "BOOT-OK bank=A version=$VERSION" || { FAILED=1; fail_log; }
 qemu_mark; qemu_send "echo edge-42 >/etc/hostname && backup.sh"
 WHAT="backup.sh saves the configuration into /bootbank/state.tgz"
-step qemu_wait 'backup.sh: saved etc/hostname into /bootbank/state.tgz' 30 || fail_log
+step qemu_wait 'backup.sh: saved .*etc/hostname.* into /bootbank/state.tgz' 30 || fail_log
 qemu_mark; qemu_send "bankctl stage /dev/vdb && grep version= /altbootbank/boot.cfg"
 WHAT="a complete staging on the host: v2 in bank B, and /altbootbank mounted again shows it"
 step qemu_wait 'version="2.0.0"' 240 || fail_log

@@ -176,7 +176,7 @@ qemu_login() {
     qemu_mark; qemu_send "$user"
     qemu_wait 'Password: ' 20 || return 1
     qemu_mark; qemu_send "$password"
-    qemu_wait 'Login incorrect|Account locked|[#$] $' 30 && sleep 0.5 && qemu_mark && qemu_send 'echo logged-in-$((6*7))' &&
+    qemu_wait 'Login incorrect|Account locked|[#$] ' 30 && sleep 0.5 && qemu_mark && qemu_send 'echo logged-in-$((6*7))' &&
         qemu_wait 'logged-in-42' 20
 }
 

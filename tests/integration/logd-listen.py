@@ -2,11 +2,36 @@
 """A syslog server for the logd tests: TCP or TLS with octet-counted frames (RFC 6587, RFC 5425),
 or UDP datagrams; appends each message as one line to OUT. Usage:
     logd-listen.py tcp|udp PORT OUT [CERT KEY]    (CERT and KEY: TLS)
+    logd-listen.py stdio DOWNFLAG OUT             (one TCP connection on stdin, as QEMU's guestfwd
+                                                   cmd: runs it; while DOWNFLAG exists the server
+                                                   is "down": the connection is closed at once)
 Prints "listening" once the socket is bound."""
+import os
 import socket
 import ssl
 import sys
 
+
+def frames(read, out):
+    buf = b""
+    while True:
+        d = read()
+        if not d:
+            return
+        buf += d
+        while b" " in buf:
+            n, rest = buf.split(b" ", 1)
+            if len(rest) < int(n):
+                break
+            out.write(rest[: int(n)] + b"\n")
+            buf = rest[int(n):]
+
+
+if sys.argv[1] == "stdio":
+    if os.path.exists(sys.argv[2]):
+        sys.exit(0)
+    frames(lambda: os.read(0, 65536), open(sys.argv[3], "ab", buffering=0))
+    sys.exit(0)
 proto, port, out = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "ab", buffering=0)
 if proto == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
