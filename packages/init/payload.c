@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -155,8 +156,28 @@ static const char *payload_mount_on(const char *dev)
 	return "payload-mount-failed";
 }
 
-/* The payload's /usr and /lib64 (glibc's loader, for a dynamically linked program; the image
- * has none today) appear at their usual paths; the initramfs has neither. */
+/* The payload's /etc files that the initramfs's /etc lacks (/etc/services, state.list, ...)
+ * appear there as links; the initramfs's own, and what the configuration writes later, win. */
+static void etc_link(void)
+{
+	DIR *dp = opendir(PAYLOAD_DIR "/etc");
+	struct dirent *e;
+
+	while (dp && (e = readdir(dp))) {
+		char from[300], to[300];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/etc/%s", PAYLOAD_DIR, e->d_name);
+		snprintf(to, sizeof(to), "/etc/%s", e->d_name);
+		if (symlink(from, to) < 0 && errno != EEXIST)
+			log_error("cannot link %s to %s: %s, ignoring", to, from, strerror(errno));
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/* The payload's /usr and /lib64 (glibc's loader, for the dynamically linked programs) appear at
+ * their usual paths; the initramfs has neither. */
 static void payload_link(void)
 {
 	static const char *const dirs[] = {"usr", "lib64"};
@@ -168,6 +189,7 @@ static void payload_link(void)
 		if (access(from, F_OK) == 0 && symlink(from, to) < 0 && errno != EEXIST)
 			log_error("cannot link %s to %s: %s, ignoring", to, from, strerror(errno));
 	}
+	etc_link();
 }
 
 const char *payload_mount(struct boot_state *st)
