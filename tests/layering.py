@@ -18,6 +18,9 @@ BELOW = {
     "packages/init": ["bootbank", "lib"],
     "packages/installer": ["image", "bootbank", "lib"],
     "packages/hostcfg": ["lib"],
+    "packages/logd": ["lib"],
+    "packages/auth": [],
+    "packages/login": ["packages/auth"],
     "vmm": [],
 }
 
