@@ -2,7 +2,7 @@
 # bankctl on the running host (BIOS, installed disk): the appliance stages a bundle from a second
 # disk into its inactive bank. A power cut in the middle of the write (QEMU killed) leaves bank B
 # empty and the host boots bank A; a complete staging boots bank B with v2 next, with the
-# configuration saved by backup.sh carried over; a rollback finds bank A's saved copy as it was.
+# configuration hostcfg saved carried over; a rollback finds bank A's saved copy as it was.
 . "$(dirname "$0")/common.sh"
 t=$(mktemp -d)
 trap 'qemu_kill 2>/dev/null; rm -rf "$t"' EXIT
@@ -15,7 +15,8 @@ fail_log() { echo "# console:"; qemu_log | tail -n 25 | sed 's/^/#   /'; }
 
 # boot_shell NAME: boot the disk with the bundle attached; 0 once the shell answers.
 boot_shell() {
-	QEMU_BOOT_NAME=on-host-$1 qemu_start "$disk" bios disk-rw "${bundle[@]}"
+	export QEMU_BOOT_NAME=on-host-$1 # qemu_kill keeps the console log under that name
+	qemu_start "$disk" bios disk-rw "${bundle[@]}"
 	qemu_wait 'BOOT-OK|BOOT-FAILED' 150 && qemu_login && qemu_mark && qemu_send 'echo shell-$((6*7))' &&
 		qemu_wait 'shell-42' 30
 }
@@ -38,9 +39,11 @@ step test "$(bank_field "$disk" B state)/$(bank_field "$disk" A state)/$(next_ba
 WHAT="the host boots bank A again after the cut: BOOT-OK bank=A version=$VERSION"
 step boot_shell again
 qemu_log | grep -q "BOOT-OK bank=A version=$VERSION" || { FAILED=1; fail_log; }
-qemu_mark; qemu_send "echo edge-42 >/etc/hostname && backup.sh"
-WHAT="backup.sh saves the configuration into /bootbank/state.tgz"
-step qemu_wait 'backup.sh: saved .*etc/hostname.* into /bootbank/state.tgz' 30 || fail_log
+# hostcfg's save, not the saver's (which would come 2 s later, or at shutdown): the staging below
+# must find it in /bootbank/state.tgz.
+qemu_mark; qemu_send 'hostcfg set hostname=edge-42 && hostcfg save && echo "saved-$((6*7))"'
+WHAT="hostcfg set and save: the configuration in /bootbank/state.tgz"
+step qemu_wait 'saved-42' 60 || fail_log
 qemu_mark; qemu_send "bankctl stage /dev/vdb && grep version= /altbootbank/boot.cfg"
 WHAT="a complete staging on the host: v2 in bank B, and /altbootbank mounted again shows it"
 step qemu_wait 'version="2.0.0"' 240 || fail_log

@@ -10,7 +10,8 @@
 # test 45).
 . "$(dirname "$0")/common.sh"
 t=$(mktemp -d)
-trap 'qemu_kill 2>/dev/null; pkill -f "^python3 [^ ]*logd-listen.py stdio $t/" 2>/dev/null; rm -rf "$t"' EXIT
+ntp_pid=
+trap 'qemu_kill 2>/dev/null; pkill -f "^python3 [^ ]*logd-listen.py stdio $t/" 2>/dev/null; [ -z "$ntp_pid" ] || kill "$ntp_pid"; rm -rf "$t"' EXIT
 disk=$t/disk.img
 got=$t/syslog.got
 n=0
@@ -29,7 +30,8 @@ run() {
 # boot NAME [PASSWORD]: boot the installed disk with a NIC (e1000) on QEMU's user network, whose
 # 10.0.2.100:1514 is the test's syslog server; log in as root.
 boot() {
-	QEMU_BOOT_NAME=lifecycle-$1 qemu_start "$disk" bios disk-rw \
+	export QEMU_BOOT_NAME=lifecycle-$1 # qemu_kill keeps the console log under that name
+	qemu_start "$disk" bios disk-rw \
 		-nic "user,model=e1000,guestfwd=tcp:10.0.2.100:1514-cmd:python3 $(dirname "$0")/logd-listen.py stdio $t/down $got" \
 		"${extra[@]}"
 	qemu_wait 'BOOT-OK|BOOT-FAILED' 150 && qemu_login root "${2-$PW}"
@@ -56,6 +58,8 @@ step eval '! grep -aqF -- "$PW" "$disk"'
 # 2. First boot: ks.cfg's settings in force.
 WHAT="first boot: BOOT-OK bank=A, and root logs in on the serial console with ks.cfg's rootpw"
 step boot first
+WHAT="the host's health is ok: every service file good, none given up (/run/health)"
+step eval 'run "cat /run/health" && [ "$out" = ok ]'
 WHAT="the host name is ks.cfg's (esx-lab), and the console's prompt says so"
 step eval 'run hostname && [ "$out" = esx-lab ] && qemu_log | grep -q "esx-lab login:"'
 WHAT="eth0 has ks.cfg's static address 10.0.2.50/24 and routes through 10.0.2.2"
@@ -72,6 +76,28 @@ step eval 'run "hostcfg set syslog-servers=tcp://10.0.2.100:1514 ntp-servers=10.
 	grep -q "^<13>1 [^ ]* esx-lab lifecycle - - - first-line-42$" "$got"'
 WHAT="the NTP server is in force without a reboot: ntpd (OpenNTPD, started again by the reload hook) has 10.0.2.2 as its peer"
 step eval 'sleep 3; run "ntpctl -s peers" && grep -q "10.0.2.2" <<<"$out"'
+# The clock from that server: a test NTP server on this machine's 127.0.0.1:123 (the guest's
+# 10.0.2.2:123) tells a time 10 days ahead; ntpd started again sets the clock at once (-s).
+n=$((n + 1))
+# disown: qemu_kill's bare `wait` must not wait for this server, which never ends.
+python3 "$(dirname "$0")/ntp-serve.py" 864000 >"$t/ntp.out" 2>&1 &
+ntp_pid=$!
+disown "$ntp_pid"
+sleep 1
+if grep -q listening "$t/ntp.out"; then
+	run "kill \$(cat /run/ntpd.pid)"
+	ahead=0
+	for _ in $(seq 30); do
+		sleep 1
+		run "date +%s" && ahead=$(( ${out:-0} - $(date +%s) ))
+		[ "$ahead" -gt 860000 ] && break
+	done
+	WHAT="ntpd sets the clock from the configured server (10 days ahead on the test's NTP server: $ahead s)"
+	if [ "$ahead" -gt 860000 ] && [ "$ahead" -lt 868000 ]; then echo "ok $n - $WHAT"; else echo "not ok $n - $WHAT"; FAILED=1; fail_log; fi
+else
+	echo "ok $n # SKIP ntpd setting the clock: UDP port 123 of this machine is taken ($(head -c 200 "$t/ntp.out"))"
+	ntp_pid=
+fi
 touch "$t/down"
 # The server's end of the open connection goes (QEMU ran it for the guest's connection; the
 # pattern must not match QEMU's own command line, which names the script too).
