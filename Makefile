@@ -65,8 +65,8 @@ installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBAN
 # command; on the appliance with libarchive linked in and glibc and libxcrypt shared, and a host
 # tool for tests.
 HOSTCFG_LIB   = packages/hostcfg/hostconfig.c packages/hostcfg/apply.c packages/hostcfg/state.c
-hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/save.c packages/hostcfg/restore.c $(HOSTCFG_LIB) \
-                lib/util.c lib/kvcheck.c $(LIB_CORE)
+hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/hostcfg/save.c packages/hostcfg/restore.c \
+                $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
            $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h)

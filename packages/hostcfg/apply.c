@@ -14,7 +14,7 @@ static const unsigned role_gid[] = {990, 991, 992};
 
 const char *const hc_owned[] = {
 	HC_CONF, "etc/hostname", "etc/passwd", "etc/group", "etc/shadow", "etc/resolv.conf", "etc/ntp.conf",
-	"etc/hostcfg/network.conf", "etc/logd.conf", NULL,
+	"etc/hostcfg/network.conf", "etc/logd.conf", "etc/hostcfg/hostd.crt", "etc/hostcfg/hostd.key", NULL,
 };
 
 const char *hc_area_name(int bit)

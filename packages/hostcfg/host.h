@@ -44,6 +44,13 @@ int restore_run(struct host *h, struct diag *d);
 /* Save, then remove the first-boot files from the bank, in one read-write window. */
 int host_firstboot_done(struct host *h, struct diag *d);
 
+/* The reload hook (root/usr/lib/hostcfg/reload) told the areas changed (apply.h), when any. */
+void host_reload(const struct host *h, unsigned changed);
+/* After a change from old to c (both checked): apply c (on a failure, old again: nothing half
+ * written), run the reload hook and have the change saved (the saver, or now). Prints what it
+ * did. 0 or -errno with d filled. */
+int host_commit(struct host *h, const struct hc_config *old, const struct hc_config *c, struct diag *d);
+
 /* The saver service: saves after a change (coalesced over h->delay), every h->interval and at
  * SIGTERM; runs until SIGTERM or SIGINT. Returns the exit status. */
 int host_saver_run(struct host *h);

@@ -6,13 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "host.h"
-
-#define RELOAD_HOOK "usr/lib/hostcfg/reload"
 
 static const char usage[] =
 	"Usage: hostcfg [--root DIR] COMMAND [ARGS]\n"
@@ -62,51 +59,6 @@ static int conf_load(const struct host *h, struct hc_config *c, struct diag *d)
 		snprintf(d->msg + n, sizeof(d->msg) - n, " (or run hostcfg restore-defaults)");
 	}
 	return r;
-}
-
-/* The reload hook (docs/configuration.md): told which areas changed; absent until the supervisor
- * provides one. */
-static void reload_hook(const struct host *h, unsigned changed)
-{
-	char *path = host_path(h, RELOAD_HOOK), *argv[HC_AREAS + 2] = {path};
-	int n = 1, status;
-	pid_t pid;
-
-	for (int i = 0; i < HC_AREAS; i++)
-		if (changed & (1u << i))
-			argv[n++] = (char *)hc_area_name(i);
-	if (n > 1 && access(path, X_OK) == 0 && (pid = fork()) >= 0) {
-		if (pid == 0)
-			execv(path, argv), _exit(127);
-		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			fprintf(stderr, "hostcfg: %s failed; the daemons may run with the old settings\n", path);
-	}
-	free(path);
-}
-
-/* After a change from old to c: apply (on a failure, old again: nothing half written), run the
- * hook, and have the change saved (the saver, or now). */
-static int commit(struct host *h, const struct hc_config *old, const struct hc_config *c, struct diag *d)
-{
-	unsigned changed, undone;
-	struct diag d2;
-	int r = hc_apply(c, h->root, h->live, &changed, d);
-
-	if (r < 0) {
-		if (hc_apply(old, h->root, h->live, &undone, &d2) < 0)
-			diag_print("hostcfg", &d2);
-		return r;
-	}
-	reload_hook(h, changed);
-	if (host_saver_notify(h)) {
-		printf("hostcfg: applied; the saver saves it into /bootbank/state.tgz shortly\n");
-		return 0;
-	}
-	if (!host_has_bank(h)) {
-		fprintf(stderr, "hostcfg: applied; not saved: no boot bank is mounted (a live boot)\n");
-		return 0;
-	}
-	return host_save(h, d);
 }
 
 static void json_str(const char *s)
@@ -200,7 +152,7 @@ static int cmd_set(struct host *h, int argc, char **argv, struct diag *d)
 		free(key);
 	}
 	if (r == 0 && (r = hc_check(&c, d)) == 0)
-		r = commit(h, &cur, &c, d);
+		r = host_commit(h, &cur, &c, d);
 	hc_free(&c);
 	hc_free(&cur);
 	return r;
@@ -260,7 +212,7 @@ static int cmd_user(struct host *h, int argc, char **argv, struct diag *d)
 		r = hc_user_del(&c, argv[2], d);
 	explicit_bzero(pw, sizeof(pw));
 	if (r == 0)
-		r = commit(h, &old, &c, d);
+		r = host_commit(h, &old, &c, d);
 out:
 	hc_free(&old);
 	hc_free(&c);
@@ -277,7 +229,7 @@ static int cmd_apply(struct host *h, int argc, char **argv, struct diag *d)
 	if (argc != 1)
 		usage_error("apply takes no arguments");
 	if ((r = conf_load(h, &c, d)) == 0 && (r = hc_apply(&c, h->root, h->live, &changed, d)) == 0)
-		reload_hook(h, changed);
+		host_reload(h, changed);
 	hc_free(&c);
 	return r;
 }
@@ -303,7 +255,7 @@ static int cmd_defaults(struct host *h, int argc, char **argv, struct diag *d)
 		r = host_state_remove(h, d);
 	host_defaults(h, &c);
 	if (r == 0 && (r = hc_apply(&c, h->root, h->live, &changed, d)) == 0) {
-		reload_hook(h, changed);
+		host_reload(h, changed);
 		printf("hostcfg: the defaults are back; the saved state is removed\n");
 	}
 	hc_free(&c);
