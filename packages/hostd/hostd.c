@@ -1,0 +1,526 @@
+/* hostd: the host's management API over HTTPS and a local UNIX socket (docs/api.md), on
+ * libevent's evhttp with OpenSSL; the configuration through packages/hostcfg, the passwords
+ * through packages/auth. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <getopt.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "cert.h"
+#include "host.h"
+
+struct hostd {
+	struct host h;
+	struct auth_paths auth;   /* owned strings */
+	const char *listen;       /* ADDR:PORT */
+	char *socket, *cert, *key; /* owned */
+};
+
+/* Each listener: HTTPS (local false) or the UNIX socket (local true). */
+struct endpoint {
+	struct hostd *hd;
+	bool local;
+};
+
+/* Who called, once authenticated. */
+struct caller {
+	char user[64];
+	enum hc_role role;
+	char peer[64];
+};
+
+static const char usage[] =
+	"Usage: hostd [--root DIR] [--listen ADDR:PORT] [--socket PATH] [--cert FILE] [--key FILE]\n"
+	"\n"
+	"The host's management API (docs/api.md): HTTPS on ADDR:PORT (default 0.0.0.0:443) and the same\n"
+	"API without TLS on the UNIX socket PATH (default /run/hostd.sock; its root peer is an\n"
+	"administrator). The certificate (default /etc/hostcfg/hostd.crt and hostd.key) is made at the\n"
+	"first start when missing. --root DIR works on a directory tree instead of the host (tests).\n";
+
+static void usage_error(const char *what)
+{
+	fprintf(stderr, "hostd: %s; see hostd --help\n", what);
+	exit(2);
+}
+
+/* syslog, and stderr too on a --root tree (the tests read it). */
+static void logf_(const struct hostd *hd, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(prio, fmt, ap);
+	va_end(ap);
+	if (!hd->h.live) {
+		va_start(ap, fmt);
+		fputs("hostd: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputs("\n", stderr);
+		va_end(ap);
+	}
+}
+
+static void reply(struct evhttp_request *req, int status, json_t *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evbuffer_add_printf(b, "%s\n", text ? text : "{}");
+	evhttp_send_reply(req, status, NULL, b);
+	evbuffer_free(b);
+	free(text);
+	json_decref(body);
+}
+
+static void reply_error(struct evhttp_request *req, const struct api_error *e)
+{
+	if (e->status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+				  "Basic realm=\"hostd\", charset=\"UTF-8\"");
+	reply(req, e->status, api_error_json(e));
+}
+
+static int error_set(struct api_error *e, int status, const char *msg)
+{
+	e->status = status;
+	e->field[0] = '\0';
+	snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	return -1;
+}
+
+static int peer_fd(struct evhttp_request *req)
+{
+	return bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
+}
+
+/* The UNIX socket's peer: root is an administrator; others give credentials. */
+static bool local_root(struct evhttp_request *req, struct caller *who)
+{
+	struct ucred cr;
+	socklen_t n = sizeof(cr);
+
+	if (getsockopt(peer_fd(req), SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0 || cr.uid != 0)
+		return false;
+	snprintf(who->user, sizeof(who->user), "root");
+	who->role = HC_ADMINISTRATOR;
+	snprintf(who->peer, sizeof(who->peer), "local pid %d", (int)cr.pid);
+	return true;
+}
+
+static int auth_refused(const struct hostd *hd, const struct caller *who, enum auth_result r,
+			const struct auth_status *st, struct api_error *e)
+{
+	logf_(hd, LOG_WARNING, "authentication of %s from %s refused: %s", who->user, who->peer,
+	      r == AUTH_LOCKED ? "locked" : r == AUTH_NO_PASSWORD ? "no password set" : "bad password or user");
+	if (r == AUTH_LOCKED)
+		return error_set(e, 401, st->locked_until ? "the account is locked after repeated failures; try again later"
+							 : "the account is locked; try again later");
+	if (r == AUTH_NO_PASSWORD)
+		return error_set(e, 401, "the user has no password set; set one on the console first");
+	if (r == AUTH_ERROR)
+		return error_set(e, 500, "cannot check the password; see the host's log");
+	return error_set(e, 401, "wrong user name or password");
+}
+
+/* The role of an authenticated user, from the model. */
+static int role_of(struct hostd *hd, struct caller *who, struct api_error *e)
+{
+	struct hc_config c = {0};
+	struct hc_user *u;
+	struct diag d;
+	int r = 0;
+
+	if (host_conf_load(&hd->h, &c, &d) < 0)
+		return error_set(e, 500, "the configuration cannot be read; see the host's log");
+	if ((u = hc_user_find(&c, who->user)))
+		who->role = u->role;
+	else
+		r = error_set(e, 403, "the user has no role on this host");
+	hc_free(&c);
+	return r;
+}
+
+static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local, struct caller *who,
+			struct api_error *e)
+{
+	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	char pw[256];
+	struct auth_status st = {0};
+	enum auth_result r;
+
+	if (local && local_root(req, who))
+		return 0;
+	if (!hdr || !api_basic_parse(hdr, who->user, sizeof(who->user), pw, sizeof(pw)))
+		return error_set(e, 401, "credentials needed: HTTP Basic with a user of the host");
+	if (!auth_user_valid(who->user))
+		r = AUTH_BAD;
+	else
+		r = auth_check(&hd->auth, who->user, pw, time(NULL), &st);
+	explicit_bzero(pw, sizeof(pw));
+	if (r != AUTH_OK)
+		return auth_refused(hd, who, r, &st, e);
+	return role_of(hd, who, e);
+}
+
+/* A file under the root, or "" when it cannot be read; owned by the caller. */
+static char *root_file(const struct hostd *hd, const char *rel)
+{
+	char *path = host_path(&hd->h, rel), *data = NULL;
+	size_t len;
+
+	if (util_read_file(path, &data, &len) < 0)
+		data = xstrdup("");
+	free(path);
+	return data;
+}
+
+static json_t *facts(const struct hostd *hd)
+{
+	char *health = root_file(hd, "run/health"), *osr = root_file(hd, "etc/os-release"),
+	     *cmdline = root_file(hd, "proc/cmdline"), *version = api_os_version(osr);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "status", api_health_status(health), "version", version, "bank",
+			      api_bank(cmdline));
+
+	free(health);
+	free(osr);
+	free(cmdline);
+	free(version);
+	return o;
+}
+
+static void get_health(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+{
+	(void)who;
+	reply(req, 200, facts(hd));
+}
+
+static int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_request *req)
+{
+	struct diag d;
+	struct api_error e;
+
+	if (host_conf_load(&hd->h, c, &d) == 0)
+		return 0;
+	logf_(hd, LOG_ERR, "%s", d.msg);
+	error_set(&e, 500, "the configuration cannot be read; see the host's log");
+	reply_error(req, &e);
+	return -1;
+}
+
+static void get_host(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+{
+	struct hc_config c = {0};
+	struct sysinfo si;
+	json_t *o;
+
+	(void)who;
+	if (conf_load(hd, &c, req) < 0)
+		return;
+	o = facts(hd);
+	json_object_del(o, "status");
+	sysinfo(&si);
+	json_object_set_new(o, "hostname", json_string(c.val[HC_HOSTNAME]));
+	json_object_set_new(o, "uptime", json_integer(si.uptime));
+	json_object_set_new(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	json_object_set_new(o, "memory", json_integer((json_int_t)si.totalram * si.mem_unit));
+	hc_free(&c);
+	reply(req, 200, o);
+}
+
+static void get_config(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+{
+	struct hc_config c = {0};
+
+	(void)who;
+	if (conf_load(hd, &c, req) == 0) {
+		reply(req, 200, api_config_json(&c));
+		hc_free(&c);
+	}
+}
+
+static void get_users(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+{
+	struct hc_config c = {0};
+
+	(void)who;
+	if (conf_load(hd, &c, req) == 0) {
+		reply(req, 200, api_users_json(&c));
+		hc_free(&c);
+	}
+}
+
+/* The body checked against the running configuration and committed, under hostcfg's lock. */
+static int patch_commit(struct hostd *hd, const char *body, size_t len, char **names, struct api_error *e)
+{
+	struct hc_config cur = {0}, c = {0};
+	struct diag d;
+	int r;
+
+	if (host_lock(&hd->h, &d) < 0 || host_conf_load(&hd->h, &cur, &d) < 0) {
+		host_unlock(&hd->h);
+		logf_(hd, LOG_ERR, "%s", d.msg);
+		return error_set(e, 500, "the configuration cannot be read; see the host's log");
+	}
+	if ((r = api_patch(body, len, &cur, &c, names, e)) == 0) {
+		if ((r = host_commit(&hd->h, &cur, &c, &d)) < 0) {
+			logf_(hd, LOG_ERR, "%s", d.msg);
+			error_set(e, 500, "the configuration cannot be applied; nothing changed; see the host's log");
+		}
+		hc_free(&c);
+	}
+	hc_free(&cur);
+	host_unlock(&hd->h);
+	return r;
+}
+
+static void patch_config(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct api_error e = {0};
+	char *names = NULL;
+
+	if (len > API_BODY_MAX)
+		error_set(&e, 413, "the body is over 1 MiB");
+	else if (patch_commit(hd, (const char *)evbuffer_pullup(in, -1), len, &names, &e) == 0) {
+		logf_(hd, LOG_NOTICE, "%s (%s) from %s: PATCH /api/config %s: done", who->user, hc_role_name(who->role),
+		      who->peer, names);
+		free(names);
+		get_config(hd, req, who);
+		return;
+	}
+	logf_(hd, LOG_NOTICE, "%s (%s) from %s: PATCH /api/config: refused (%d%s%s)", who->user, hc_role_name(who->role),
+	      who->peer, e.status, e.field[0] ? ", field " : "", e.field);
+	reply_error(req, &e);
+}
+
+static void (*const handlers[API_NCALLS])(struct hostd *, struct evhttp_request *, const struct caller *) = {
+	[API_HEALTH] = get_health, [API_HOST] = get_host, [API_CONFIG_GET] = get_config,
+	[API_CONFIG_PATCH] = patch_config, [API_USERS] = get_users,
+};
+
+static void peer_name(struct evhttp_request *req, bool local, struct caller *who)
+{
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (local) {
+		snprintf(who->peer, sizeof(who->peer), "the local socket");
+		return;
+	}
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
+	snprintf(who->peer, sizeof(who->peer), "%s", addr ? addr : "?");
+}
+
+static enum api_method method_of(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type t = evhttp_request_get_command(req);
+	return t == EVHTTP_REQ_GET ? API_GET : t == EVHTTP_REQ_PATCH ? API_PATCH : API_OTHER;
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+	struct endpoint *ep = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct api_route rt = api_route(method_of(req), path ? path : "");
+	struct caller who = {.role = HC_READ_ONLY};
+	struct api_error e = {0};
+
+	peer_name(req, ep->local, &who);
+	if (rt.status == 405)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
+	if (rt.status)
+		error_set(&e, rt.status, rt.status == 404 ? "no such path; docs/api.md lists the calls"
+							  : "method not allowed on this path");
+	else if (api_needs_auth(rt.call) && authenticate(ep->hd, req, ep->local, &who, &e) < 0)
+		;
+	else if (!api_allowed(rt.call, who.role)) {
+		error_set(&e, 403, "the user's role may not make this call; an administrator may");
+		logf_(ep->hd, LOG_NOTICE, "%s (%s) from %s: refused: role", who.user, hc_role_name(who.role), who.peer);
+	} else
+		return handlers[rt.call](ep->hd, req, &who);
+	reply_error(req, &e);
+}
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+	return bufferevent_openssl_socket_new(base, -1, SSL_new(arg), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static SSL_CTX *tls_context(const struct hostd *hd)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) &&
+	    SSL_CTX_use_certificate_chain_file(ctx, hd->cert) == 1 &&
+	    SSL_CTX_use_PrivateKey_file(ctx, hd->key, SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(ctx) == 1)
+		return ctx;
+	fprintf(stderr, "hostd: %s, %s: cannot load the certificate and key; remove both to have new ones made\n",
+		hd->cert, hd->key);
+	ERR_print_errors_fp(stderr);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
+{
+	struct evhttp *http = evhttp_new(base);
+
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(http, API_BODY_MAX);
+	evhttp_set_max_headers_size(http, 16384);
+	evhttp_set_timeout(http, 30);
+	evhttp_set_gencb(http, handle, ep);
+	return http;
+}
+
+static int listen_tls(struct evhttp *http, const char *spec, SSL_CTX *ctx)
+{
+	const char *colon = strrchr(spec, ':');
+	char *addr;
+	long port;
+	char *end;
+	int r;
+
+	if (!colon || (port = strtol(colon + 1, &end, 10)) < 1 || port > 65535 || *end)
+		usage_error("--listen takes ADDR:PORT");
+	addr = xstrndup(spec, (size_t)(colon - spec));
+	evhttp_set_bevcb(http, tls_bev, ctx);
+	if ((r = evhttp_bind_socket(http, addr, (ev_uint16_t)port)) < 0)
+		fprintf(stderr, "hostd: cannot listen on %s: %s; is another server there?\n", spec, strerror(errno));
+	free(addr);
+	return r;
+}
+
+static int listen_unix(struct evhttp *http, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		usage_error("--socket: the path is too long");
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0 ||
+	    !evhttp_accept_socket_with_handle(http, fd)) {
+		fprintf(stderr, "hostd: cannot listen on %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *base)
+{
+	(void)sig, (void)what;
+	event_base_loopbreak(base);
+}
+
+static int cert_make(struct hostd *hd)
+{
+	struct hc_config c = {0};
+	struct diag d;
+	int r = host_conf_load(&hd->h, &c, &d);
+
+	if (r == 0) {
+		r = cert_ensure(hd->cert, hd->key, c.val[HC_HOSTNAME], &d);
+		hc_free(&c);
+	}
+	if (r < 0)
+		diag_print("hostd", &d);
+	return r;
+}
+
+static int serve(struct hostd *hd)
+{
+	struct event_base *base = event_base_new();
+	struct endpoint tls = {hd, false}, local = {hd, true};
+	SSL_CTX *ctx = cert_make(hd) == 0 ? tls_context(hd) : NULL;
+	struct evhttp *https = http_new(base, &tls), *unix_http = http_new(base, &local);
+	struct event *term = evsignal_new(base, SIGTERM, on_stop, base), *intr = evsignal_new(base, SIGINT, on_stop, base);
+	int r = ctx && listen_tls(https, hd->listen, ctx) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
+
+	if (r == 0) {
+		event_add(term, NULL), event_add(intr, NULL);
+		logf_(hd, LOG_INFO, "listening on https://%s and %s", hd->listen, hd->socket);
+		event_base_dispatch(base);
+		unlink(hd->socket);
+	}
+	event_free(term), event_free(intr);
+	evhttp_free(https), evhttp_free(unix_http);
+	SSL_CTX_free(ctx);
+	event_base_free(base);
+	return r;
+}
+
+static void options(struct hostd *hd, int argc, char **argv)
+{
+	static const struct option opts[] = {{"root", required_argument, NULL, 'r'},   {"listen", required_argument, NULL, 'l'},
+					     {"socket", required_argument, NULL, 's'}, {"cert", required_argument, NULL, 'c'},
+					     {"key", required_argument, NULL, 'k'},    {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *sock = NULL, *cert = NULL, *key = NULL;
+	struct stat st;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'h')
+			fputs(usage, stdout), exit(0);
+		else if (ch == 'r' && (stat(optarg, &st) < 0 || !S_ISDIR(st.st_mode)))
+			usage_error("--root names no folder");
+		else if (ch == 'r')
+			hd->h.root = optarg, hd->h.live = strcmp(optarg, "/") == 0;
+		else if (ch == 'l' || ch == 's' || ch == 'c' || ch == 'k')
+			*(ch == 'l' ? &hd->listen : ch == 's' ? &sock : ch == 'c' ? &cert : &key) = optarg;
+		else
+			usage_error("bad option");
+	}
+	if (optind != argc)
+		usage_error("hostd takes no arguments");
+	hd->socket = sock ? xstrdup(sock) : host_path(&hd->h, "run/hostd.sock");
+	hd->cert = cert ? xstrdup(cert) : host_path(&hd->h, "etc/hostcfg/hostd.crt");
+	hd->key = key ? xstrdup(key) : host_path(&hd->h, "etc/hostcfg/hostd.key");
+	hd->auth.shadow = host_path(&hd->h, "etc/shadow");
+	hd->auth.faillock = host_path(&hd->h, "run/faillock");
+}
+
+int main(int argc, char **argv)
+{
+	struct hostd hd = {.h = {.root = "/", .live = true, .lock_fd = -1}, .listen = "0.0.0.0:443"};
+	int r;
+
+	util_progname = "hostd";
+	umask(022);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	options(&hd, argc, argv);
+	openlog("hostd", LOG_PID, LOG_DAEMON);
+	r = serve(&hd);
+	free(hd.socket), free(hd.cert), free(hd.key);
+	free((char *)hd.auth.shadow), free((char *)hd.auth.faillock);
+	return r;
+}
