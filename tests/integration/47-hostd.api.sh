@@ -1,0 +1,123 @@
+#!/bin/bash
+# hostd, the management API, run on the build host on a high port with a --root tree whose users
+# are made with hostcfg --root: the health check without credentials, 401 without them, 403 for a
+# read-only user's PATCH, a good PATCH written to host.conf, a bad one refused with 400 naming the
+# field and nothing changed, the lockout after 5 bad passwords, the UNIX socket (root peer =
+# administrator), the certificate (CN and SAN = host name) checked by curl, and no password in
+# its log.
+. "$(dirname "$0")/common.sh"
+HOSTD=$OUT/bin/hostd
+HOSTCFG=$OUT/bin/hostcfg
+t=$(mktemp -d "${TMPDIR:-/tmp}/hostd-api.XXXXXX")
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT
+R=$t/root
+n=0
+step() { n=$((n + 1)); if "$@"; then echo "ok $n - $WHAT"; else echo "not ok $n - $WHAT"; FAILED=1; fi; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ADMIN_PW='Adm1n-Secret-pw' VIEW_PW='V1ew-Secret-pw'
+
+mkdir -p "$R/run" "$R/etc" "$R/proc"
+echo ok >"$R/run/health"
+printf 'NAME="Hypervisor"\nVERSION_ID="%s"\n' "$VERSION" >"$R/etc/os-release"
+echo 'console=ttyS0 bootbank=A quiet' >"$R/proc/cmdline"
+"$HOSTCFG" --root "$R" set hostname=esx-api >/dev/null 2>&1
+echo "$ADMIN_PW" | "$HOSTCFG" --root "$R" user add admin administrator >/dev/null 2>&1
+echo "$VIEW_PW" | "$HOSTCFG" --root "$R" user add viewer read-only >/dev/null 2>&1
+
+port=$(free_port)
+"$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >"$t/hostd.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q listening "$t/hostd.log" && break; sleep 0.1; done
+URL=https://esx-api:$port
+# call [CURL ARGS] PATH: the status in $t/status, the body in $t/body.
+call() {
+	local path=${*: -1}
+	curl -sS --cacert "$R/etc/hostcfg/hostd.crt" --resolve "esx-api:$port:127.0.0.1" -o "$t/body" -D "$t/head" \
+		-w '%{http_code}' "${@:1:$#-1}" "$URL$path" >"$t/status" 2>"$t/curl.err"
+}
+status() { [ "$(cat "$t/status")" = "$1" ]; }
+field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$t/body" "$1"; }
+conf_sum() { sha256sum "$R/etc/hostcfg/host.conf" "$R/etc/hostname"; }
+
+WHAT="the first start made a certificate (CN and SAN esx-api) and its key (0600) under /etc/hostcfg"
+step eval 'openssl x509 -in "$R/etc/hostcfg/hostd.crt" -noout -subject -ext subjectAltName 2>/dev/null | grep -q "CN = esx-api" &&
+	openssl x509 -in "$R/etc/hostcfg/hostd.crt" -noout -ext subjectAltName | grep -q "DNS:esx-api" &&
+	[ "$(stat -c %a "$R/etc/hostcfg/hostd.key")" = 600 ]'
+
+WHAT="GET /api/health without credentials: ok, the version and bank A, over TLS checked with the certificate"
+step eval 'call /api/health && status 200 && [ "$(field status)" = ok ] && [ "$(field version)" = "$VERSION" ] && [ "$(field bank)" = A ]'
+
+WHAT="a degraded /run/health is reported"
+step eval 'echo "degraded" >"$R/run/health"; call /api/health && [ "$(field status)" = degraded ]; echo ok >"$R/run/health"'
+
+WHAT="GET /api/config without credentials: 401 with WWW-Authenticate: Basic"
+step eval 'call /api/config && status 401 && grep -qi "^WWW-Authenticate: Basic" "$t/head"'
+
+WHAT="GET /api/config as read-only: 200, every key, no hash"
+step eval 'call -u "viewer:$VIEW_PW" /api/config && status 200 && [ "$(field hostname)" = esx-api ] && ! grep -q "\\\$6\\\$" "$t/body"'
+
+WHAT="GET /api/users: the users with their roles, no hash"
+step eval 'call -u "viewer:$VIEW_PW" /api/users && status 200 && grep -q "\"read-only\"" "$t/body" && ! grep -q "\\\$6\\\$" "$t/body"'
+
+WHAT="GET /api/host: hostname, version, bank, uptime, cpus, memory"
+step eval 'call -u "admin:$ADMIN_PW" /api/host && status 200 && [ "$(field hostname)" = esx-api ] && [ "$(field cpus)" -ge 1 ] && [ "$(field memory)" -gt 0 ]'
+
+before=$(conf_sum)
+WHAT="PATCH /api/config as read-only: 403, nothing changed"
+step eval 'call -u "viewer:$VIEW_PW" -X PATCH -d "{\"hostname\": \"esx-ro\"}" /api/config && status 403 && [ "$(conf_sum)" = "$before" ]'
+
+WHAT="PATCH with an unknown key: 400 naming it, nothing changed (the good key with it not set)"
+step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-x\", \"colour\": \"red\"}" /api/config && status 400 &&
+	[ "$(field field)" = colour ] && [ "$(conf_sum)" = "$before" ]'
+
+WHAT="PATCH with a wrong type: 400 naming the field, nothing changed"
+step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"dns-servers\": 53}" /api/config && status 400 &&
+	[ "$(field field)" = dns-servers ] && [ "$(conf_sum)" = "$before" ]'
+
+WHAT="PATCH with a bad value: 400 naming the field, nothing changed"
+step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"network-mode\": \"static\"}" /api/config && status 400 &&
+	[ "$(field field)" = network-mode ] && [ "$(conf_sum)" = "$before" ]'
+
+WHAT="PATCH with a body over 1 MiB: refused (413), nothing changed"
+step eval 'head -c 1100000 /dev/zero | tr "\\0" " " >"$t/big"; call -u "admin:$ADMIN_PW" -X PATCH --data-binary @"$t/big" /api/config;
+	{ status 413 || status 400; } && echo "# big body: $(cat "$t/status")" && [ "$(conf_sum)" = "$before" ]'
+
+WHAT="a good PATCH as administrator: 200, host.conf and /etc/hostname changed"
+step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-new\", \"dns-servers\": \"192.0.2.53\"}" /api/config && status 200 &&
+	grep -qx "hostname = esx-new" "$R/etc/hostcfg/host.conf" && grep -qx "dns-servers = 192.0.2.53" "$R/etc/hostcfg/host.conf" &&
+	[ "$(cat "$R/etc/hostname")" = esx-new ]'
+
+WHAT="other paths: 404 JSON; a method a path does not take: 405"
+step eval 'call -u "admin:$ADMIN_PW" /api/nothing && status 404 && [ -n "$(field error)" ] &&
+	call -u "admin:$ADMIN_PW" -X DELETE /api/config && status 405'
+
+WHAT="the UNIX socket: root's peer is an administrator (GET /api/users, PATCH) without credentials"
+step eval 'curl -sS --unix-socket "$t/hostd.sock" -o "$t/body" -w "%{http_code}" -X PATCH -d "{\"ntp-servers\": \"pool.ntp.org\"}" http://localhost/api/config >"$t/status" &&
+	status 200 && grep -qx "ntp-servers = pool.ntp.org" "$R/etc/hostcfg/host.conf" &&
+	[ "$(curl -sS --unix-socket "$t/hostd.sock" -o /dev/null -w "%{http_code}" http://localhost/api/users)" = 200 ]'
+
+WHAT="5 bad passwords lock the account: 401 with the right password after them"
+lock() {
+	for _ in 1 2 3 4 5; do call -u "viewer:wrong-pass" /api/config; status 401 || return 1; done
+	call -u "viewer:$VIEW_PW" /api/config && status 401 && grep -q locked "$t/body"
+}
+step lock
+
+WHAT="the other user is not locked"
+step eval 'call -u "admin:$ADMIN_PW" /api/config && status 200'
+
+WHAT="root, with no password set (the default), is refused remotely (401)"
+step eval 'call -u "root:" /api/config && status 401'
+
+WHAT="the log names who changed what and the result, and never a password"
+step eval 'grep -q "admin (administrator) from 127.0.0.1: PATCH /api/config hostname,dns-servers: done" "$t/hostd.log" &&
+	grep -q "viewer (read-only) from 127.0.0.1: refused: role" "$t/hostd.log" &&
+	! grep -qF -e "$ADMIN_PW" -e "$VIEW_PW" -e wrong-pass "$t/hostd.log"'
+
+kill -TERM "$pid"
+WHAT="SIGTERM: hostd stops with status 0 and removes its socket"
+step eval 'wait "$pid"; st=$?; pid=; [ $st -eq 0 ] && [ ! -e "$t/hostd.sock" ]'
+[ -n "${KEEP:-}" ] && echo "# kept $t"
+echo "1..$n"
+exit "${FAILED:-0}"
