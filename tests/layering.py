@@ -21,6 +21,7 @@ BELOW = {
     "packages/logd": ["lib"],
     "packages/auth": [],
     "packages/login": ["packages/auth"],
+    "packages/hostd": ["packages/hostcfg", "packages/auth", "lib"],
     "vmm": [],
 }
 
