@@ -108,7 +108,8 @@ WHAT="the other user is not locked"
 step eval 'call -u "admin:$ADMIN_PW" /api/config && status 200'
 
 WHAT="root, with no password set (the default), is refused remotely (401)"
-step eval 'call -u "root:" /api/config && status 401'
+step eval 'call -u "root:" /api/config && status 401 && grep -q "no password set" "$t/body" &&
+	call -u "root:anything" /api/config && status 401'
 
 WHAT="the log names who changed what and the result, and never a password"
 step eval 'grep -q "admin (administrator) from 127.0.0.1: PATCH /api/config hostname,dns-servers: done" "$t/hostd.log" &&
