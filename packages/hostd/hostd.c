@@ -132,7 +132,9 @@ static bool local_root(struct evhttp_request *req, struct caller *who)
 static int auth_refused(const struct hostd *hd, const struct caller *who, enum auth_result r,
 			const struct auth_status *st, struct api_error *e)
 {
-	logf_(hd, LOG_WARNING, "authentication of %s from %s refused: %s", who->user, who->peer,
+	/* The name is the client's: logged only when it is a valid one (no control characters). */
+	logf_(hd, LOG_WARNING, "authentication of %s from %s refused: %s",
+	      auth_user_valid(who->user) ? who->user : "an invalid user name", who->peer,
 	      r == AUTH_LOCKED ? "locked" : r == AUTH_NO_PASSWORD ? "no password set" : "bad password or user");
 	if (r == AUTH_LOCKED)
 		return error_set(e, 401, st->locked_until ? "the account is locked after repeated failures; try again later"

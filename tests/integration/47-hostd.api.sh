@@ -6,6 +6,7 @@
 # administrator), the certificate (CN and SAN = host name) checked by curl, and no password in
 # its log.
 . "$(dirname "$0")/common.sh"
+# HOSTD_WRAP="valgrind --leak-check=full --error-exitcode=9" runs hostd under a checker.
 HOSTD=$OUT/bin/hostd
 HOSTCFG=$OUT/bin/hostcfg
 t=$(mktemp -d "${TMPDIR:-/tmp}/hostd-api.XXXXXX")
@@ -26,7 +27,7 @@ echo "$ADMIN_PW" | "$HOSTCFG" --root "$R" user add admin administrator >/dev/nul
 echo "$VIEW_PW" | "$HOSTCFG" --root "$R" user add viewer read-only >/dev/null 2>&1
 
 port=$(free_port)
-"$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >"$t/hostd.log" 2>&1 &
+${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >"$t/hostd.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q listening "$t/hostd.log" && break; sleep 0.1; done
 URL=https://esx-api:$port
