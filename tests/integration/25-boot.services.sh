@@ -108,7 +108,7 @@ check 13 "DHCP by default: eth0 leased 10.0.2.15/24, default route via 10.0.2.2,
 	bash -c 'grep -q "inet 10.0.2.15/24" <<<"$1" && grep -q "default via 10.0.2.2" <<<"$1" && grep -q "^nameserver 10.0.2.3" <<<"$1"' _ "$out"
 
 # poweroff: the stop commands first, then the services stopped in the reverse of their start order
-# (hostcfg-saver, crasher, logd, network, saver, then the sessions after BOOT-OK).
+# (hostcfg-saver, crasher, logd, network, then hostd and saver once logd is ready, then the sessions after BOOT-OK).
 qemu_mark
 qemu_send 'poweroff'
 off_start=$SECONDS
@@ -117,8 +117,8 @@ off_s=$((SECONDS - off_start))
 # ntpd starts when the DHCP lease comes, before or after the sessions: it is left out.
 stops=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n 's/.*init: \[ *[0-9.]*\] stopping \(.*\)$/\1/p' |
 	grep -vx ntpd)
-check 10 "poweroff stops the services in reverse start order: tty1 console saver network logd hostcfg-saver (got: $(echo $stops))" \
-	test "$(echo $stops)" = "tty1 console saver network logd hostcfg-saver"
+check 10 "poweroff stops the services in reverse start order: tty1 console saver hostd network logd hostcfg-saver (got: $(echo $stops))" \
+	test "$(echo $stops)" = "tty1 console saver hostd network logd hostcfg-saver"
 saved=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | grep -oE 'saving-config-42$|stopping saver$' | tr '\n' ,)
 check 11 "saver's stop command ran before saver was signalled (got: $saved)" test "$saved" = "saving-config-42,stopping saver,"
 check 12 "the machine is off within 40 s of poweroff (${off_s} s; 'power-off now' logged)" \
