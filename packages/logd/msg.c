@@ -149,9 +149,14 @@ int logmsg_parse_kmsg(const char *buf, size_t len, const struct timespec *boot, 
 {
 	const char *e = buf + len, *semi = memchr(buf, ';', len), *nl;
 	unsigned long long usec = 0;
+	char head[64]; /* the fields before ';', NUL-terminated for sscanf (buf is not) */
 	int pri = 0;
 
-	if (!semi || sscanf(buf, "%d,%*u,%llu", &pri, &usec) != 2 || pri < 0)
+	if (!semi || (size_t)(semi - buf) >= sizeof(head))
+		return -1;
+	memcpy(head, buf, (size_t)(semi - buf));
+	head[semi - buf] = '\0';
+	if (sscanf(head, "%d,%*u,%llu", &pri, &usec) != 2 || pri < 0)
 		return -1;
 	nl = memchr(semi, '\n', (size_t)(e - semi));
 	*m = (struct logmsg){.pri = pri & 0x3ff, .app = "kernel", .procid = "-"};
