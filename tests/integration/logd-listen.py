@@ -55,18 +55,11 @@ while True:
             c = ctx.wrap_socket(c, server_side=True)
         except (ssl.SSLError, OSError):
             continue
-    buf = b""
-    while True:
+
+    def receive(c=c):
         try:
-            d = c.recv(65536)
+            return c.recv(65536)
         except (ssl.SSLError, OSError):
-            break
-        if not d:
-            break
-        buf += d
-        while b" " in buf:
-            n, rest = buf.split(b" ", 1)
-            if len(rest) < int(n):
-                break
-            out.write(rest[: int(n)] + b"\n")
-            buf = rest[int(n):]
+            return b""
+
+    frames(receive, out)
