@@ -1,0 +1,28 @@
+/* The DCUI's pure parts (no terminal, no system calls): the host's facts read from the texts of
+ * /proc/cmdline, /etc/os-release, /run/health and /etc/group, and the editing of one text field. */
+#ifndef DCUI_MODEL_H
+#define DCUI_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The booted bank from a kernel command line: "A" or "B" (bootbank=A|B), else "live". */
+const char *dm_bank(const char *cmdline);
+/* The value of KEY= in an os-release text (quotes removed), into out; "" when it has none. */
+void dm_os_value(const char *text, const char *key, char *out, size_t size);
+/* The first line of /run/health ("ok", "degraded: why"), into out; "unknown" for none. */
+void dm_health(const char *text, char *out, size_t size);
+/* The IPv4 gateway of the default route in a /proc/net/route text, into out; "" when none. */
+void dm_route_gateway(const char *text, char *out, size_t size);
+/* Whether user is listed in group's member list in an /etc/group text. */
+bool dm_in_group(const char *text, const char *group, const char *user);
+
+/* One line of text being typed: key (keys.h) applied to buf (at most size - 1 bytes, printable
+ * ASCII only); returns whether the key was one a field takes (a character or Backspace). */
+bool dm_field_key(char *buf, size_t size, int key);
+
+/* A scrolling window over n lines, rows high: the first line shown after key (Up, Down, Page
+ * Up/Down, Home, End) from top; always within 0..max(0, n - rows). */
+size_t dm_scroll(size_t top, size_t n, size_t rows, int key);
+
+#endif
