@@ -60,7 +60,9 @@ int act_login(const struct dcui_host *dh, const char *user, const char *password
 	char *group;
 	bool admin;
 
-	switch (auth_check(&dh->ap, user, password, time(NULL), &st)) {
+	enum auth_result res = auth_check(&dh->ap, user, password, time(NULL), &st);
+
+	switch (res) {
 	case AUTH_OK:
 	case AUTH_NO_PASSWORD:
 		break;
@@ -89,7 +91,7 @@ int act_login(const struct dcui_host *dh, const char *user, const char *password
 		snprintf(msg, size, "%.32s may not use the console UI; log in as an administrator or a localadmin member", user);
 		return -1;
 	}
-	return 0;
+	return res == AUTH_NO_PASSWORD ? 1 : 0;
 }
 
 /* fds 1 and 2 into a temporary file while the library prints what it does (the screen is curses'). */

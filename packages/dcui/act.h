@@ -25,7 +25,8 @@ char *act_file(const struct dcui_host *dh, const char *rel);
 /* The running configuration's value of a host.conf key into out ("" when unreadable). */
 void act_conf_value(const struct dcui_host *dh, const char *key, char *out, size_t size);
 /* A login: the password checked (the lockout counted), then the role: an administrator of the
- * configuration model or a member of the group localadmin. */
+ * configuration model or a member of the group localadmin. 1: let in, but the user has no
+ * password set (as the console's login, which says to set one). */
 int act_login(const struct dcui_host *dh, const char *user, const char *password, char *msg, size_t size);
 /* root's password set through the model and committed. */
 int act_password(struct dcui_host *dh, const char *password, char *msg, size_t size);

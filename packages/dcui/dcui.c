@@ -28,6 +28,7 @@ static struct dcui_host dh;
 static unsigned char inbuf[64];
 static size_t inlen;
 static time_t painted;
+static char nopw[64]; /* the user logged in has no password set: the menu says to set one */
 
 /* ---- keys ---- */
 
@@ -112,6 +113,12 @@ static void paint(void)
 	refresh();
 }
 
+/* The whole screen sent again in a few seconds (after a change whose services print on the console). */
+static void repaint_soon(void)
+{
+	painted = time(NULL) - REPAINT_S + 3;
+}
+
 /* ---- the welcome screen ---- */
 
 static void welcome_draw(void)
@@ -129,7 +136,7 @@ static void welcome_draw(void)
 	gethostname(host, sizeof(host) - 1);
 	act_addresses(addrs, sizeof(addrs));
 	frame("Direct Console User Interface", "<F2> Customize System/View Logs   <F12> Shut Down/Restart");
-	mvaddstr(LINES - 2, 1, "<Alt-F1> or <L> Shell login   <C> = F2   <S> = F12   <Ctrl-L> Redraw");
+	mvaddstr(LINES - 2, 1, "<Alt-F1> or <L> Shell login   <C> = F2   <S> = F12   <Ctrl-L>/<Enter> Redraw");
 	attron(A_BOLD);
 	snprintf(line, sizeof(line), "%s", name[0] ? name : "Hypervisor");
 	mvaddnstr(y++, 2, line, COLS - 4);
@@ -309,7 +316,8 @@ static int submit_login(struct field *f, int n, char *msg, size_t size)
 	(void)n;
 	int r = act_login(&dh, f[0].val, f[1].val, msg, size);
 	explicit_bzero(f[1].val, sizeof(f[1].val));
-	return r;
+	snprintf(nopw, sizeof(nopw), "%.32s", r == 1 ? f[0].val : "");
+	return r < 0 ? -1 : 0;
 }
 
 static bool authenticate(const char *why)
@@ -343,8 +351,11 @@ static void item_password(void)
 {
 	struct field f[2] = {{"New Password:", "", true, "password"}, {"Confirm Password:", "", true, NULL}};
 
-	if (form_run("Configure Password", "The administrator's (root's) password.", f, 2, submit_password) == 0)
+	if (form_run("Configure Password", "The administrator's (root's) password.", f, 2, submit_password) == 0) {
+		if (strcmp(nopw, "root") == 0)
+			nopw[0] = '\0';
 		note("Configure Password", "The password is changed.");
+	}
 }
 
 static int submit_network(struct field *f, int n, char *msg, size_t size)
@@ -361,7 +372,7 @@ static void item_network(void)
 	static const char *const labels[NF_N] = {"IPv4 (dhcp|static):", "IPv4 Address/Prefix:", "Default Gateway:",
 						 "DNS Servers:", "Hostname:"};
 	struct field f[NF_N];
-	char done[1024];
+	char done[1400];
 
 	for (int i = 0; i < NF_N; i++) {
 		f[i] = (struct field){labels[i], "", false, act_net_keys[i]};
@@ -371,10 +382,13 @@ static void item_network(void)
 		     "The management network: DHCP, or a static address (A.B.C.D/PREFIX) and gateway; up to 3 DNS "
 		     "servers, blank-separated; the host name. Applied at once.",
 		     f, NF_N, submit_network) == 0) {
-		char addrs[512];
-		act_addresses(addrs, sizeof(addrs));
-		snprintf(done, sizeof(done), "The management network is configured and applied.\n\nHost name: %s\nAddresses: %s",
-			 f[NF_HOSTNAME].val, addrs[0] ? addrs : "none yet");
+		bool dhcp = strcmp(f[NF_MODE].val, "dhcp") == 0;
+		snprintf(done, sizeof(done),
+			 "The management network is configured and applied.\n\nHost name: %s\nIPv4: %s %s\nDNS servers: %s\n\n"
+			 "The welcome screen shows the addresses the host has.",
+			 f[NF_HOSTNAME].val, f[NF_MODE].val, dhcp ? "" : f[NF_ADDRESS].val,
+			 f[NF_DNS].val[0] ? f[NF_DNS].val : "none");
+		repaint_soon(); /* the services restarted print on the console */
 		note("Configure Management Network", done);
 	}
 }
@@ -453,6 +467,7 @@ static void item_restart(void)
 	mvaddstr(3, 2, "Restarting hostd (init starts it again)...");
 	paint();
 	act_restart_hostd(&dh, msg, sizeof(msg));
+	repaint_soon();
 	note("Restart Management Agents", msg);
 }
 
@@ -467,6 +482,7 @@ static void item_defaults(void)
 		"<F11> or <Y> Reset   <Esc> Cancel", keys) == DK_ESC)
 		return;
 	act_defaults(&dh, msg, sizeof(msg));
+	repaint_soon();
 	note("Reset System Configuration", msg);
 }
 
@@ -514,6 +530,11 @@ static void menu_draw(int cur)
 			attroff(A_REVERSE);
 	}
 	mvaddnstr(3 + NITEMS, 2, items[cur].about, COLS - 4);
+	if (nopw[0]) {
+		attron(A_BOLD);
+		mvprintw(5 + NITEMS, 2, "%.32s has no password: set one with 1 Configure Password", nopw);
+		attroff(A_BOLD);
+	}
 	paint();
 }
 
@@ -564,8 +585,8 @@ static void run(void)
 				shutdown_dialog();
 		} else if (k == DK_ALT_F1 || k == 'l' || k == 'L') {
 			shell();
-		} else if (k == DK_REDRAW) {
-			painted = 0;
+		} else if (k == DK_REDRAW || k == DK_ENTER) {
+			painted = 0; /* the whole screen again */
 		}
 	}
 }

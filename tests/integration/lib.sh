@@ -167,11 +167,18 @@ qemu_send() {
 
 # qemu_login [USER [PASSWORD]]: log in at the console's login prompt (packages/login; default
 # root without a password, as an unconfigured host has) and wait for the shell; 0 when it answers.
+# The console runs the DCUI (packages/dcui): its L key (Alt-F1) starts the login prompt on it, and
+# Enter has it draw its screen again (or a login prompt print itself again), in case it was up
+# before the last qemu_mark.
 qemu_login() {
-    local user=${1:-root} password=${2:-} deadline=$((SECONDS + 60))
+    local user=${1:-root} password=${2:-} deadline=$((SECONDS + 90))
     while [ "$SECONDS" -lt "$deadline" ]; do
-        qemu_wait 'login: $' 2 && break
-        qemu_send '' # the prompt may have been printed before this mark
+        qemu_wait 'login: $' 1 && break
+        if qemu_wait '<L> Shell login' 1; then
+            qemu_mark; qemu_keys 'l'
+            qemu_wait 'login: $' 10 && break
+        fi
+        qemu_mark; qemu_send ''
     done
     qemu_mark; qemu_send "$user"
     qemu_wait 'Password: ' 20 || return 1
