@@ -7,7 +7,8 @@
 # required; a bad static address is refused naming the field; a host name and a static address
 # set through the network menu are applied (the welcome screen shows them); the test screen pings
 # the gateway; the log view shows the host's log; Restart Management Agents gives hostd a new pid;
-# F12 with F11 restarts the host, which comes back to the DCUI.
+# Reset System Configuration brings the defaults back; F12 with F11 restarts the host, which comes
+# back to the DCUI.
 . "$(dirname "$0")/common.sh"
 command -v tmux >/dev/null || { echo "1..0 # SKIP tmux is not installed (apt-get install tmux)"; exit 77; }
 t=$(mktemp -d)
@@ -90,11 +91,16 @@ step eval 'keys Escape && see "1 Configure Password" 10 && keys 5 && see "Restar
 	see "hostd pid [0-9]+ is now pid [0-9]+" 60 &&
 	screen | grep -oE "hostd pid [0-9]+ is now pid [0-9]+" | awk "{exit !(\$3 != \$7)}"'
 
+WHAT="Reset System Configuration (after F11): the defaults are back: the image's host name, root without a password"
+step eval 'keys Enter && see "1 Configure Password" 10 && keys 6 && see "Go back to the defaults" 10 && keys F11 &&
+	see "The defaults are back" 60 && keys Enter Escape && see "Host name: hypervisor" 15 && keys F2 &&
+	see "Authentication Required" 10 && keys Enter Enter && see "root has no password" 15'
+
 WHAT="F12 (after a login) with F11: the host restarts and comes back to the DCUI"
-step eval 'keys Enter Escape && see "<L> Shell login" 10 && keys F12 && see "Authentication Required" 10 &&
-	keys Enter && type_ Dcui-pw1 && keys Enter && see "Shut Down or restart|<F11> or <R> Restart" 10 && keys F11 &&
+step eval 'keys Escape && see "<L> Shell login" 10 && keys F12 && see "Authentication Required" 10 &&
+	keys Enter Enter && see "<F11> or <R> Restart" 10 && keys F11 &&
 	for _ in $(seq 300); do [ "$(boots)" -ge 2 ] && break; sleep 1; done && [ "$(boots)" -ge 2 ] &&
-	see "Version $VERSION, bank live" 120 && see "Host name: hypervisor" 30'
+	see "Version $VERSION, bank live" 120 && see "<L> Shell login" 10'
 
 tm kill-server 2>/dev/null
 cp "$t/serial.log" "$LOG_DIR/dcui-console.log" 2>/dev/null
