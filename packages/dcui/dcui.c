@@ -499,10 +499,9 @@ static void shutdown_dialog(void)
 	frame("Shut Down/Restart", msg);
 	para(3, LINES - 2, msg);
 	paint();
-	if (dh.h.live)
-		for (;;)
-			pause(); /* init ends us */
-	key_next(2000);
+	/* init stops the sessions; should it not within a minute, the menu comes back. */
+	for (int i = 0; i < (dh.h.live ? 60 : 2); i++)
+		sleep(1);
 }
 
 static const struct {
