@@ -5,7 +5,8 @@
 # F12 included). The welcome screen shows the version, the bank and the management address; F2
 # and root's login (no password on a fresh host) open the menu; a password set there is then
 # required; a bad static address is refused naming the field; a host name and a static address
-# set through the network menu are applied (the welcome screen shows them); the test screen pings
+# set through the network menu are applied (the welcome screen shows them, and `hostname` in the
+# shell login of its L key, after which the DCUI comes back; an operator is refused); the test screen pings
 # the gateway; the log view shows the host's log; Restart Management Agents gives hostd a new pid;
 # Reset System Configuration brings the defaults back; F12 with F11 restarts the host, which comes
 # back to the DCUI.
@@ -75,6 +76,15 @@ step eval 'clear_field && type_ 10.0.2.50/24 && keys Enter Enter Enter Enter && 
 	see "Host name: esx-dcui" 5 && see "IPv4: static 10\.0\.2\.50/24" 5'
 WHAT="  ... the welcome screen shows the new host name and https://10.0.2.50/"
 step eval 'keys Enter Escape && see "Host name: esx-dcui" 15 && see "https://10\.0\.2\.50/" 15'
+
+WHAT="L: a shell login on the console (root, the new password); hostname says esx-dcui; an operator added there"
+step eval 'keys l && see "esx-dcui login: *$" 15 && type_ root && keys Enter && see "Password: *$" 10 && type_ Dcui-pw1 &&
+	keys Enter && sleep 2 && type_ "hostname; echo Ops-pw-123 | hostcfg user add ops operator >/dev/null && echo added-\$((6*7))" &&
+	keys Enter && see "^esx-dcui$" 15 && see "^added-42" 20'
+WHAT="  ... exit: the DCUI is back; F2 as the operator: refused, saying who may"
+step eval 'type_ exit && keys Enter && see "<L> Shell login" 20 && keys F2 && see "Authentication Required" 10 &&
+	clear_field && type_ ops && keys Enter && type_ Ops-pw-123 && keys Enter &&
+	see "ops may not use the console UI; log in as an administrator" 15; r=$?; keys Escape; [ "$r" = 0 ]'
 
 WHAT="Test Management Network: the gateway and the DNS server prefilled and pinged, the host name resolved"
 step eval 'keys F2 && see "Authentication Required" 10 && keys Enter && type_ Dcui-pw1 && keys Enter &&
