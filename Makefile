@@ -241,7 +241,7 @@ fuzz: setup
 	OUT=$(OUT) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz/run.sh
 
 run: all
-	KERNEL=$(OUT)/images/$(NAME)/iso/boot/vmlinuz sh tests/integration/run-qemu.sh $(ISO)
+	sh tests/integration/run-qemu.sh $(ISO)
 
 # The download cache out/dl survives `make clean`; `make distclean` removes everything.
 clean:
