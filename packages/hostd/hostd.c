@@ -28,12 +28,15 @@
 #include "auth.h"
 #include "cert.h"
 #include "host.h"
+#include "vmdef.h"
+#include "vms.h"
 
 struct hostd {
 	struct host h;
 	struct auth_paths auth;   /* owned strings */
 	const char *listen;       /* ADDR:PORT */
 	char *socket, *cert, *key; /* owned */
+	struct vms *vms;          /* the VMs (vms.c), while serving */
 };
 
 /* Each listener: HTTPS (local false) or the UNIX socket (local true). */
@@ -351,6 +354,11 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct api_error e = {0};
 
 	peer_name(req, ep->local, &who);
+	if (path && vm_path_is_ours(path)) { /* /api/vms: vms.c routes and answers */
+		if (authenticate(ep->hd, req, ep->local, &who, &e) == 0)
+			return vms_request(ep->hd->vms, req, path, who.user, who.role, who.peer);
+		return reply_error(req, &e);
+	}
 	if (rt.status == 405)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
 	if (rt.status)
@@ -469,7 +477,10 @@ static int serve(struct hostd *hd)
 	if (r == 0) {
 		event_add(term, NULL), event_add(intr, NULL);
 		logf_(hd, LOG_INFO, "listening on https://%s and %s", hd->listen, hd->socket);
+		hd->vms = vms_new(base, &hd->h);
+		vms_autostart(hd->vms);
 		event_base_dispatch(base);
+		vms_free(hd->vms); /* hostd's VMs stop with it; autostart ones start again with it */
 		unlink(hd->socket);
 	}
 	event_free(term), event_free(intr);
