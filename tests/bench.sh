@@ -154,6 +154,19 @@ row "imgsign verify of the bundle ($((bytes / 1048576)) MiB)" "$v" s "<=" "-"
 row "  sha256sum of the same bytes" "$h" s "<=" "-"
 row "  ratio to sha256sum" "$(awk -v a="$v" -v b="$h" 'BEGIN { printf "%.2f", a / b }')" x "<=" 1.1
 
+# --- VMs: hostd's power-on to the guest's first console output, in the appliance under nested KVM
+# (QEMU/TCG -cpu max): tests/integration/49-vms.appliance.sh measures it (about 4 minutes of TCG;
+# BENCH_VMS=0 takes the figure of its last run in make check instead) ---
+if [ "${BENCH_VMS:-1}" = 1 ] && [ -f "$OUT/test/guest-bzImage" ]; then
+	rm -f "$OUT/test/vms-first-line.s"
+	OUT=$OUT bash tests/integration/49-vms.appliance.sh >"$t/vms.log" 2>&1
+fi
+if [ -s "$OUT/test/vms-first-line.s" ]; then
+	row "VM power-on to first console line (nested)" "$(cat "$OUT/test/vms-first-line.s")" s "<=" "-"
+else
+	row "VM power-on to first console line (no run)" "n/a" "" "<=" "-"
+fi
+
 printf '| %-44s | %14s | %-11s | %-6s |\n' figure value target result
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "-------------" "--------"
 printf '%s\n' "${rows[@]}"

@@ -37,7 +37,8 @@ struct vm {
 	int out_fd, log_fd; /* vmm's stdout and stderr (a pipe); console.log */
 	size_t log_bytes;
 	struct event *ev;
-	bool stopping;
+	bool stopping, spoke;  /* spoke: the console had its first output */
+	struct timespec start; /* CLOCK_MONOTONIC at power-on */
 	struct vms *v;
 	struct vm *next;
 };
@@ -174,8 +175,20 @@ static int console_open(const struct vms *v, const char *name, bool fresh)
 	return fd;
 }
 
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static void console_write(struct vms *v, struct vm *m, const char *buf, size_t n)
 {
+	if (!m->spoke && n > 0) {
+		m->spoke = true;
+		vlog(v, LOG_INFO, "VM %s: first console output %.3f s after power-on", m->name, since(&m->start));
+	}
 	if (m->log_fd >= 0 && m->log_bytes + n > CONSOLE_MAX) {
 		close(m->log_fd);
 		m->log_fd = console_open(v, m->name, false);
@@ -381,8 +394,10 @@ static int vm_start(struct vms *v, const struct vm_def *d, struct api_error *e)
 {
 	char *argv[VM_ARGV_MAX];
 	int pipefd[2], procs = -1, log;
+	struct timespec t0;
 	pid_t pid;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (start_checks(v, d, e) < 0 || (v->cgroups && (procs = cgroup_make(d, e)) < 0))
 		return -1;
 	if ((log = console_open(v, d->name, true)) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -404,7 +419,8 @@ static int vm_start(struct vms *v, const struct vm_def *d, struct api_error *e)
 		return fail(e, 500, "", "cannot start vmm: %s", strerror(errno));
 	}
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-	vm_new(v, d->name, pipefd[0], log)->pid = pid;
+	struct vm *m = vm_new(v, d->name, pipefd[0], log);
+	m->pid = pid, m->start = t0;
 	vlog(v, LOG_INFO, "VM %s: vmm started (pid %d, %d MiB, %d vCPUs)", d->name, (int)pid, d->memory_mib, d->cpus);
 	return 0;
 }
