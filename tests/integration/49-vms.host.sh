@@ -6,6 +6,7 @@
 # running VM 409, a guest reboot (vmm exit 2) booted again, autostart when hostd starts again,
 # hostd's exit stops its VMs, no /dev/kvm -> 409 with the message. The real vmm under nested KVM is
 # 49-vms.appliance.sh. cgroups are used on the live host only (hostd --root skips them).
+# HOSTD_WRAP="valgrind --leak-check=full --error-exitcode=9" runs hostd under a checker.
 . "$(dirname "$0")/common.sh"
 HOSTD=$(realpath "$OUT/bin/hostd")
 HOSTCFG=$OUT/bin/hostcfg
@@ -37,9 +38,9 @@ VMM
 chmod +x "$t/vmm"
 port=$(free_port)
 start() {
-	HOSTD_VMM=$t/vmm "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >>"$t/hostd.log" 2>&1 &
+	HOSTD_VMM=$t/vmm ${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >>"$t/hostd.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 50); do [ -S "$t/hostd.sock" ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -S "$t/hostd.sock" ] && break; sleep 0.1; done
 }
 # call [CURL ARGS] PATH over the UNIX socket (root = administrator); status in $t/status, body $t/body.
 call() {
