@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -335,6 +336,11 @@ static void child(int procs, int out, char **argv)
 	}
 	dup2(null, 0), dup2(out, 1), dup2(out, 2);
 	setsid();
+	/* hostd's end (even a crash) stops its VMs: the hostd that init starts again powers on the
+	 * autostart ones, never a second vmm for the same VM. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(126);
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
