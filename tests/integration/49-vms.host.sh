@@ -134,5 +134,11 @@ call -X PUT /api/vms/web1
 WHAT="PUT on a VM: 405"; step status 405
 WHAT="every change audited with who and the result"
 step grep -q "op (operator) from 127.0.0.1: POST /api/vms/web1/power-on: done (200)" "$t/hostd.log"
+call /api/vms/web1; webpid=$(field pid)
+kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=
+sleep 0.5
+WHAT="hostd killed (SIGKILL): its VMs end too (parent-death signal), none left running unowned"
+# (gone, or a zombie: its new parent may not reap it here)
+step eval '[ -n "$webpid" ] && { ! kill -0 "$webpid" 2>/dev/null || grep -q "^State:.*zombie" "/proc/$webpid/status"; }'
 echo "1..$n"
 [ -z "${FAILED:-}" ]
