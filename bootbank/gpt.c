@@ -138,12 +138,13 @@ static const unsigned char linux_data[16] = {0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84,
 					     0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4};
 static const unsigned char zero16[16];
 
-/* The free slot and the first LBA after every partition (aligned to 1 MiB); -1 when no slot. */
-static int free_slot(const unsigned char *ent, uint32_t n, uint64_t *after)
+/* The free slot and the first LBA at or after from and after every partition (aligned to 1 MiB);
+ * -1 when no slot. */
+static int free_slot(const unsigned char *ent, uint32_t n, uint64_t from, uint64_t *after)
 {
 	int slot = -1;
 
-	*after = 0;
+	*after = from;
 	for (uint32_t i = 0; i < n; i++) {
 		const unsigned char *e = ent + (size_t)i * 128;
 		if (memcmp(e, zero16, 16) == 0) {
@@ -167,8 +168,8 @@ static void entry_fill(unsigned char *e, uint64_t first, uint64_t last, const ch
 		e[56 + 2 * i] = (unsigned char)name[i];
 }
 
-int gpt_add_rest(int fd, uint64_t disk_bytes, const char *name, const unsigned char guid[16], uint64_t min_bytes,
-		 uint64_t *first, const char **why)
+int gpt_add_rest(int fd, uint64_t disk_bytes, uint64_t from, const char *name, const unsigned char guid[16],
+		 uint64_t min_bytes, uint64_t *first, const char **why)
 {
 	unsigned char mbr[SECTOR], h[SECTOR], *ent;
 	uint64_t last = disk_bytes / SECTOR - 1, ent_bytes, end, start;
@@ -188,7 +189,7 @@ int gpt_add_rest(int fd, uint64_t disk_bytes, const char *name, const unsigned c
 		return fail(why, "out of memory");
 	if (pread(fd, ent, ent_bytes, 2 * SECTOR) != (ssize_t)ent_bytes || gpt_crc32(ent, (uint64_t)n * 128) != get32(h + 88))
 		r = fail(why, "cannot read the GPT's entries, or their CRC does not match");
-	else if ((slot = free_slot(ent, n, &start)) < 0)
+	else if ((slot = free_slot(ent, n, from, &start)) < 0)
 		r = fail(why, "the GPT has no free entry");
 	else if ((end = get64(h + 48)) < start || (end - start + 1) * SECTOR < min_bytes)
 		r = 1;

@@ -546,7 +546,7 @@ static const char *settings_write(const char *disk, const struct ks_config *ks)
 	return reason;
 }
 
-/* The datastore (docs/datastore.md): the rest of the disk after the image's partitions, GPT name
+/* The datastore (docs/vms.md): the rest of the disk after the image's end, GPT name
  * DATASTORE, ext4 made by Debian's mke2fs. A disk installed before keeps its datastore (and the
  * VMs on it) when the new one starts where the old one did and ks.cfg has no --overwritevmfs. */
 #define DATASTORE "datastore1"
@@ -568,7 +568,7 @@ static uint64_t datastore_old(const char *disk)
 }
 
 /* The datastore's GPT entry, on fd after the image and the GPT's move; 1 when the disk has no room. */
-static int datastore_add(int fd, const struct disk *d, uint64_t *first)
+static int datastore_add(int fd, const struct disk *d, uint64_t from, uint64_t *first)
 {
 	unsigned char guid[16] = {0};
 	const char *why = "";
@@ -577,7 +577,7 @@ static int datastore_add(int fd, const struct disk *d, uint64_t *first)
 	if (!read_at("/dev/urandom", 0, (char *)guid, sizeof(guid)))
 		guid[0] = (unsigned char)time(NULL);
 	guid[7] = (unsigned char)((guid[7] & 0x0f) | 0x40), guid[8] = (unsigned char)((guid[8] & 0x3f) | 0x80);
-	r = gpt_add_rest(fd, d->bytes, DATASTORE, guid, DATASTORE_MIN, first, &why);
+	r = gpt_add_rest(fd, d->bytes, from, DATASTORE, guid, DATASTORE_MIN, first, &why);
 	if (r < 0)
 		log_error("cannot add the datastore partition to /dev/%s: %s; the host works without one", d->name, why);
 	else if (r == 1)
@@ -633,7 +633,8 @@ static const char *install_to(struct image *im, const struct disk *d, uint64_t o
 			  "with sfdisk --relocate gpt-bak-std", dev, why);
 	}
 	uint64_t first = 0;
-	if (!reason && datastore_add(fd, d, &first) == 0) {
+	/* after the image's end: a reinstall writes the image again, never into a kept datastore */
+	if (!reason && datastore_add(fd, d, im->h.img.disk_size / 512, &first) == 0) {
 		*store = true;
 		*keep = old_store && old_store == first;
 	}

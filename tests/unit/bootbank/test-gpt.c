@@ -81,21 +81,23 @@ static void test_gpt_adds_the_rest(void)
 	FILE *p;
 
 	ok(fd >= 0 && gpt_relocate(fd, 8 << 20, &why) == 0, "gpt: relocated before adding (%s)", why);
-	ok(gpt_add_rest(fd, 8 << 20, "datastore1", guid, 6 << 20, &first, &why) == 1, "gpt: no room for 6 MiB: 1");
-	ok(gpt_add_rest(fd, 8 << 20, "datastore1", guid, 1 << 20, &first, &why) == 0, "gpt: adds the rest (%s)", why);
-	ok(first == 6144, "gpt: it starts at the 1 MiB boundary after bank-a (%llu)", (unsigned long long)first);
+	ok(gpt_add_rest(fd, 8 << 20, 0, "datastore1", guid, 6 << 20, &first, &why) == 1, "gpt: no room for 6 MiB: 1");
+	ok(gpt_add_rest(fd, 8 << 20, 10000, "datastore1", guid, 4 << 20, &first, &why) == 1,
+	   "gpt: from LBA 10000 (aligned: 10240) 4 MiB do not fit: 1");
+	ok(gpt_add_rest(fd, 8 << 20, 10000, "datastore1", guid, 1 << 20, &first, &why) == 0, "gpt: adds the rest (%s)", why);
+	ok(first == 10240, "gpt: it starts at the 1 MiB boundary at or after LBA 10000 (%llu)", (unsigned long long)first);
 	cmd = xasprintf("sfdisk --verify %s 2>&1; sfdisk -d %s 2>&1", img, img);
 	p = popen(cmd, "r");
 	size_t n = p ? fread(text, 1, sizeof(text) - 1, p) : 0;
 	text[n] = 0;
 	if (p)
 		pclose(p);
-	ok(strstr(text, "No errors detected") && strstr(text, "start=        6144") && strstr(text, "name=\"datastore1\"") &&
+	ok(strstr(text, "No errors detected") && strstr(text, "start=       10240") && strstr(text, "name=\"datastore1\"") &&
 	       strstr(text, "0FC63DAF-8483-4772-8E79-3D69D8477DE4"),
-	   "gpt: sfdisk --verify is clean and lists datastore1 from 6144");
+	   "gpt: sfdisk --verify is clean and lists datastore1 from 10240");
 	if (!strstr(text, "datastore1"))
 		printf("# %s\n", text);
-	ok(gpt_add_rest(fd, 8 << 20, "datastore1", guid, 1, &first, &why) == 1, "gpt: a second run finds no room");
+	ok(gpt_add_rest(fd, 8 << 20, 0, "datastore1", guid, 1, &first, &why) == 1, "gpt: a second run finds no room");
 	if (fd >= 0)
 		close(fd);
 	free(cmd);
