@@ -7,7 +7,8 @@
 # a VM is created and powered on through the HTTPS API (port 443 forwarded), its console shows the
 # guest's marker, its vmm runs in its cgroup with memory.max and cpu.max; marked autostart, it runs
 # again after a reboot with its marker; with kvm_amd unloaded power-on is refused (409, "/dev/kvm
-# is missing"). Prints the seconds from power-on to the guest's first console line (make bench).
+# is missing"); a reinstall without --overwritevmfs keeps the datastore and the VM. Prints the
+# seconds from power-on to the guest's first console line (make bench).
 . "$(dirname "$0")/common.sh"
 [ -f "$OUT/test/guest-bzImage" ] || { echo "no $OUT/test/guest-bzImage: run make check (or make vmm-guest-kernel)"; exit 1; }
 t=$(mktemp -d)
@@ -119,6 +120,19 @@ run "rmmod kvm_amd; ls /dev/kvm 2>&1"
 api -X POST /api/vms/test1/power-on
 WHAT="with kvm_amd unloaded: power-on 409 saying /dev/kvm is missing"
 step eval 'status 409 && field error | grep -q "^/dev/kvm is missing: "'
+qemu_kill
+
+# A reinstall without --overwritevmfs keeps the datastore and the VMs on it.
+sed -i 's/ --overwritevmfs//' "$t/ks.cfg"
+MTOOLS_SKIP_CHECK=1 mcopy -o -i "$t/ks.img" "$t/ks.cfg" ::/ks.cfg
+WHAT="a reinstall without --overwritevmfs keeps the datastore (the installer says so)"
+step eval 'QEMU_BOOT_NAME=vms-reinstall qemu_boot "$ISO" bios cd "INSTALL-OK|INSTALL-FAILED" 300 \
+	-drive "file=$disk,format=raw,if=virtio" -drive "file=$t/ks.img,format=raw,if=virtio" >/dev/null 2>&1 &&
+	grep -aq "^INSTALL-OK" "$LOG_DIR/vms-reinstall.log" && grep -aq "keeping the datastore on /dev/vda[0-9]*" "$LOG_DIR/vms-reinstall.log" &&
+	! grep -aq "formatting" "$LOG_DIR/vms-reinstall.log"'
+WHAT="after the reinstall: the VM is still defined, and autostarts with its guest's marker"
+step eval 'boot reinstalled && for _ in $(seq 60); do api /api/vms/test1 && [ "$(field state)" = running ] && break; sleep 1; done &&
+	console_has "VMMTEST marker" 180'
 qemu_kill
 echo "1..$n"
 exit "$FAILED"
