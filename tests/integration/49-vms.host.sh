@@ -121,6 +121,14 @@ start
 call /api/vms
 WHAT="hostd started again: the autostart VM runs, the other does not"
 step python3 -c 'import json,sys; s={v["name"]: v["state"] for v in json.load(open(sys.argv[1]))}; sys.exit(s != {"rb":"stopped","web1":"running"})' "$t/body"
+call -X POST -d '{"name":"nok","kernel":"images/missing"}' /api/vms
+call -X POST /api/vms/nok/power-on
+WHAT="power-on with the kernel file missing: 409 naming kernel"; step eval 'status 409 && [ "$(field field)" = kernel ]'
+ln -s /etc/passwd "$DS/images/escape"
+call -X PATCH -d '{"kernel":"images/escape"}' /api/vms/nok
+call -X POST /api/vms/nok/power-on
+WHAT="power-on with a kernel that is a symlink out of the datastore: 400 naming kernel"
+step eval 'status 400 && [ "$(field field)" = kernel ] && ! grep -q "fake-vmm" "$DS/nok/console.log" 2>/dev/null'
 rm "$R/dev/kvm"
 call -X POST /api/vms/rb/power-on
 WHAT="no /dev/kvm: 409 saying /dev/kvm is missing"; step eval 'status 409 && field error | grep -q "^/dev/kvm is missing: "'
