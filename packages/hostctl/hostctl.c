@@ -532,10 +532,13 @@ static int cmd_vms_create(struct ctx *x, const struct cmd *c, char **arg, int n)
 		die_usage("vms create needs --memory MIB, --cpus N and --kernel DATASTORE-PATH; see hostctl vms create --help");
 	for (int i = 0; i < a->ndisks; i++)
 		json_array_append_new(disks, json_string(a->disk[i]));
-	body = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:o, s:I, s:b}", "name", arg[0], "memory_mib", (json_int_t)a->memory,
-			 "cpus", (json_int_t)a->cpus, "kernel", a->kernel, "initrd", a->initrd ? a->initrd : "", "cmdline",
-			 a->cmdline ? a->cmdline : "", "disks", disks, "nics", (json_int_t)((a->set & O_NICS) ? a->nics : 1),
-			 "autostart", a->autostart);
+	body = json_pack("{s:s, s:I, s:I, s:s, s:o, s:I, s:b}", "name", arg[0], "memory_mib", (json_int_t)a->memory, "cpus",
+			 (json_int_t)a->cpus, "kernel", a->kernel, "disks", disks, "nics",
+			 (json_int_t)((a->set & O_NICS) ? a->nics : 1), "autostart", a->autostart);
+	if (body && a->initrd && json_object_set_new(body, "initrd", json_string(a->initrd)))
+		json_decref(body), body = NULL;
+	if (body && a->cmdline && json_object_set_new(body, "cmdline", json_string(a->cmdline)))
+		json_decref(body), body = NULL;
 	if (!body)
 		die_usage("the name, paths and command line must be UTF-8 text");
 	r = call_print(x, "POST", "/api/vms", body);
@@ -724,7 +727,7 @@ static const char usage_head[] =
 	"  --user NAME           log in as NAME (default root over HTTPS) [$HOSTCTL_USER]\n"
 	"  --password-file FILE  the password is FILE's first line ('-': standard input); else\n"
 	"                        $HOSTCTL_PASSWORD, else it is asked on the terminal. Never on the command line.\n"
-	"  --ca FILE             trust the host's certificate in FILE (`hostctl host cert fetch FILE`) [$HOSTCTL_CA]\n"
+	"  --ca FILE             trust the certificate in FILE (`hostctl --host HOST host cert fetch FILE`) [$HOSTCTL_CA]\n"
 	"  --fingerprint SHA256  or accept only the certificate with this SHA-256 [$HOSTCTL_FINGERPRINT]\n"
 	"  --server-name NAME    the name the certificate must carry (default: HOST), e.g. with an address\n"
 	"  --insecure            check no certificate (like curl -k): anyone between can read and change\n"

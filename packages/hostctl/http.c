@@ -178,8 +178,8 @@ static int tls_setup(struct conn *c, const struct http_target *t, bool check, ch
 	if (check && !t->insecure && !t->fingerprint) {
 		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 		if (t->ca ? !SSL_CTX_load_verify_locations(c->ctx, t->ca, NULL) : !SSL_CTX_set_default_verify_paths(c->ctx)) {
-			snprintf(err, n, "cannot read the certificate %s: not a PEM certificate, or missing; `hostctl cert fetch "
-				 "FILE` saves the host's", t->ca ? t->ca : "store");
+			snprintf(err, n, "cannot read the certificate %s: not a PEM certificate, or missing; `hostctl --host "
+				 "HOST host cert fetch FILE` saves the host's", t->ca ? t->ca : "store");
 			return -1;
 		}
 	}
