@@ -73,21 +73,24 @@ static char *prompt(const char *text)
 {
 	FILE *tty = fopen("/dev/tty", "r+");
 	struct termios old, quiet;
+	bool term;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 
 	if (!tty)
 		return NULL;
-	fputs(text, tty);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) == 0) {
+	term = tcgetattr(fileno(tty), &old) == 0;
+	if (term) { /* echo off before the prompt: type-ahead is not shown */
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+		tcsetattr(fileno(tty), TCSANOW, &quiet);
 	}
+	fputs(text, tty);
+	fflush(tty);
 	n = getline(&line, &cap, tty);
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	if (term)
+		tcsetattr(fileno(tty), TCSANOW, &old);
 	fputs("\n", tty);
 	fclose(tty);
 	if (n < 0) {

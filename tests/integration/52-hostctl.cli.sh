@@ -9,7 +9,9 @@
 . "$(dirname "$0")/common.sh"
 HOSTD=$OUT/bin/hostd
 HOSTCFG=$OUT/bin/hostcfg
-HOSTCTL=$OUT/bin/hostctl
+# HOSTCTL_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=9" runs
+# every hostctl under a checker.
+HOSTCTL="${HOSTCTL_WRAP:+$HOSTCTL_WRAP }$OUT/bin/hostctl"
 t=$(mktemp -d "${TMPDIR:-/tmp}/hostctl-cli.XXXXXX")
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT
@@ -39,9 +41,9 @@ for _ in $(seq 50); do grep -q listening "$t/hostd.log" && break; sleep 0.1; don
 CRT=$R/etc/hostcfg/hostd.crt
 # hc ARGS...: hostctl over HTTPS as admin, the certificate checked; stdout in $t/out, stderr in
 # $t/err, the exit status in $st. hcs: the same over the UNIX socket, no credentials.
-hc_as() { local pw=$1; shift; "$HOSTCTL" --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" --password-file "$pw" "$@" >"$t/out" 2>"$t/err"; st=$?; }
+hc_as() { local pw=$1; shift; $HOSTCTL --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" --password-file "$pw" "$@" >"$t/out" 2>"$t/err"; st=$?; }
 hc() { hc_as "$t/admin.pw" --user admin "$@"; }
-hcs() { "$HOSTCTL" --socket "$t/hostd.sock" "$@" >"$t/out" 2>"$t/err"; st=$?; }
+hcs() { $HOSTCTL --socket "$t/hostd.sock" "$@" >"$t/out" 2>"$t/err"; st=$?; }
 line() { grep -qxE "$1" "$t/out"; }
 jfield() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d[sys.argv[2]] if isinstance(d, dict) else d)' "$t/out" "$1"; }
 conf_sum() { sha256sum "$R/etc/hostcfg/host.conf"; }
@@ -61,38 +63,42 @@ step eval 'hc host show && line "hostname +esx-cli" && grep -qE "^cpus +[0-9]+$"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=esx-cli -addext subjectAltName=DNS:esx-cli \
 	-days 1 -keyout "$t/other.key" -out "$t/other.crt" >/dev/null 2>&1
 WHAT="--ca with another certificate of the same name: refused before any credentials are sent, exit 1, what to do said"
-step eval '"$HOSTCTL" --host "127.0.0.1:$port" --server-name esx-cli --ca "$t/other.crt" --user admin --password-file "$t/admin.pw" host show >"$t/out" 2>"$t/err";
+step eval '$HOSTCTL --host "127.0.0.1:$port" --server-name esx-cli --ca "$t/other.crt" --user admin --password-file "$t/admin.pw" host show >"$t/out" 2>"$t/err";
 	[ $? = 1 ] && grep -q "^hostctl: the certificate of 127.0.0.1 is not trusted: .*--ca FILE" "$t/err" && [ ! -s "$t/out" ] &&
 	! grep -q "admin" "$t/hostd.log"'
 
 WHAT="without --ca (the system's CAs): the self-signed certificate is refused, exit 1"
-step eval '"$HOSTCTL" --host "127.0.0.1:$port" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "not trusted: self-signed certificate" "$t/err"'
+step eval '$HOSTCTL --host "127.0.0.1:$port" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "not trusted: self-signed certificate" "$t/err"'
 
 WHAT="--ca right but the name not the certificate's: refused, --server-name suggested"
-step eval '"$HOSTCTL" --host "127.0.0.1:$port" --ca "$CRT" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "for another name.*--server-name" "$t/err"'
+step eval '$HOSTCTL --host "127.0.0.1:$port" --ca "$CRT" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "for another name.*--server-name" "$t/err"'
 
 WHAT="--insecure: works, with a warning on stderr"
-step eval '"$HOSTCTL" --host "127.0.0.1:$port" --insecure health >"$t/out" 2>"$t/err" && line "status +ok" && grep -q "warning: --insecure" "$t/err"'
+step eval '$HOSTCTL --host "127.0.0.1:$port" --insecure health >"$t/out" 2>"$t/err" && line "status +ok" && grep -q "warning: --insecure" "$t/err"'
 
 fp=$(openssl x509 -in "$CRT" -noout -fingerprint -sha256 | sed 's/.*=//')
 WHAT="host cert fetch: the host's certificate saved, its SHA-256 printed; --fingerprint pins it"
-step eval '"$HOSTCTL" --host "127.0.0.1:$port" host cert fetch "$t/fetched.crt" >"$t/out" 2>"$t/err" && cmp -s "$t/fetched.crt" "$CRT" &&
-	grep -qx "$fp" "$t/out" && "$HOSTCTL" --host "127.0.0.1:$port" --fingerprint "$fp" health >"$t/out" 2>"$t/err" && line "status +ok"'
+step eval '$HOSTCTL --host "127.0.0.1:$port" host cert fetch "$t/fetched.crt" >"$t/out" 2>"$t/err" && cmp -s "$t/fetched.crt" "$CRT" &&
+	grep -qx "$fp" "$t/out" && $HOSTCTL --host "127.0.0.1:$port" --fingerprint "$fp" health >"$t/out" 2>"$t/err" && line "status +ok"'
 
 WHAT="--fingerprint of another certificate: refused, the real fingerprint shown, exit 1"
 other=$(openssl x509 -in "$t/other.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
-step eval '"$HOSTCTL" --host "127.0.0.1:$port" --fingerprint "$other" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -qF "$fp" "$t/err"'
+step eval '$HOSTCTL --host "127.0.0.1:$port" --fingerprint "$other" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -qF "$fp" "$t/err"'
 
 WHAT="a wrong password: hostd's 401 printed as 'hostctl: 401: ...', exit 1"
 step eval 'hc_as "$t/wrong.pw" --user viewer config show; [ $st = 1 ] && grep -q "^hostctl: 401: " "$t/err" && [ ! -s "$t/out" ]'
 
 WHAT="the password from HOSTCTL_PASSWORD, the host from HOSTCTL_HOST, the user from HOSTCTL_USER"
-step eval 'HOSTCTL_HOST="127.0.0.1:$port" HOSTCTL_USER=viewer HOSTCTL_PASSWORD="$VIEW_PW" HOSTCTL_CA="$CRT" "$HOSTCTL" --server-name esx-cli config show >"$t/out" 2>"$t/err" &&
+step eval 'HOSTCTL_HOST="127.0.0.1:$port" HOSTCTL_USER=viewer HOSTCTL_PASSWORD="$VIEW_PW" HOSTCTL_CA="$CRT" $HOSTCTL --server-name esx-cli config show >"$t/out" 2>"$t/err" &&
 	line "hostname +esx-cli"'
 
 WHAT="no password and no terminal: a usage error saying where to give it (exit 2), nothing sent"
-step eval 'setsid -w "$HOSTCTL" --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" config show </dev/null >"$t/out" 2>"$t/err"; [ $? = 2 ] &&
+step eval 'setsid -w $HOSTCTL --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" config show </dev/null >"$t/out" 2>"$t/err"; [ $? = 2 ] &&
 	grep -q "no password for root: give --password-file FILE, set HOSTCTL_PASSWORD, or run on a terminal" "$t/err"'
+
+WHAT="no password given, a terminal: asked there without echo (script(1) is the terminal)"
+step eval '{ sleep 1; printf "%s\n" "$VIEW_PW"; } | script -qec "$HOSTCTL --host 127.0.0.1:$port --server-name esx-cli --ca $CRT --user viewer config show" /dev/null >"$t/out" 2>"$t/err" &&
+	grep -q "^Password for viewer@127.0.0.1: " "$t/out" && grep -qE "^hostname +esx-cli" "$t/out" && ! grep -qF "$VIEW_PW" "$t/out"'
 
 WHAT="config show as read-only: every key"
 step eval 'hc_as "$t/viewer.pw" --user viewer config show && line "hostname +esx-cli" && line "network-mode +dhcp"'
@@ -126,27 +132,27 @@ else
 fi
 
 WHAT="usage errors exit 2 with what to do: no command, an unknown one, missing operands and options, a foreign option"
-step eval '"$HOSTCTL" >/dev/null 2>"$t/err"; [ $? = 2 ] && grep -q "no command given; see hostctl --help" "$t/err" &&
-	{ "$HOSTCTL" vms frobnicate 2>"$t/err"; [ $? = 2 ]; } && grep -q "hostctl vms --help lists them" "$t/err" &&
-	{ "$HOSTCTL" vms create web-1 2>"$t/err"; [ $? = 2 ]; } && grep -q "needs --memory MIB, --cpus N and --kernel" "$t/err" &&
-	{ "$HOSTCTL" datastore put onlyone 2>"$t/err"; [ $? = 2 ]; } && grep -q "usage: hostctl datastore put FILE PATH" "$t/err" &&
-	{ "$HOSTCTL" health --role x 2>"$t/err"; [ $? = 2 ]; } && grep -q "health does not take --role" "$t/err" &&
-	{ "$HOSTCTL" --host "esx:99999" health 2>"$t/err"; [ $? = 2 ]; } && grep -q "is not HOST\[:PORT\]" "$t/err"'
+step eval '$HOSTCTL >/dev/null 2>"$t/err"; [ $? = 2 ] && grep -q "no command given; see hostctl --help" "$t/err" &&
+	{ $HOSTCTL vms frobnicate 2>"$t/err"; [ $? = 2 ]; } && grep -q "hostctl vms --help lists them" "$t/err" &&
+	{ $HOSTCTL vms create web-1 2>"$t/err"; [ $? = 2 ]; } && grep -q "needs --memory MIB, --cpus N and --kernel" "$t/err" &&
+	{ $HOSTCTL datastore put onlyone 2>"$t/err"; [ $? = 2 ]; } && grep -q "usage: hostctl datastore put FILE PATH" "$t/err" &&
+	{ $HOSTCTL health --role x 2>"$t/err"; [ $? = 2 ]; } && grep -q "health does not take --role" "$t/err" &&
+	{ $HOSTCTL --host "esx:99999" health 2>"$t/err"; [ $? = 2 ]; } && grep -q "is not HOST\[:PORT\]" "$t/err"'
 
 WHAT="--help lists every command; a group's and a command's help"
-step eval '"$HOSTCTL" --help >"$t/out" && for c in "health" "host show" "host reboot" "host cert set" "config set" "users add" "users unlock" \
+step eval '$HOSTCTL --help >"$t/out" && for c in "health" "host show" "host reboot" "host cert set" "config set" "users add" "users unlock" \
 	"banks stage" "banks rollback" "vms create" "vms power-on" "vms console" "datastore put" "datastore get" "datastore rm" "logs"; do
 	grep -q "^  $c" "$t/out" || { echo "# --help lacks $c"; exit 1; }; done &&
-	"$HOSTCTL" vms --help >"$t/out" && grep -q "^  vms create NAME --memory MIB" "$t/out" && ! grep -q "^  users" "$t/out" &&
-	"$HOSTCTL" datastore get --help >"$t/out" && [ "$(grep -c "^  datastore" "$t/out")" = 1 ]'
+	$HOSTCTL vms --help >"$t/out" && grep -q "^  vms create NAME --memory MIB" "$t/out" && ! grep -q "^  users" "$t/out" &&
+	$HOSTCTL datastore get --help >"$t/out" && [ "$(grep -c "^  datastore" "$t/out")" = 1 ]'
 
 WHAT="a port where nothing listens: the connection failure named with what to check, exit 1"
 dead=$(free_port)
-step eval '"$HOSTCTL" --host "127.0.0.1:$dead" --insecure health >"$t/out" 2>"$t/err"; [ $? = 1 ] &&
+step eval '$HOSTCTL --host "127.0.0.1:$dead" --insecure health >"$t/out" 2>"$t/err"; [ $? = 1 ] &&
 	grep -q "cannot connect to 127.0.0.1 port $dead: Connection refused; is the host up and hostd running" "$t/err"'
 
 WHAT="a socket that is not there: named, with what to do, exit 1"
-step eval '"$HOSTCTL" --socket "$t/none.sock" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "cannot reach hostd on $t/none.sock: .*is hostd running" "$t/err"'
+step eval '$HOSTCTL --socket "$t/none.sock" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "cannot reach hostd on $t/none.sock: .*is hostd running" "$t/err"'
 
 # ---- the calls hostd gets with the rest of issue 12 (probed: skipped until then) ----
 code=$(api POST /api/users '{}')
