@@ -535,9 +535,10 @@ static int cmd_vms_create(struct ctx *x, const struct cmd *c, char **arg, int n)
 		die_usage("vms create needs --memory MIB, --cpus N and --kernel DATASTORE-PATH; see hostctl vms create --help");
 	for (int i = 0; i < a->ndisks; i++)
 		json_array_append_new(disks, json_string(a->disk[i]));
-	body = json_pack("{s:s, s:I, s:I, s:s, s:o, s:I, s:b}", "name", arg[0], "memory_mib", (json_int_t)a->memory, "cpus",
-			 (json_int_t)a->cpus, "kernel", a->kernel, "disks", disks, "nics",
-			 (json_int_t)((a->set & O_NICS) ? a->nics : 1), "autostart", a->autostart);
+	body = json_pack("{s:s, s:I, s:I, s:s, s:o, s:b}", "name", arg[0], "memory_mib", (json_int_t)a->memory, "cpus",
+			 (json_int_t)a->cpus, "kernel", a->kernel, "disks", disks, "autostart", a->autostart);
+	if (body && (a->set & O_NICS) && json_object_set_new(body, "nics", json_integer(a->nics)))
+		json_decref(body), body = NULL;
 	if (body && a->initrd && json_object_set_new(body, "initrd", json_string(a->initrd)))
 		json_decref(body), body = NULL;
 	if (body && a->cmdline && json_object_set_new(body, "cmdline", json_string(a->cmdline)))
@@ -702,7 +703,7 @@ static const struct cmd cmds[] = {
 	{ "vms show", "NAME", 1, 1, 0, cmd_simple, "GET", "/api/vms/%s", "a VM's definition and state" },
 	{ "vms create", "NAME --memory MIB --cpus N --kernel PATH [--initrd PATH] [--cmdline TEXT] [--disk PATH]... [--nics N] [--autostart]",
 	  1, 1, VM_OPTS, cmd_vms_create, NULL, NULL,
-	  "define a VM; PATHs are datastore paths (hostctl datastore put); --nics defaults to 1" },
+	  "define a VM; PATHs are datastore paths (hostctl datastore put); without --nics, hostd's default" },
 	{ "vms delete", "NAME", 1, 1, 0, cmd_simple, "DELETE", "/api/vms/%s", "remove a stopped VM's definition" },
 	{ "vms power-on", "NAME", 1, 1, 0, cmd_simple, "POST", "/api/vms/%s/power-on", "start a VM" },
 	{ "vms power-off", "NAME", 1, 1, 0, cmd_simple, "POST", "/api/vms/%s/power-off", "stop a VM" },

@@ -7,7 +7,8 @@
 # does not have yet (users' changes, banks, datastore, VMs, logs) are probed first: each is
 # skipped, saying why, until hostd answers it.
 . "$(dirname "$0")/common.sh"
-HOSTD=$OUT/bin/hostd
+# HOSTD=path runs another hostd build (e.g. a branch's with more of the API).
+HOSTD=${HOSTD:-$OUT/bin/hostd}
 HOSTCFG=$OUT/bin/hostcfg
 # HOSTCTL_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=9" runs
 # every hostctl under a checker.
