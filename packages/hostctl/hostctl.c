@@ -686,13 +686,13 @@ static const struct cmd cmds[] = {
 	{ "config show", "", 0, 0, 0, cmd_simple, "GET", "/api/config", "the host's configuration" },
 	{ "config set", "KEY=VALUE...", 1, 64, 0, cmd_config_set, NULL, NULL,
 	  "change settings, all or nothing; list keys (dns-servers, dns-search, syslog-servers, ntp-servers;\n"
-	  "  dns, syslog, ntp) take words separated by blanks or commas" },
+	  "      dns, syslog, ntp) take words separated by blanks or commas" },
 	{ "users list", "", 0, 0, 0, cmd_list, "GET", "/api/users", "the users, their roles, whether locked" },
-	{ "users add", "NAME --role ROLE", 1, 1, O_ROLE | O_NEWPW, cmd_users_add, NULL, NULL,
+	{ "users add", "NAME --role ROLE [--new-password-file FILE]", 1, 1, O_ROLE | O_NEWPW, cmd_users_add, NULL, NULL,
 	  "add a user (role administrator, operator or read-only); the password is asked twice,\n"
-	  "  or read from --new-password-file FILE ('-': standard input)" },
+	  "      or read from --new-password-file FILE ('-': standard input)" },
 	{ "users delete", "NAME", 1, 1, 0, cmd_simple, "DELETE", "/api/users/%s", "remove a user" },
-	{ "users passwd", "NAME", 1, 1, O_NEWPW, cmd_users_passwd, NULL, NULL,
+	{ "users passwd", "NAME [--new-password-file FILE]", 1, 1, O_NEWPW, cmd_users_passwd, NULL, NULL,
 	  "set a user's password (asked twice, or --new-password-file FILE)" },
 	{ "users unlock", "NAME", 1, 1, 0, cmd_simple, "POST", "/api/users/%s/unlock", "unlock a user locked out by failed logins" },
 	{ "banks status", "", 0, 0, 0, cmd_simple, "GET", "/api/banks", "the boot banks (what `bankctl status` says)" },
