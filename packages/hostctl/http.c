@@ -421,7 +421,11 @@ static int read_answer(struct conn *c, const struct http_sink *sink, struct http
 		return snprintf(err, n, "out of memory"), -1;
 	for (;;) {
 		if (read_head(c, buf, &have, &headlen, &body) != 0 || http_head_parse(buf, headlen, h) != 0) {
-			snprintf(err, n, "the server did not answer in HTTP; is it hostd (--host HOST:PORT)?");
+			if (have == 0)
+				snprintf(err, n, "hostd closed the connection without an answer (restarting, or too many "
+					 "connections?); try again");
+			else
+				snprintf(err, n, "the server did not answer in HTTP; is it hostd (--host HOST:PORT)?");
 			goto out;
 		}
 		if (h->status >= 200)

@@ -152,6 +152,20 @@ dead=$(free_port)
 step eval '$HOSTCTL --host "127.0.0.1:$dead" --insecure health >"$t/out" 2>"$t/err"; [ $? = 1 ] &&
 	grep -q "cannot connect to 127.0.0.1 port $dead: Connection refused; is the host up and hostd running" "$t/err"'
 
+WHAT="a port that speaks plain HTTP, not TLS: said, exit 1"
+plain=$(free_port)
+python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+for _ in range(2):  # the probe below, then hostctl
+    c, _ = s.accept(); c.settimeout(10)
+    try:
+        c.recv(4096); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    except OSError:
+        pass
+    c.close()' "$plain" &
+for _ in $(seq 50); do python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$plain" 2>/dev/null && break; sleep 0.1; done
+step eval '$HOSTCTL --host "127.0.0.1:$plain" --insecure health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "TLS with 127.0.0.1 port $plain failed: .*; is it hostd.s HTTPS port?" "$t/err"'
+
 WHAT="a socket that is not there: named, with what to do, exit 1"
 step eval '$HOSTCTL --socket "$t/none.sock" health >"$t/out" 2>"$t/err"; [ $? = 1 ] && grep -q "cannot reach hostd on $t/none.sock: .*is hostd running" "$t/err"'
 
