@@ -154,6 +154,17 @@ row "imgsign verify of the bundle ($((bytes / 1048576)) MiB)" "$v" s "<=" "-"
 row "  sha256sum of the same bytes" "$h" s "<=" "-"
 row "  ratio to sha256sum" "$(awk -v a="$v" -v b="$h" 'BEGIN { printf "%.2f", a / b }')" x "<=" 1.1
 
+# --- hostd: authenticated GET /api/host with keep-alive against nginx serving the same JSON ---
+if api=$(bash "$(dirname "$0")/bench-api.sh" "$t/api" 2>"$t/api.err"); then
+	eval "$api"
+	row "hostd GET /api/host, Basic auth, keep-alive" "$hostd_rps" req/s ">=" "-"
+	row "  p99 latency (wrk, 8 connections)" "$hostd_p99_ms" ms "<=" "-"
+	row "  nginx, same JSON as a static file, TLS" "$nginx_rps" req/s ">=" "-"
+	row "  ratio (hostd / nginx, one process each)" "$(awk -v a="$hostd_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')" x ">=" 0.5
+else
+	row "hostd API rate (could not run: $(head -c 60 "$t/api.err"))" "n/a" "" ">=" "-"
+fi
+
 printf '| %-44s | %14s | %-11s | %-6s |\n' figure value target result
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "-------------" "--------"
 printf '%s\n' "${rows[@]}"
