@@ -124,6 +124,10 @@ stage=$(seconds "$BANKCTL" --disk "$t/disk.img" stage "$bundle")
 dd_t=$(seconds dd if="$bundle" of="$t/dd.out" bs=1M conv=fsync)
 row "bankctl stage ($((bytes / 1048576)) MiB bundle, verify included)" "$stage" s "<=" "-"
 row "  ratio to dd conv=fsync of the same bytes" "$(awk -v a="$stage" -v b="$dd_t" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
+fresh_disk "$t/disk2.img"
+pipe_t=$(seconds sh -c 'cat "$1" | "$2" --disk "$3" stage -' sh "$bundle" "$BANKCTL" "$t/disk2.img")
+row "  the same from a pipe (one pass: stage -)" "$pipe_t" s "<=" "-"
+row "  ratio to dd conv=fsync of the same bytes" "$(awk -v a="$pipe_t" -v b="$dd_t" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
 rauc=$(bash tests/bench-rauc.sh "$bytes" "$t/rauc" 2>"$t/rauc.log" | sed -n 's/^rauc_install_seconds=//p')
 if [ -n "$rauc" ]; then
 	row "  rauc install of a plain bundle, same size" "$rauc" s "<=" "-"
