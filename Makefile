@@ -75,7 +75,8 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 # configuration through hostcfg's library and commit (the same code as `hostcfg set`), checks
 # passwords through packages/auth.
 HOSTD_API     = packages/hostd/api.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/hostcfg/commit.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/auth/cache.c \
+                packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
 # hostctl (packages/hostctl, docs/hostctl.md), hostd's command-line client: HOSTCTL_LIB is its pure
 # part (options, tables, the HTTP answer's framing: unit-tested and fuzzed); http.c its I/O.
@@ -87,7 +88,8 @@ HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
-           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(HOSTCFG_LIB) $(HOSTD_API) $(HOSTCTL_LIB) $(LIB_HOST))
+           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/auth/cache.c $(HOSTCFG_LIB) \
+           $(HOSTD_API) $(HOSTCTL_LIB) $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -113,7 +115,7 @@ UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
-             logd/test-msg logd/test-conf auth/test-auth hostcfg/test-hostcfg hostd/test-api \
+             logd/test-msg logd/test-conf auth/test-auth auth/test-cache hostcfg/test-hostcfg hostd/test-api \
              hostctl/test-hostctl
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
