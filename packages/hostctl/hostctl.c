@@ -374,6 +374,34 @@ static int download(struct ctx *x, const char *path, int fd, const char *what)
 	return r;
 }
 
+/* The download's temporary file, removed when hostctl is interrupted (Ctrl-C). */
+static char *volatile partial;
+
+static void remove_partial(int sig)
+{
+	if (partial)
+		unlink(partial);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Catch (on) or give back (off) SIGINT, SIGTERM and SIGHUP; those ignored stay so. */
+static void catch_signals(bool on)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static void (*before[3])(int);
+
+	for (int i = 0; i < 3; i++) {
+		if (on) {
+			before[i] = signal(sigs[i], remove_partial);
+			if (before[i] == SIG_IGN)
+				signal(sigs[i], SIG_IGN);
+		} else {
+			signal(sigs[i], before[i]);
+		}
+	}
+}
+
 /* A temporary file beside file, renamed over it when the download is whole. */
 static int get_to_file(struct ctx *x, const char *path, const char *file, const char *remote)
 {
@@ -389,6 +417,8 @@ static int get_to_file(struct ctx *x, const char *path, const char *file, const 
 		return r;
 	}
 	fchmod(fd, 0644 & ~umask(umask(0)));
+	partial = tmp;
+	catch_signals(true);
 	r = download(x, path, fd, file);
 	if (r == 3)
 		r = fail("%s is a folder; `hostctl datastore ls %s` lists it", remote, remote);
@@ -398,6 +428,8 @@ static int get_to_file(struct ctx *x, const char *path, const char *file, const 
 		r = fail("cannot write %s: %s", file, strerror(errno));
 	if (r != 0)
 		unlink(tmp);
+	catch_signals(false);
+	partial = NULL;
 	free(tmp);
 	return r;
 }
