@@ -3,7 +3,8 @@
 # free port, as test 47 runs it): over HTTPS (the certificate checked with --ca, pinned with
 # --fingerprint, refused when it is not the host's, --insecure said aloud) and over the UNIX
 # socket as root; tables and --json; the server's errors as "hostctl: STATUS: error (field F)"
-# with exit 1; usage errors with exit 2; a host that cannot be reached named. The calls hostd
+# with exit 1; usage errors with exit 2; a host that cannot be reached named; the image's own
+# hostctl (its package on recipes/runtime's libraries, in a chroot) on /run/hostd.sock. The calls hostd
 # does not have yet (users' changes, banks, datastore, VMs, logs) are probed first: each is
 # skipped, saying why, until hostd answers it.
 . "$(dirname "$0")/common.sh"
@@ -130,6 +131,22 @@ if [ "$(id -u)" = 0 ]; then
 else
 	WHAT="the UNIX socket as root"
 	skip "not root: the socket's root peer needs uid 0"
+fi
+
+# The appliance's hostctl: its package and the image's shared libraries (recipes/runtime) in a
+# tree, run there (chroot) as on the host: no options, /run/hostd.sock (a hard link to the test's).
+WHAT="the image's /usr/bin/hostctl runs on the image's libraries alone and talks to /run/hostd.sock by default"
+pkg() { "$OUT/bin/imgbuild" list 2>/dev/null | awk -v n="$1" '$1 == n && $4 == "cached" { print $5 }'; }
+if [ "$(id -u)" != 0 ]; then
+	skip "not root: chroot needs uid 0"
+elif [ -z "$(pkg hostctl)" ] || [ -z "$(pkg runtime)" ]; then
+	skip "the hostctl and runtime packages are not built (make builds them)"
+else
+	mkdir -p "$t/img/run"
+	for p in runtime hostctl; do zstd -dc "$(pkg $p)" | tar -x -C "$t/img"; done
+	ln "$t/hostd.sock" "$t/img/run/hostd.sock"
+	step eval 'chroot "$t/img" /usr/bin/hostctl health >"$t/out" 2>"$t/err" && line "status +ok" &&
+		chroot "$t/img" /usr/bin/hostctl users list >"$t/out" 2>"$t/err" && grep -qE "^admin +administrator" "$t/out"'
 fi
 
 WHAT="usage errors exit 2 with what to do: no command, an unknown one, missing operands and options, a foreign option"
