@@ -200,19 +200,21 @@ static int mem_data(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* An error answer: "hostctl: STATUS: error (field F)". */
-static int answer_error(const struct http_head *h, const struct membuf *m)
+/* An error answer: "hostctl: STATUS: error (field F)"; a 401 without credentials says how to
+ * give them (a non-root peer of the socket). */
+static int answer_error(const struct ctx *x, const struct http_head *h, const struct membuf *m)
 {
 	json_t *j = m->n ? json_loadb(m->p, m->n, 0, NULL) : NULL;
 	const char *msg = json_string_value(json_object_get(j, "error"));
 	const char *field = json_string_value(json_object_get(j, "field"));
+	const char *hint = h->status == 401 && !x->auth ? "; give --user NAME (its password is asked), or run as root" : "";
 
 	if (msg && field)
-		fail("%d: %s (field %s)", h->status, msg, field);
+		fail("%d: %s (field %s)%s", h->status, msg, field, hint);
 	else if (msg)
-		fail("%d: %s", h->status, msg);
+		fail("%d: %s%s", h->status, msg, hint);
 	else
-		fail("%d: %s", h->status, h->reason[0] ? h->reason : "the server refused the call");
+		fail("%d: %s%s", h->status, h->reason[0] ? h->reason : "the server refused the call", hint);
 	json_decref(j);
 	return 1;
 }
@@ -231,7 +233,7 @@ static int call(struct ctx *x, const char *method, const char *path, const struc
 	if (http_call(&x->t, method, path, body, &sink, &h, err, sizeof(err)) != 0)
 		return fail("%s", err);
 	if (h.status >= 300)
-		return answer_error(&h, raw);
+		return answer_error(x, &h, raw);
 	if (raw->n && !(*out = json_loadb(raw->p, raw->n, 0, NULL)))
 		return fail("%d: the answer is not JSON; is %s hostd?", h.status, x->t.socket ? x->t.socket : x->t.host);
 	return 0;
@@ -367,7 +369,7 @@ static int download(struct ctx *x, const char *path, int fd, const char *what)
 	if (http_call(&x->t, "GET", path, NULL, &sink, &h, err, sizeof(err)) != 0)
 		r = d.werr ? fail("cannot write %s: %s", what, strerror(d.werr)) : fail("%s", err);
 	else if (h.status >= 300)
-		r = answer_error(&h, &d.mem);
+		r = answer_error(x, &h, &d.mem);
 	else if (!d.to_file)
 		r = 3; /* JSON: the caller says what it means */
 	free(d.mem.p);

@@ -287,12 +287,18 @@ char *http_basic(const char *user, const char *password)
 static int send_head(struct conn *c, const struct http_target *t, const char *method, const char *path,
 		     const struct http_body *b)
 {
-	char *head = NULL;
+	char *head = NULL, host[300];
 	int r, len;
 
+	/* Host: the name, [v6], and the port unless 443 */
+	if (t->socket)
+		snprintf(host, sizeof(host), "localhost");
+	else
+		snprintf(host, sizeof(host), strchr(t->host, ':') ? "[%s]%s%s" : "%s%s%s", t->host,
+			 strcmp(t->port, "443") ? ":" : "", strcmp(t->port, "443") ? t->port : "");
 	len = asprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: hostctl\r\nAccept: application/json, */*\r\n"
 		       "Connection: close\r\n%s%s%s%s%s%sContent-Length: %lld\r\n\r\n",
-		       method, path, t->socket ? "localhost" : t->host, t->auth ? "Authorization: " : "", t->auth ? t->auth : "",
+		       method, path, host, t->auth ? "Authorization: " : "", t->auth ? t->auth : "",
 		       t->auth ? "\r\n" : "", b && b->type ? "Content-Type: " : "", b && b->type ? b->type : "",
 		       b && b->type ? "\r\n" : "",
 		       b ? (long long)(b->fd >= 0 ? (long long)b->size : (long long)b->len) : 0LL);
