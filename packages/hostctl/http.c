@@ -411,7 +411,9 @@ static int read_body(struct conn *c, struct body_state *s, const char *pre, size
 			r = body_bytes(s, buf, (size_t)got);
 	}
 	free(buf);
-	if (r != 1 && !s->stopped)
+	if (r != 1 && s->stopped)
+		snprintf(err, n, "the answer was not taken whole (over hostctl's limit, or it could not be written)");
+	else if (r != 1)
 		snprintf(err, n, "the answer broke off (the connection was closed or the body is malformed); try again");
 	return r == 1 ? 0 : -1;
 }
@@ -454,6 +456,7 @@ int http_call(const struct http_target *t, const char *method, const char *path,
 	struct conn c;
 	int r;
 
+	snprintf(err, errlen, "no answer");
 	if (conn_open(&c, t, true, err, errlen) != 0) {
 		conn_close(&c);
 		return -1;
