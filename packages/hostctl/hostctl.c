@@ -298,10 +298,23 @@ static int open_upload(const char *file, off_t *size)
 	return fd;
 }
 
+/* "sent 45% (48 of 107 MiB)" on a terminal, each whole percent. */
+static void show_progress(off_t sent, off_t size)
+{
+	static int last = -1;
+	int pct = size ? (int)(sent * 100 / size) : 100;
+
+	if (pct == last)
+		return;
+	last = pct;
+	fprintf(stderr, "\rhostctl: sent %d%% (%lld of %lld MiB)%s", pct, (long long)(sent >> 20), (long long)(size >> 20),
+		sent == size ? "; waiting for the host\n" : "");
+}
+
 /* A call that sends file as its body, streamed. */
 static int call_upload(struct ctx *x, const char *method, const char *path, const char *file)
 {
-	struct http_body b = { .type = "application/octet-stream", .fd = -1 };
+	struct http_body b = { .type = "application/octet-stream", .fd = -1, .progress = isatty(2) ? show_progress : NULL };
 	struct membuf raw;
 	json_t *out;
 	int r;

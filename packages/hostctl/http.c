@@ -332,6 +332,8 @@ static int send_body(struct conn *c, const struct http_body *b, char *err, size_
 		if (io_write(c, buf, (size_t)r) != 0)
 			break;
 		left -= r;
+		if (b->progress)
+			b->progress(b->size - left, b->size);
 	}
 	free(buf);
 	return 0;

@@ -26,6 +26,7 @@ struct http_body {
 	size_t len;
 	int fd; /* -1: data */
 	off_t size;
+	void (*progress)(off_t sent, off_t size); /* or NULL: called as fd's bytes go out */
 };
 
 /* Where the answer goes: head() once (non-zero: stop), then data() with each piece of the body
