@@ -15,6 +15,7 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT
 R=$t/root DS=$t/root/vmfs/volumes/datastore1
 n=0
+FAILED=0
 step() { n=$((n + 1)); if "$@"; then echo "ok $n - $WHAT"; else echo "not ok $n - $WHAT"; FAILED=1; fi; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -149,4 +150,4 @@ WHAT="hostd killed (SIGKILL): its VMs end too (parent-death signal), none left r
 # (gone, or a zombie: its new parent may not reap it here)
 step eval '[ -n "$webpid" ] && { ! kill -0 "$webpid" 2>/dev/null || grep -q "^State:.*zombie" "/proc/$webpid/status"; }'
 echo "1..$n"
-[ -z "${FAILED:-}" ]
+[ "${FAILED:-0}" = 0 ]
