@@ -18,12 +18,14 @@ Q        = $(if $(filter 1,$(V)),,@)
 WARN     = -Wall -Wextra -Werror
 CFLAGS   = -std=gnu11 -O2 -g $(WARN)
 CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages/init -Ipackages/installer -Ipackages/logd \
-           -Ipackages/auth -Ipackages/hostcfg -Ipackages/hostd -Ipackages/dcui
+           -Ipackages/auth -Ipackages/hostcfg -Ipackages/hostd -Ipackages/hostctl -Ipackages/dcui
 LIBS     = -larchive -lcrypto -lblkid -lcrypt
 # hostcfg's: libarchive for the state archive, zlib to check its gzip stream whole, libxcrypt.
 HOSTCFG_LIBS = -larchive -lz -lcrypt
 # hostd's: libevent's evhttp on OpenSSL, jansson for JSON (recipes/runtime carries them shared).
 HOSTD_LIBS   = -levent_openssl -levent_extra -levent_core -ljansson -lssl -lcrypto
+# hostctl's: OpenSSL for TLS, jansson for JSON (both in recipes/runtime).
+HOSTCTL_LIBS = -ljansson -lssl -lcrypto
 
 # One object list per program: each links what it uses and nothing else (docs/building.md,
 # "Layout"). The libraries, lowest first; nothing includes or calls a folder listed after it:
@@ -73,8 +75,15 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 # configuration through hostcfg's library and commit (the same code as `hostcfg set`), checks
 # passwords through packages/auth.
 HOSTD_API     = packages/hostd/api.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/hostcfg/commit.c \
+# VMs (packages/hostd/vms.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
+HOSTD_VMDEF   = packages/hostd/vmdef.c
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/cert.c packages/hostd/vms.c $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c \
+                packages/auth/cache.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
+# hostctl (packages/hostctl, docs/hostctl.md), hostd's command-line client: HOSTCTL_LIB is its pure
+# part (options, tables, the HTTP answer's framing: unit-tested and fuzzed); http.c its I/O.
+HOSTCTL_LIB   = packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c
+hostctl_SRC   = packages/hostctl/hostctl.c packages/hostctl/http.c $(HOSTCTL_LIB)
 # dcui (packages/dcui, docs/dcui.md), the Direct Console UI: ncurses; logins through packages/auth,
 # changes through hostcfg's library and commit, as hostd's.
 DCUI_LIB      = packages/dcui/keys.c packages/dcui/model.c
@@ -83,11 +92,12 @@ dcui_SRC      = packages/dcui/dcui.c packages/dcui/act.c $(DCUI_LIB) packages/au
 DCUI_LIBS     = -lncursesw -ltinfo
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
-           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h packages/hostd/*.h packages/dcui/*.h)
+           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h packages/hostd/*.h packages/hostctl/*.h packages/dcui/*.h)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
-           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c $(HOSTCFG_LIB) $(HOSTD_API) $(DCUI_LIB) $(LIB_HOST))
+           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/auth/cache.c $(HOSTCFG_LIB) \
+           $(HOSTD_API) $(HOSTD_VMDEF) $(HOSTCTL_LIB) $(DCUI_LIB) $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -100,7 +110,7 @@ SIGN_ARGS = $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY)) $(if $(SIGNING_CER
 # default is $IMGBUILD_STORE or ~/.cache/imgbuild/pkgs; `make STORE=dir` names another.
 STORE_ARGS = $(if $(STORE),--store $(STORE))
 
-all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd $(OUT)/bin/hostcfg $(OUT)/bin/hostd $(OUT)/bin/dcui
+all: setup $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd $(OUT)/bin/hostcfg $(OUT)/bin/hostd $(OUT)/bin/hostctl $(OUT)/bin/dcui
 	$(OUT)/bin/imgbuild -o $(OUT) $(STORE_ARGS) -j $(JOBS) --image-version $(VERSION) $(SIGN_ARGS) build $(PROFILE)
 
 setup: $(OUT)/.setup-done
@@ -113,7 +123,8 @@ UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
-             logd/test-msg logd/test-conf auth/test-auth hostcfg/test-hostcfg hostd/test-api dcui/test-dcui
+             logd/test-msg logd/test-conf auth/test-auth auth/test-cache hostcfg/test-hostcfg hostd/test-api dcui/test-dcui \
+             hostd/test-vmdef hostctl/test-hostctl
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 
@@ -156,6 +167,9 @@ $(OUT)/bin/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 $(OUT)/bin/hostd: $(hostd_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOSTCFG_LIBS) $(HOSTD_LIBS)
+$(OUT)/bin/hostctl: $(hostctl_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOSTCTL_LIBS)
 $(OUT)/bin/dcui: $(dcui_SRC:%.c=$(OUT)/obj/plain/%.o) | setup
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOSTCFG_LIBS) $(DCUI_LIBS)
@@ -197,6 +211,10 @@ $(OUT)/target/hostcfg: $(hostcfg_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/stati
 $(OUT)/target/hostd: $(hostd_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/static/packages/hostcfg/noxar.o
 	@mkdir -p $(@D)
 	$(Q)$(CC) -s -Wl,--gc-sections -o $@ $^ $(STATIC_LIBS) -lcrypt $(HOSTD_LIBS) 2>$@.link.log || { cat $@.link.log; exit 1; }
+# hostctl: glibc, OpenSSL and jansson shared (recipes/runtime).
+$(OUT)/target/hostctl: $(hostctl_SRC:%.c=$(OUT)/obj/static/%.o)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -s -o $@ $^ $(HOSTCTL_LIBS)
 # dcui: libarchive linked in as for hostcfg; glibc, libxcrypt and ncurses (libncursesw, libtinfo)
 # shared (recipes/runtime).
 $(OUT)/target/dcui: $(dcui_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/static/packages/hostcfg/noxar.o
@@ -229,7 +247,7 @@ crash: all crash-tools
 	OUT=$(OUT) VERSION=$(VERSION) CRASH_BOOTS=$${CRASH_BOOTS:-3} \
 		CRASH_SCENARIOS="stage stage-over mark-good rollback init init-fresh install-state install-image" bash tests/crash/crash.sh
 
-tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd $(OUT)/bin/hostcfg $(OUT)/bin/hostd $(OUT)/bin/dcui
+tools: $(OUT)/bin/imgbuild $(OUT)/bin/bankctl $(OUT)/bin/imgsign $(OUT)/bin/logd $(OUT)/bin/hostcfg $(OUT)/bin/hostd $(OUT)/bin/hostctl $(OUT)/bin/dcui
 
 check: all unit-tests crash-tools
 	OUT=$(OUT) UNIT_TESTS="$(UNIT_TESTS)" VERSION=$(VERSION) ISO=$(ISO) sh tests/run

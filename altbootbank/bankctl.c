@@ -32,7 +32,10 @@ static const char usage[] =
 	"                         verify BUNDLE's signature against the keyring (the running image's;\n"
 	"                         with --disk, the kept bank's keys/; or PEM) and every byte of it,\n"
 	"                         write it into the inactive bank, read it back, and mark the bank\n"
-	"                         to be tried on the next boot; names the key that signed it\n"
+	"                         to be tried on the next boot; names the key that signed it.\n"
+	"                         BUNDLE '-' (standard input) or a pipe: staged in one pass as it\n"
+	"                         streams (the signature first, every byte hashed as written; a\n"
+	"                         bundle found damaged at its end leaves the bank marked empty)\n"
 	"  mark-good [A|B]        mark a bank good (default: the running bank; with --disk, the\n"
 	"                         bank that boots next)\n"
 	"  rollback               boot the other bank next, if it holds a good image\n"
@@ -240,7 +243,8 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const ch
 		return diag_set(d, c->bd.path, 0, "bank %c (running) is on trial and bank %c is the fallback; refusing to "
 				"stage onto the fallback: run 'bankctl mark-good' or reboot first", bank_letter(keep),
 				bank_letter(!keep));
-	printf("bankctl: staging %s into bank %c of %s (bank %c is kept)\n", bundle, bank_letter(o.target), c->bd.path,
+	printf("bankctl: staging %s into bank %c of %s (bank %c is kept)\n", strcmp(bundle, "-") ? bundle : "standard input",
+	       bank_letter(o.target), c->bd.path,
 	       bank_letter(keep));
 	fflush(stdout);
 	if (trust_load(&c->bd, &t, &o.keyring, d) < 0)

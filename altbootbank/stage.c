@@ -11,6 +11,7 @@
 
 #include "bundle.h"
 #include "extents.h"
+#include "hash.h"
 #include "trust.h"
 
 /* Refuse what must not be staged, before anything is written. */
@@ -33,6 +34,15 @@ static int check_fits(const struct hvimg *h, const struct bootdisk_part *p, cons
 				"is not for this disk layout", h->disk_size / 1048576.0, bank_letter(o->target),
 				p->size / 1048576.0);
 	return 0;
+}
+
+/* Whether the bundle can be opened again (a file): else ("-", a pipe, a socket) it is staged in
+ * one pass as it streams. */
+static bool bundle_rereadable(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") != 0 && stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
 static char chunk[1 << 20];
@@ -161,7 +171,7 @@ static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, 
 		      unsigned long long *ret_bytes, struct diag *d)
 {
 	struct bundle_source s = {.o = o, .uuid = p->uuid, .d = d};
-	struct extents_source src = {source_read, source_rewind, source_patch, &s};
+	struct extents_source src = {source_read, source_rewind, source_patch, &s, NULL};
 	struct phase_names pn = {o->progress};
 	struct progress named = {phase_step, NULL, &pn};
 	enum extents_step step = 0;
@@ -177,6 +187,93 @@ static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, 
 		*ret_bytes = s.h.data_bytes;
 	hvimg_free(&s.h);
 	bundle_close(s.br);
+	return r;
+}
+
+/* A bundle read only once (a pipe: `bankctl stage -`): bank.img's extents written as they
+ * stream from the reader that checked the signature, hashed as written (FAT serial patched in),
+ * flushed, read back from the disk and hashed again; the two hashes must agree, and the
+ * bundle's own sha256 the manifest's. The bank was marked empty before, so a bundle found
+ * damaged at its end leaves an empty bank, never a half-written one that GRUB would try. */
+struct once_source {
+	const char *uuid;
+	struct bundle_reader *br;
+	struct diag *d;
+	struct hasher written, back;
+};
+
+static int once_read(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	struct once_source *s = ctx;
+
+	(void)off;
+	return bundle_image_read(s->br, buf, n, s->d);
+}
+
+static void once_patch(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	struct once_source *s = ctx;
+
+	patch_serial(buf, off, n, s->uuid);
+	hasher_add(&s->written, buf, n);
+}
+
+static int once_readback(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	(void)off;
+	hasher_add(&((struct once_source *)ctx)->back, buf, n);
+	return 0;
+}
+
+static void once_discard(struct once_source *s)
+{
+	char hex[HASH_HEX_LEN];
+
+	hasher_end(&s->written, hex);
+	hasher_end(&s->back, hex);
+}
+
+/* The two hashes of a once-read write: 0 when they agree, else -EIO with d. */
+static int once_compare(const struct bootdisk *bd, struct once_source *s, struct diag *d)
+{
+	char w[HASH_HEX_LEN], b[HASH_HEX_LEN];
+	int rw = hasher_end(&s->written, w), rb = hasher_end(&s->back, b);
+
+	if (rw < 0 || rb < 0)
+		return diag_set_errno(d, -(rw < 0 ? rw : rb), bd->path, 0, "cannot hash the bank's bytes; free some memory "
+				      "and stage again");
+	if (strcmp(w, b) != 0)
+		return diag_set_errno(d, EIO, bd->path, 0, "the bank did not read back as written; the disk may be failing, "
+				      "the bank stays marked empty");
+	return 0;
+}
+
+static int write_bank_once(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
+			   struct bundle_reader *br, unsigned long long *ret_bytes, struct diag *d)
+{
+	struct once_source s = {.uuid = p->uuid, .br = br, .d = d};
+	struct extents_source src = {once_read, NULL, once_patch, &s, once_readback};
+	struct phase_names pn = {o->progress};
+	struct progress named = {phase_step, NULL, &pn};
+	enum extents_step step = 0;
+	struct hvimg h = {0};
+	int r = bundle_image_open(br, &h, d);
+
+	hasher_init(&s.written);
+	hasher_init(&s.back);
+	if (r == 0)
+		r = check_fits(&h, p, o, d);
+	if (r == 0 && (r = extents_write(bd->fd, p->offset, h.ext, h.n, &src, &named, &step)) < 0)
+		r = write_fail(bd, step, r, d);
+	if (r == 0)
+		r = bundle_image_close(br, d);
+	if (r == 0)
+		r = once_compare(bd, &s, d);
+	else
+		once_discard(&s);
+	if (r == 0)
+		*ret_bytes = h.data_bytes;
+	hvimg_free(&h);
 	return r;
 }
 
@@ -201,25 +298,29 @@ static int mark(const struct bootdisk *bd, const struct bootstate_copies *c, str
 }
 
 static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st,
-			 const struct stage_opts *o, const struct bundle_manifest *m, const struct signing_info *signer,
+			 const struct stage_opts *o, struct bundle_reader *br, const struct signing_info *signer,
 			 struct diag *d)
 {
+	const struct bundle_manifest *m = bundle_get_manifest(br);
 	const struct bootdisk_part *p = &bd->bank[o->target];
 	unsigned long long bytes = 0;
 	struct buf saved = {0};
-	bool state = o->keep->state;
-	int r = verify_pass(p, o, d);
+	bool state = o->keep->state, once = !bundle_rereadable(o->bundle);
+	int r = once ? 0 : verify_pass(p, o, d);
 
 	if (r == 0 && state)
 		r = fetch_state(bd, o, &saved, d);
-	/* A verified bundle's new keys and revocations are kept whatever happens to the staging. */
-	if (r == 0)
+	/* A verified bundle's new keys and revocations are kept whatever happens to the staging (read
+	 * once, the bundle is verified whole only at its end). */
+	if (r == 0 && !once)
 		r = trust_save(bd, signer, m, d);
 	/* From here on the disk changes: first the bank is marked empty, so that GRUB never boots it half written. */
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
 		r = mark(bd, c, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
 	if (r == 0)
-		r = write_bank(bd, p, o, &bytes, d);
+		r = once ? write_bank_once(bd, p, o, br, &bytes, d) : write_bank(bd, p, o, &bytes, d);
+	if (r == 0 && once)
+		r = trust_save(bd, signer, m, d);
 	if (r == 0 && state)
 		r = bootdisk_write_file(bd, p, "/state.tgz", saved.data, saved.len, d);
 	if (r == 0)
@@ -259,7 +360,7 @@ int stage_run(struct bootdisk *bd, const struct bootstate_copies *c, struct boot
 	if (r == 0)
 		r = check_bundle(bundle_get_manifest(br), o->keep, o, d);
 	if (r == 0)
-		r = stage_payload(bd, c, st, o, bundle_get_manifest(br), &signer, d);
+		r = stage_payload(bd, c, st, o, br, &signer, d);
 	buf_free(&signer.new_certs);
 	bundle_close(br);
 	return r;

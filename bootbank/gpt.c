@@ -133,6 +133,78 @@ int gpt_relocate(int fd, uint64_t disk_bytes, const char **why)
 	return r;
 }
 
+/* Linux filesystem data, 0FC63DAF-8483-4772-8E79-3D69D8477DE4, as GPT stores it. */
+static const unsigned char linux_data[16] = {0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47,
+					     0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4};
+static const unsigned char zero16[16];
+
+/* The free slot and the first LBA at or after from and after every partition (aligned to 1 MiB);
+ * -1 when no slot. */
+static int free_slot(const unsigned char *ent, uint32_t n, uint64_t from, uint64_t *after)
+{
+	int slot = -1;
+
+	*after = from;
+	for (uint32_t i = 0; i < n; i++) {
+		const unsigned char *e = ent + (size_t)i * 128;
+		if (memcmp(e, zero16, 16) == 0) {
+			if (slot < 0)
+				slot = (int)i;
+		} else if (get64(e + 40) + 1 > *after)
+			*after = get64(e + 40) + 1;
+	}
+	*after = (*after + 2047) / 2048 * 2048;
+	return slot;
+}
+
+static void entry_fill(unsigned char *e, uint64_t first, uint64_t last, const char *name, const unsigned char guid[16])
+{
+	memset(e, 0, 128);
+	memcpy(e, linux_data, 16);
+	memcpy(e + 16, guid, 16);
+	put64(e + 32, first);
+	put64(e + 40, last);
+	for (size_t i = 0; name[i] && i < 36; i++)
+		e[56 + 2 * i] = (unsigned char)name[i];
+}
+
+int gpt_add_rest(int fd, uint64_t disk_bytes, uint64_t from, const char *name, const unsigned char guid[16],
+		 uint64_t min_bytes, uint64_t *first, const char **why)
+{
+	unsigned char mbr[SECTOR], h[SECTOR], *ent;
+	uint64_t last = disk_bytes / SECTOR - 1, ent_bytes, end, start;
+	uint32_t n;
+	int r = 0, slot;
+
+	if (pread(fd, mbr, SECTOR, 0) != SECTOR || pread(fd, h, SECTOR, SECTOR) != SECTOR)
+		return fail(why, "cannot read the first sectors");
+	const char *bad = check_header(h);
+	if (bad)
+		return fail(why, bad);
+	if (get64(h + 32) != last || get64(h + 72) != 2)
+		return fail(why, "the backup GPT is not at the disk's end");
+	n = get32(h + 80);
+	ent_bytes = ((uint64_t)n * 128 + SECTOR - 1) / SECTOR * SECTOR;
+	if (!(ent = calloc(1, ent_bytes)))
+		return fail(why, "out of memory");
+	if (pread(fd, ent, ent_bytes, 2 * SECTOR) != (ssize_t)ent_bytes || gpt_crc32(ent, (uint64_t)n * 128) != get32(h + 88))
+		r = fail(why, "cannot read the GPT's entries, or their CRC does not match");
+	else if ((slot = free_slot(ent, n, from, &start)) < 0)
+		r = fail(why, "the GPT has no free entry");
+	else if ((end = get64(h + 48)) < start || (end - start + 1) * SECTOR < min_bytes)
+		r = 1;
+	else {
+		*first = start;
+		entry_fill(ent + (size_t)slot * 128, start, end, name, guid);
+		put32(h + 88, gpt_crc32(ent, (uint64_t)n * 128));
+		if (pwrite(fd, ent, ent_bytes, 2 * SECTOR) != (ssize_t)ent_bytes ||
+		    write_tables(fd, mbr, h, ent, ent_bytes, last) < 0)
+			r = fail(why, "cannot write the GPT");
+	}
+	free(ent);
+	return r;
+}
+
 /* The kernel names a partition's GPT name in its uevent ("PARTNAME=bank-a"). */
 static bool part_named(const char *blk, const char *want)
 {

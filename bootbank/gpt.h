@@ -14,6 +14,14 @@
  * primary header last, so that a cut leaves the old, consistent table. 0 (also when nothing was
  * to do), or -1 with *why set. */
 int gpt_relocate(int fd, uint64_t disk_bytes, const char **why);
+/* Add a partition named name (ASCII, at most 36 characters; type Linux filesystem data, unique
+ * GUID guid) from the first 1 MiB boundary at or after LBA from and after every partition (the
+ * installer passes the image's end: what the image writes stays out of it) to the last usable LBA of the
+ * disk open on fd, whose backup GPT is already at its end (gpt_relocate). Writes the primary
+ * entries, then the backup, then the primary header. 0 with *first its first LBA; 1 when less than
+ * min_bytes are free (nothing written); -1 with *why set. */
+int gpt_add_rest(int fd, uint64_t disk_bytes, uint64_t from, const char *name, const unsigned char guid[16],
+		 uint64_t min_bytes, uint64_t *first, const char **why);
 /* CRC-32 as GPT uses it (IEEE 802.3, reflected, as zlib's crc32). */
 uint32_t gpt_crc32(const void *data, uint64_t len);
 

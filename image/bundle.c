@@ -275,11 +275,13 @@ int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 	struct bundle_reader *b = xcalloc(1, sizeof(*b));
 	int r = 0;
 
-	b->path = xstrdup(path);
+	bool in = strcmp(path, "-") == 0;
+
+	b->path = xstrdup(in ? "standard input" : path);
 	b->a = archive_read_new();
 	archive_read_support_format_tar(b->a);
-	if (archive_read_open_filename(b->a, path, 1 << 20) != ARCHIVE_OK)
-		r = diag_set(d, path, 0, "not an update bundle (%s); give the .bundle file that 'make' builds",
+	if ((in ? archive_read_open_fd(b->a, 0, 1 << 20) : archive_read_open_filename(b->a, path, 1 << 20)) != ARCHIVE_OK)
+		r = diag_set(d, b->path, 0, "not an update bundle (%s); give the .bundle file that 'make' builds",
 			     archive_error_string(b->a));
 	if (r == 0)
 		r = read_manifest(b, d);

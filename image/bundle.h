@@ -68,7 +68,7 @@ void bundle_manifest_free(struct bundle_manifest *m);
 int bundle_version_cmp(const char *a, const char *b);
 
 struct bundle_reader;
-/* Open a bundle and read its manifest (and signature, if any). -EINVAL and d on error. */
+/* Open a bundle ("-": standard input) and read its manifest (and signature, if any). -EINVAL and d on error. */
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d);
 /* The manifest of an open bundle. */
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b);

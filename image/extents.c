@@ -108,15 +108,18 @@ static int extents_pass(int fd, uint64_t base, const struct hvimg_extent *e, siz
 	for (size_t i = 0; i < n; i++)
 		for (uint64_t off = e[i].offset; off < e[i].offset + e[i].length;) {
 			size_t len = e[i].offset + e[i].length - off < sizeof(a) ? (size_t)(e[i].offset + e[i].length - off) : sizeof(a);
-			if ((r = src->read(src->ctx, a, len, off)) < 0)
+			bool once = verify && src->readback;
+			if (!once && (r = src->read(src->ctx, a, len, off)) < 0)
 				return *step = EXTENTS_SOURCE, r;
-			if (src->patch)
+			if (!once && src->patch)
 				src->patch(src->ctx, a, len, off);
 			if (!verify && pwrite(fd, a, len, (off_t)(base + off)) != (ssize_t)len)
 				return *step = EXTENTS_WRITE, errno ? -errno : -EIO;
 			if (verify && pread(fd, b, len, (off_t)(base + off)) != (ssize_t)len)
 				return *step = EXTENTS_READBACK, errno ? -errno : -EIO;
-			if (verify && memcmp(a, b, len) != 0)
+			if (once && src->readback(src->ctx, b, len, off) < 0)
+				return *step = EXTENTS_MISMATCH, -EILSEQ;
+			if (verify && !once && memcmp(a, b, len) != 0)
 				return *step = EXTENTS_MISMATCH, -EILSEQ;
 			off += len;
 			done += len;

@@ -30,6 +30,10 @@ struct extents_source {
 	 * FAT serial of the bank being staged. */
 	void (*patch)(void *ctx, void *buf, size_t n, uint64_t off);
 	void *ctx;
+	/* A source read only once (a bundle on a pipe): rewind NULL, and the read-back hands the
+	 * disk's bytes here, extent after extent, instead of comparing them with the source read
+	 * again (e.g. a hash of them, compared with one of the bytes written). 0, or -EILSEQ. */
+	int (*readback)(void *ctx, const void *buf, size_t n, uint64_t off);
 };
 
 /* Which step of extents_write() failed. */
@@ -38,7 +42,7 @@ enum extents_step { EXTENTS_SOURCE = 1, EXTENTS_WRITE, EXTENTS_FLUSH, EXTENTS_RE
 /*
  * Write the n extents e[] from src to fd at base + offset, flush, drop the cached pages (and a
  * block device's buffers) so that the disk answers, read every extent back and compare it with
- * the source's bytes read again. Progress is reported as "writing" and "verifying" in bytes.
+ * the source's bytes read again (or hand it to src->readback). Progress is reported as "writing" and "verifying" in bytes.
  * Returns 0, or -errno with *ret_step saying what failed (-EILSEQ for EXTENTS_MISMATCH).
  */
 int extents_write(int fd, uint64_t base, const struct hvimg_extent *e, size_t n, const struct extents_source *src,

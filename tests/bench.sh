@@ -124,6 +124,10 @@ stage=$(seconds "$BANKCTL" --disk "$t/disk.img" stage "$bundle")
 dd_t=$(seconds dd if="$bundle" of="$t/dd.out" bs=1M conv=fsync)
 row "bankctl stage ($((bytes / 1048576)) MiB bundle, verify included)" "$stage" s "<=" "-"
 row "  ratio to dd conv=fsync of the same bytes" "$(awk -v a="$stage" -v b="$dd_t" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
+fresh_disk "$t/disk2.img"
+pipe_t=$(seconds sh -c 'cat "$1" | "$2" --disk "$3" stage -' sh "$bundle" "$BANKCTL" "$t/disk2.img")
+row "  the same from a pipe (one pass: stage -)" "$pipe_t" s "<=" "-"
+row "  ratio to dd conv=fsync of the same bytes" "$(awk -v a="$pipe_t" -v b="$dd_t" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
 rauc=$(bash tests/bench-rauc.sh "$bytes" "$t/rauc" 2>"$t/rauc.log" | sed -n 's/^rauc_install_seconds=//p')
 if [ -n "$rauc" ]; then
 	row "  rauc install of a plain bundle, same size" "$rauc" s "<=" "-"
@@ -153,6 +157,30 @@ h=$(best sha256sum "$bundle")
 row "imgsign verify of the bundle ($((bytes / 1048576)) MiB)" "$v" s "<=" "-"
 row "  sha256sum of the same bytes" "$h" s "<=" "-"
 row "  ratio to sha256sum" "$(awk -v a="$v" -v b="$h" 'BEGIN { printf "%.2f", a / b }')" x "<=" 1.1
+
+# --- hostd: authenticated GET /api/host with keep-alive against nginx serving the same JSON ---
+if api=$(bash "$(dirname "$0")/bench-api.sh" "$t/api" 2>"$t/api.err"); then
+	eval "$api"
+	row "hostd GET /api/host, Basic auth, keep-alive" "$hostd_rps" req/s ">=" "-"
+	row "  p99 latency (wrk, 8 connections)" "$hostd_p99_ms" ms "<=" "-"
+	row "  nginx, same JSON as a static file, TLS" "$nginx_rps" req/s ">=" "-"
+	row "  ratio (hostd / nginx, one process each)" "$(awk -v a="$hostd_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')" x ">=" 0.5
+else
+	row "hostd API rate (could not run: $(head -c 60 "$t/api.err"))" "n/a" "" ">=" "-"
+fi
+
+# --- VMs: hostd's power-on to the guest's first console output, in the appliance under nested KVM
+# (QEMU/TCG -cpu max): tests/integration/49-vms.appliance.sh measures it (about a minute;
+# BENCH_VMS=0 takes the figure of its last run in make check instead) ---
+if [ "${BENCH_VMS:-1}" = 1 ] && [ -f "$OUT/test/guest-bzImage" ]; then
+	rm -f "$OUT/test/vms-first-line.s"
+	OUT=$OUT bash tests/integration/49-vms.appliance.sh >"$t/vms.log" 2>&1
+fi
+if [ -s "$OUT/test/vms-first-line.s" ]; then
+	row "VM power-on to first console line (nested)" "$(cat "$OUT/test/vms-first-line.s")" s "<=" "-"
+else
+	row "VM power-on to first console line (no run)" "n/a" "" "<=" "-"
+fi
 
 printf '| %-44s | %14s | %-11s | %-6s |\n' figure value target result
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "----------------" "-------------" "--------"

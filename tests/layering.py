@@ -22,6 +22,7 @@ BELOW = {
     "packages/auth": [],
     "packages/login": ["packages/auth"],
     "packages/hostd": ["packages/hostcfg", "packages/auth", "lib"],
+    "packages/hostctl": [],
     "packages/dcui": ["packages/hostcfg", "packages/auth", "lib"],
     "vmm": [],
 }

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -26,14 +28,19 @@
 
 #include "api.h"
 #include "auth.h"
+#include "cache.h"
 #include "cert.h"
 #include "host.h"
+#include "vmdef.h"
+#include "vms.h"
 
 struct hostd {
 	struct host h;
 	struct auth_paths auth;   /* owned strings */
+	struct auth_cache cache;  /* good passwords seen lately (packages/auth/cache.h) */
 	const char *listen;       /* ADDR:PORT */
 	char *socket, *cert, *key; /* owned */
+	struct vms *vms;          /* the VMs (vms.c), while serving */
 };
 
 /* Each listener: HTTPS (local false) or the UNIX socket (local true). */
@@ -179,7 +186,7 @@ static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local
 	if (!auth_user_valid(who->user))
 		r = AUTH_BAD;
 	else
-		r = auth_check(&hd->auth, who->user, pw, time(NULL), &st);
+		r = auth_check_cached(&hd->cache, &hd->auth, who->user, pw, time(NULL), &st);
 	explicit_bzero(pw, sizeof(pw));
 	if (r != AUTH_OK)
 		return auth_refused(hd, who, r, &st, e);
@@ -351,6 +358,11 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct api_error e = {0};
 
 	peer_name(req, ep->local, &who);
+	if (path && vm_path_is_ours(path)) { /* /api/vms: vms.c routes and answers */
+		if (authenticate(ep->hd, req, ep->local, &who, &e) == 0)
+			return vms_request(ep->hd->vms, req, path, who.user, who.role, who.peer);
+		return reply_error(req, &e);
+	}
 	if (rt.status == 405)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
 	if (rt.status)
@@ -405,14 +417,22 @@ static int listen_tls(struct evhttp *http, const char *spec, SSL_CTX *ctx)
 	char *addr;
 	long port;
 	char *end;
-	int r;
+	struct evhttp_bound_socket *bound;
+	int r = 0;
 
 	if (!colon || (port = strtol(colon + 1, &end, 10)) < 1 || port > 65535 || *end)
 		usage_error("--listen takes ADDR:PORT");
 	addr = xstrndup(spec, (size_t)(colon - spec));
 	evhttp_set_bevcb(http, tls_bev, ctx);
-	if ((r = evhttp_bind_socket(http, addr, (ev_uint16_t)port)) < 0)
+	if (!(bound = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port))) {
 		fprintf(stderr, "hostd: cannot listen on %s: %s; is another server there?\n", spec, strerror(errno));
+		r = -1;
+	} else {
+		/* Answers go out as several TLS records: without TCP_NODELAY (which accepted sockets
+		 * inherit on Linux) Nagle holds the last one for the client's delayed ACK, 40 ms a call. */
+		int one = 1;
+		setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	free(addr);
 	return r;
 }
@@ -469,7 +489,10 @@ static int serve(struct hostd *hd)
 	if (r == 0) {
 		event_add(term, NULL), event_add(intr, NULL);
 		logf_(hd, LOG_INFO, "listening on https://%s and %s", hd->listen, hd->socket);
+		hd->vms = vms_new(base, &hd->h);
+		vms_autostart(hd->vms);
 		event_base_dispatch(base);
+		vms_free(hd->vms); /* hostd's VMs stop with it; autostart ones start again with it */
 		unlink(hd->socket);
 	}
 	event_free(term), event_free(intr);
@@ -521,6 +544,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	options(&hd, argc, argv);
 	openlog("hostd", LOG_PID, LOG_DAEMON);
+	if (auth_cache_init(&hd.cache) < 0) {
+		perror("hostd: getrandom");
+		return 1;
+	}
 	r = serve(&hd);
 	free(hd.socket), free(hd.cert), free(hd.key);
 	free((char *)hd.auth.shadow), free((char *)hd.auth.faillock);

@@ -750,7 +750,7 @@ static void unmount_one(const char *dir)
  * first; the kernel's own (/dev, /proc, /sys) stay. */
 static void unmount_all(void)
 {
-	static const char *const dirs[] = {"/tmp", "/run", "/bootbank", "/altbootbank", "/system"};
+	static const char *const dirs[] = {"/vmfs/volumes/datastore1", "/tmp", "/run", "/bootbank", "/altbootbank", "/system"};
 	struct statvfs sv;
 
 	for (int pass = 0; pass < 2; pass++)

@@ -546,7 +546,69 @@ static const char *settings_write(const char *disk, const struct ks_config *ks)
 	return reason;
 }
 
-static const char *install_to(struct image *im, const struct disk *d)
+/* The datastore (docs/vms.md): the rest of the disk after the image's end, GPT name
+ * DATASTORE, ext4 made by Debian's mke2fs. A disk installed before keeps its datastore (and the
+ * VMs on it) when the new one starts where the old one did and ks.cfg has no --overwritevmfs. */
+#define DATASTORE "datastore1"
+#define DATASTORE_MIN (256ull << 20)
+#define MKE2FS "/usr/sbin/mke2fs"
+
+/* The first sector of the disk's existing ext4 datastore, or 0 when it has none. */
+static uint64_t datastore_old(const char *disk)
+{
+	char dev[64], path[128], text[32];
+	unsigned char magic[2];
+
+	if (!gpt_part_dev(disk, DATASTORE, dev, sizeof(dev)) ||
+	    !read_at(dev, 1024 + 56, (char *)magic, sizeof(magic)) || magic[0] != 0x53 || magic[1] != 0xef)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/class/block/%.40s/start", dev + 5);
+	sys_text(path, text, sizeof(text));
+	return strtoull(text, NULL, 10);
+}
+
+/* The datastore's GPT entry, on fd after the image and the GPT's move; 1 when the disk has no room. */
+static int datastore_add(int fd, const struct disk *d, uint64_t from, uint64_t *first)
+{
+	unsigned char guid[16] = {0};
+	const char *why = "";
+	int r;
+
+	if (!read_at("/dev/urandom", 0, (char *)guid, sizeof(guid)))
+		guid[0] = (unsigned char)time(NULL);
+	guid[7] = (unsigned char)((guid[7] & 0x0f) | 0x40), guid[8] = (unsigned char)((guid[8] & 0x3f) | 0x80);
+	r = gpt_add_rest(fd, d->bytes, from, DATASTORE, guid, DATASTORE_MIN, first, &why);
+	if (r < 0)
+		log_error("cannot add the datastore partition to /dev/%s: %s; the host works without one", d->name, why);
+	else if (r == 1)
+		say("installer: %s has less than 256 MiB after the system: no datastore", d->name);
+	return r;
+}
+
+/* Format the datastore unless it is the old one, kept. */
+static const char *datastore_format(const char *disk, bool keep)
+{
+	char dev[64], out[2048];
+	char *argv[] = {MKE2FS, "-q", "-F", "-t", "ext4", "-L", DATASTORE, "-m", "0", dev, NULL};
+
+	if (!gpt_part_wait(disk, DATASTORE, dev, sizeof(dev), PART_WAIT_MS)) {
+		log_error("the new datastore partition of %s did not appear; install again", disk);
+		return "datastore-failed";
+	}
+	if (keep) {
+		say("installer: keeping the datastore on %s (%s): its files stay; ks.cfg's install --overwritevmfs "
+		    "formats it", dev, DATASTORE);
+		return NULL;
+	}
+	say("installer: formatting %s as the datastore %s (ext4)", dev, DATASTORE);
+	if (!pipe_through(argv, "", 0, out, sizeof(out))) {
+		log_error("mke2fs %s failed: %s; the disk may be failing, try another", dev, out);
+		return "datastore-failed";
+	}
+	return NULL;
+}
+
+static const char *install_to(struct image *im, const struct disk *d, uint64_t old_store, bool *store, bool *keep)
 {
 	char dev[64];
 	const char *reason;
@@ -557,7 +619,7 @@ static const char *install_to(struct image *im, const struct disk *d)
 			  d->bytes / 1073741824.0, im->h.img.disk_size / 1073741824.0);
 		return "disk-too-small";
 	}
-	snprintf(dev, sizeof(dev), "/dev/%s", d->name);
+	snprintf(dev, sizeof(dev), "/dev/%.32s", d->name);
 	/* O_EXCL: refuses a disk with a mounted file system. */
 	if ((fd = open(dev, O_RDWR | O_EXCL | O_CLOEXEC)) < 0) {
 		log_error("cannot open %s for writing: %s; is it in use?", dev, strerror(errno));
@@ -569,6 +631,12 @@ static const char *install_to(struct image *im, const struct disk *d)
 	if (!reason && gpt_relocate(fd, d->bytes, &why) < 0) {
 		log_error("cannot move the backup GPT to the end of %s: %s; the disk boots, but repair its table "
 			  "with sfdisk --relocate gpt-bak-std", dev, why);
+	}
+	uint64_t first = 0;
+	/* after the image's end: a reinstall writes the image again, never into a kept datastore */
+	if (!reason && datastore_add(fd, d, im->h.img.disk_size / 512, &first) == 0) {
+		*store = true;
+		*keep = old_store && old_store == first;
 	}
 	if (!reason && ioctl(fd, BLKRRPART, 0) < 0)
 		log_error("cannot re-read the partition table of %s: %s, ignoring", dev, strerror(errno));
@@ -664,7 +732,10 @@ static const char *install_steps(struct image *im, const struct ks_config *ks, b
 		return "no-disk-chosen";
 	}
 	*ret_disk = disks[pick].name;
-	if ((reason = install_to(im, &disks[pick])) || (reason = state_write(disks[pick].name)) ||
+	uint64_t old_store = unattended && ks->overwrite_datastore ? 0 : datastore_old(disks[pick].name);
+	bool store = false, keep = false;
+	if ((reason = install_to(im, &disks[pick], old_store, &store, &keep)) || (reason = state_write(disks[pick].name)) ||
+	    (store && (reason = datastore_format(disks[pick].name, keep))) ||
 	    (unattended && (reason = settings_write(disks[pick].name, ks))))
 		return reason;
 	version_read(version, sizeof(version));

@@ -146,7 +146,9 @@ static int cmd_install(struct ks_config *c, struct line *l, char *err, size_t es
 		else if (opt_value(w, "--disk", c->disk_name, sizeof(c->disk_name)) ||
 			 opt_value(w, "--drive", c->disk_name, sizeof(c->disk_name)))
 			c->disk = KS_DISK_NAMED;
-		else if (strcmp(w, "--overwritevmfs") && strcmp(w, "--novmfsondisk") && strcmp(w, "--overwritevsan"))
+		else if (strcmp(w, "--overwritevmfs") == 0)
+			c->overwrite_datastore = true;
+		else if (strcmp(w, "--novmfsondisk") && strcmp(w, "--overwritevsan"))
 			return fail(err, es, l->no, "install: unknown option '%s'; use --firstdisk or --disk=NAME", w);
 	}
 	if (c->disk == KS_DISK_UNSET || (c->disk == KS_DISK_NAMED && !c->disk_name[0]))

@@ -15,6 +15,7 @@ struct ks_config {
 	bool rootpw_crypted;
 	enum ks_disk disk;         /* install --firstdisk | --disk=NAME */
 	char disk_name[64];
+	bool overwrite_datastore;  /* install --overwritevmfs: format an existing datastore1 again */
 	bool dhcp;                 /* network --bootproto=dhcp (the default) or static */
 	char ip[64], netmask[64], gateway[64], nameserver[128], hostname[128];
 	int prefix;                /* of --netmask, for a static network */

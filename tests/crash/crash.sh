@@ -15,7 +15,7 @@
 # is good or a trial with tries left, has its files, and is whole: its 100 MiB are byte for byte
 # those of a disk (before the command, or after it completed) where that bank was good or on trial.
 #
-# Commands: bankctl stage (onto an empty bank; over a good bank with a saved configuration, so that
+# Commands: bankctl stage (onto an empty bank, from the file and from a pipe; over a good bank with a saved configuration, so that
 # mtools writes too), mark-good, rollback; init's commit and the installer's first state
 # (tests/crash/statecommit: bootbank/bootstate.c on the copies taken out of the ESP, as init and the
 # installer write them on the mounted ESP); the installer's image write (`bankctl install`: the same
@@ -74,6 +74,8 @@ run_cmd() {
 	case $scen in
 	stage) cut "$n" "$mode" "$disk" "$BANKCTL" --disk "$disk" stage "$VARIANTS/v2.bundle" ;;
 	stage-over) cut "$n" "$mode" "$disk" "$BANKCTL" --disk "$disk" stage "$VARIANTS/v3-panics.bundle" ;;
+	# The bundle on a pipe: staged in one pass (docs/ab-boot.md); cat is in the process group too.
+	stage-pipe) cut "$n" "$mode" "$disk" sh -c 'cat "$1" | "$2" --disk "$3" stage -' sh "$VARIANTS/v2.bundle" "$BANKCTL" "$disk" ;;
 	mark-good) cut "$n" "$mode" "$disk" "$BANKCTL" --disk "$disk" mark-good B ;;
 	rollback) cut "$n" "$mode" "$disk" "$BANKCTL" --disk "$disk" rollback ;;
 	install-image) cut "$n" "$mode" "$disk" "$BANKCTL" --disk "$disk" install "$DISK_IMG" ;;
@@ -146,6 +148,7 @@ judge() {
 # prepare: each scenario's starting disk ($w/SCEN.pre) and the disk its command leaves ($w/SCEN.post).
 prepare() {
 	cp --sparse=always "$DISK_IMG" "$w/stage.pre"
+	cp --sparse=always "$DISK_IMG" "$w/stage-pipe.pre"
 	# stage-over: B staged (v2) and marked good, with a saved configuration; v3 goes into A.
 	cp --sparse=always "$DISK_IMG" "$w/stage-over.pre"
 	"$BANKCTL" --disk "$w/stage-over.pre" stage "$VARIANTS/v2.bundle" >/dev/null
@@ -190,7 +193,7 @@ points() {
 	esac | tac | awk -v k="$SAMPLE" '(NR - 1) % k == 0' | tac
 }
 
-SCENARIOS=${CRASH_SCENARIOS:-stage stage-over mark-good rollback init init-fresh install-state}
+SCENARIOS=${CRASH_SCENARIOS:-stage stage-pipe stage-over mark-good rollback init init-fresh install-state}
 prepare
 declare -A covered
 n=0 total=0

@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/dcui/keys.c packages/dcui/model.c"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Ipackages/hostd -Ipackages/dcui -Isigning -Ivmm -D_GNU_SOURCE"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Ipackages/hostd -Ipackages/dcui -Ipackages/hostctl -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt -ljansson"
 n=0 failed=0
-for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate ks hostcfg vmm-config vmm-virtq logd auth hostd dcui; do
+for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate ks hostcfg vmm-config vmm-virtq logd auth hostd hostctl vmdef dcui; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -40,6 +40,13 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 	hostd) printf '{"hostname": "esx-01", "dns-servers": "192.0.2.53"}' >"$dir/corpus/patch"
 		printf '{"network-mode": "static", "network-address": "192.0.2.10/24", "network-gateway": "192.0.2.1"}' >"$dir/corpus/static"
 		printf 'Basic YWRtaW46cGFzcw==' >"$dir/corpus/basic" ;;
+	hostctl) # an answer head, a chunked body, JSON answers of hostd
+		printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12' >"$dir/corpus/head"
+		printf '5\r\nhello\r\n7;x=1\r\n, world\r\n0\r\nT: x\r\n\r\n' >"$dir/corpus/chunked"
+		printf '{"hostname":"esx-01","memory":34359738368,"nics":[{"name":"eth0","up":true,"addresses":["10.0.2.15/24"]}]}' >"$dir/corpus/host"
+		printf '[{"name":"web-1","state":"running","memory_mib":512,"autostart":false}]' >"$dir/corpus/vms" ;;
+	vmdef) printf '{"name":"web1","memory_mib":64,"cpus":2,"kernel":"images/bzImage","initrd":"images/initrd.cpio","cmdline":"console=ttyS0 quiet","disks":["web1/disk.img"],"nics":0,"autostart":true}' >"$dir/corpus/full"
+		printf '{"name":"a","kernel":"k"}' >"$dir/corpus/min" ;;
 	dcui) printf '\033OQ\033[24~\033[[B\033[1;3Pl\r\177\033' >"$dir/corpus/keys"
 		printf 'localadmin:x:990:ann,ops\nbootbank=A\nVERSION_ID="1.0"\n' >"$dir/corpus/texts" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;

@@ -212,7 +212,7 @@ static void test_extents_write_puts_the_extents_at_base_when_the_source_reads(vo
 	char *dir = temp_dir(), *path;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img};
-	struct extents_source src = {mem_read, mem_rewind, NULL, &m};
+	struct extents_source src = {mem_read, mem_rewind, NULL, &m, NULL};
 	struct progress p = {mem_step, NULL, &m};
 	enum extents_step step = 0;
 	unsigned long long total = 5000 + (1 << 20) + 300000;
@@ -235,7 +235,7 @@ static void test_extents_write_applies_the_patch_when_writing_and_comparing(void
 	char *dir = temp_dir(), *path;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img, .xor_at0 = 0x5a};
-	struct extents_source src = {mem_read, NULL, mem_patch, &m};
+	struct extents_source src = {mem_read, NULL, mem_patch, &m, NULL};
 	enum extents_step step = 0;
 	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
 
@@ -252,7 +252,7 @@ static void test_extents_write_says_which_step_failed_when_something_fails(void)
 	char *dir = temp_dir(), *path, *before = NULL, *after = NULL;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img, .fail_at = 1};
-	struct extents_source src = {mem_read, mem_rewind, NULL, &m};
+	struct extents_source src = {mem_read, mem_rewind, NULL, &m, NULL};
 	enum extents_step step = 0;
 	size_t len;
 	int fd = make_target(dir, &path), r, ro;

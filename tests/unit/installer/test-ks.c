@@ -22,6 +22,7 @@ static void test_ks_reads_esxi_answer_files(void)
 	ok(r == 0, "ks: a full ESXi answer file parses (%s)", err);
 	ok(r == 0 && c.eula && c.rootpw_crypted && strcmp(c.rootpw, HASH) == 0, "ks: rootpw --iscrypted kept as given");
 	ok(r == 0 && c.disk == KS_DISK_NAMED && strcmp(c.disk_name, "/dev/sdb") == 0, "ks: install --disk=NAME");
+	ok(r == 0 && c.overwrite_datastore, "ks: --overwritevmfs: the datastore is formatted again");
 	ok(r == 0 && !c.dhcp && strcmp(c.ip, "192.0.2.10") == 0 && strcmp(c.hostname, "esx1") == 0, "ks: static network");
 	ok(r == 0 && c.end == KS_END_REBOOT, "ks: reboot");
 	ok(r == 0 && c.prefix == 24 && c.firstboot[0] == '\0', "ks: --netmask=255.255.255.0 is /24; no %%firstboot");
@@ -31,6 +32,7 @@ static void test_ks_reads_esxi_answer_files(void)
 	   "ks: %%firstboot's lines are kept as written, up to %%end (%s)", err);
 	r = parse("vmaccepteula\nrootpw pw\ninstall --firstdisk\npoweroff\n", &c, err);
 	ok(r == 0 && c.disk == KS_DISK_FIRST && c.dhcp && c.end == KS_END_POWEROFF, "ks: --firstdisk, dhcp by default, poweroff");
+	ok(r == 0 && !c.overwrite_datastore, "ks: without --overwritevmfs an existing datastore is kept");
 }
 
 static void expect(const char *t, const char *want, const char *what)

@@ -1,0 +1,70 @@
+/* A virtual machine's definition (docs/vms.md): what POST /api/vms takes and hostd keeps as
+ * /vmfs/volumes/datastore1/NAME/NAME.json. Pure: parsing and checking JSON, the JSON of a
+ * definition, vmm's arguments and the cgroup limits; for hostd's vms.c, the unit tests and the
+ * fuzz target. */
+#ifndef HOSTD_VMDEF_H
+#define HOSTD_VMDEF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api.h"
+
+#define VM_NAME_MAX 63
+#define VM_PATH_MAX 255
+#define VM_CMDLINE_MAX 1023
+#define VM_DISKS_MAX 8
+#define VM_MEM_MIN 16
+#define VM_MEM_MAX (256 * 1024)
+#define VM_CPUS_MAX 8
+/* What the cgroup allows above the guest's RAM: vmm's own memory, its threads' stacks, page
+ * tables and the kernel's KVM structures. */
+#define VM_MEM_OVERHEAD_MIB 64
+
+struct vm_def {
+	char name[VM_NAME_MAX + 1];
+	int memory_mib, cpus, nics;
+	char kernel[VM_PATH_MAX + 1], initrd[VM_PATH_MAX + 1]; /* datastore paths; initrd "" for none */
+	char cmdline[VM_CMDLINE_MAX + 1];
+	char disks[VM_DISKS_MAX][VM_PATH_MAX + 1];
+	int ndisks;
+	bool autostart;
+};
+
+/* A VM's name: 1 to 63 of letters, digits, '.', '_', '-', not starting with '.' or '-'. */
+bool vm_name_valid(const char *s);
+/* A datastore path: relative, '/'-separated, no empty, "." or ".." component, printable ASCII. */
+bool vm_path_valid(const char *s);
+
+/*
+ * A definition from JSON text (not NUL-terminated; at most API_BODY_MAX bytes): an object with
+ * "name" and "kernel" required and "memory_mib" (default 256), "cpus" (1), "initrd" (none),
+ * "cmdline" ("console=ttyS0"), "disks" ([]), "nics" (0), "autostart" (false). When base is not
+ * NULL the text is a change to base (PATCH: any key but "name", which must match if given).
+ * 0, or -1 with e a 400 naming the field; *out is written only on success.
+ */
+int vm_def_parse(const char *text, size_t len, const struct vm_def *base, struct vm_def *out, struct api_error *e);
+/* The definition as JSON, every key. New reference. */
+json_t *vm_def_json(const struct vm_def *d);
+
+/* vmm's arguments for d, its datastore at dir (absolute): argv[0] = vmm, NULL-terminated, in
+ * argv (at least VM_ARGV_MAX entries); the strings are owned by the caller (vm_argv_free). */
+#define VM_ARGV_MAX (16 + 2 * VM_DISKS_MAX)
+void vm_argv(const struct vm_def *d, const char *vmm, const char *dir, char **argv);
+void vm_argv_free(char **argv);
+/* The cgroup v2 limits: memory.max in bytes, cpu.max as "QUOTA PERIOD". */
+unsigned long long vm_memory_max(const struct vm_def *d);
+void vm_cpu_max(const struct vm_def *d, char *out, size_t size);
+
+/* The calls under /api/vms (docs/api.md). */
+enum vm_call { VM_LIST, VM_CREATE, VM_GET, VM_PATCH, VM_DELETE, VM_POWER_ON, VM_POWER_OFF, VM_RESET, VM_CONSOLE };
+/* Whether path is /api/vms or under it. */
+bool vm_path_is_ours(const char *path);
+/* The call of method ("GET", "POST", ...) and path, with the VM's name in name; or 404 (no such
+ * path, or a bad name), or 405 with *allow the methods the path takes. */
+int vm_route(const char *method, const char *path, enum vm_call *call, char *name, size_t nsize, const char **allow);
+/* Roles: every one reads; an operator also powers VMs on and off; an administrator does all. */
+bool vm_call_allowed(enum vm_call c, enum hc_role r);
+
+#endif
