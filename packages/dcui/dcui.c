@@ -104,6 +104,14 @@ static int para(int y, int max, const char *text)
 	return y;
 }
 
+/* How long to wait for a key: until the facts are read again, or the whole screen is due sooner. */
+static int tick(void)
+{
+	time_t due = painted + REPAINT_S - time(NULL);
+
+	return due <= 0 ? 100 : due * 1000 < REFRESH_MS ? (int)due * 1000 : REFRESH_MS;
+}
+
 static void paint(void)
 {
 	if (time(NULL) - painted >= REPAINT_S) {
@@ -230,7 +238,7 @@ static int form_run(const char *title, const char *intro, struct field *f, int n
 
 	for (;;) {
 		form_draw(title, intro, f, n, cur, msg);
-		k = key_next(REFRESH_MS);
+		k = key_next(tick());
 		if (k == DK_ESC) {
 			curs_set(0);
 			return -1;
@@ -279,7 +287,7 @@ static void view(const char *title, const char *text, bool at_end)
 		for (size_t i = 0; i < rows && top + i < n; i++)
 			mvaddnstr(2 + (int)i, 1, lines[top + i], COLS - 2);
 		paint();
-		k = key_next(REFRESH_MS);
+		k = key_next(tick());
 	} while (k != DK_ESC && k != DK_ENTER && k != 'q' && k != 'Q');
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
@@ -293,7 +301,7 @@ static int ask(const char *title, const char *text, const char *help, const int 
 		frame(title, help);
 		para(3, LINES - 2, text);
 		paint();
-		int k = key_next(REFRESH_MS);
+		int k = key_next(tick());
 		if (k == DK_ESC)
 			return k;
 		if (k == DK_REDRAW)
@@ -543,7 +551,7 @@ static void menu(void)
 
 	for (;;) {
 		menu_draw(cur);
-		k = key_next(REFRESH_MS);
+		k = key_next(tick());
 		if (k == DK_ESC)
 			return;
 		if (k == DK_UP)
@@ -575,7 +583,7 @@ static void run(void)
 {
 	for (;;) {
 		welcome_draw();
-		int k = key_next(REFRESH_MS);
+		int k = key_next(tick());
 		if (k == DK_F1 + 1 || k == 'c' || k == 'C') {
 			if (authenticate("System Customization"))
 				menu();

@@ -73,7 +73,7 @@ step eval '! screen | grep -q "configured and applied"'
 
 WHAT="a static address and a host name: applied at once"
 step eval 'clear_field && type_ 10.0.2.50/24 && keys Enter Enter Enter Enter && see "configured and applied" 60 &&
-	see "Host name: esx-dcui" 5 && see "IPv4: static 10\.0\.2\.50/24" 5'
+	see "Host name: esx-dcui" 15 && see "IPv4: static 10\.0\.2\.50/24" 15'
 WHAT="  ... the welcome screen shows the new host name and https://10.0.2.50/"
 step eval 'keys Enter Escape && see "Host name: esx-dcui" 15 && see "https://10\.0\.2\.50/" 15'
 
