@@ -73,11 +73,11 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 # configuration through hostcfg's library and commit (the same code as `hostcfg set`), checks
 # passwords through packages/auth.
 HOSTD_API     = packages/hostd/api.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/hostcfg/commit.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/host.c packages/hostd/users.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
-           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h packages/hostd/*.h)
+           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h packages/hostd/*.h packages/hostd/*.def)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \

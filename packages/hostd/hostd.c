@@ -24,29 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "auth.h"
 #include "cert.h"
-#include "host.h"
-
-struct hostd {
-	struct host h;
-	struct auth_paths auth;   /* owned strings */
-	const char *listen;       /* ADDR:PORT */
-	char *socket, *cert, *key; /* owned */
-};
+#include "hostd.h"
 
 /* Each listener: HTTPS (local false) or the UNIX socket (local true). */
 struct endpoint {
 	struct hostd *hd;
 	bool local;
-};
-
-/* Who called, once authenticated. */
-struct caller {
-	char user[64];
-	enum hc_role role;
-	char peer[64];
 };
 
 static const char usage[] =
@@ -63,9 +47,7 @@ static void usage_error(const char *what)
 	exit(2);
 }
 
-/* syslog, and stderr too on a --root tree (the tests read it). */
-static void logf_(const struct hostd *hd, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
+void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,7 +63,7 @@ static void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 	}
 }
 
-static void reply(struct evhttp_request *req, int status, json_t *body)
+void reply(struct evhttp_request *req, int status, json_t *body)
 {
 	struct evbuffer *b = evbuffer_new();
 	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -94,7 +76,7 @@ static void reply(struct evhttp_request *req, int status, json_t *body)
 	json_decref(body);
 }
 
-static void reply_error(struct evhttp_request *req, const struct api_error *e)
+void reply_error(struct evhttp_request *req, const struct api_error *e)
 {
 	if (e->status == 401)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
@@ -102,12 +84,36 @@ static void reply_error(struct evhttp_request *req, const struct api_error *e)
 	reply(req, e->status, api_error_json(e));
 }
 
-static int error_set(struct api_error *e, int status, const char *msg)
+int error_set(struct api_error *e, int status, const char *msg)
 {
 	e->status = status;
 	e->field[0] = '\0';
 	snprintf(e->msg, sizeof(e->msg), "%s", msg);
 	return -1;
+}
+
+int error_field(struct api_error *e, const char *field, const char *msg)
+{
+	error_set(e, 400, msg);
+	snprintf(e->field, sizeof(e->field), "%s", field);
+	return -1;
+}
+
+void audit(const struct call *c, const char *what, const struct api_error *e)
+{
+	const struct caller *w = c->who;
+	char result[128] = "done";
+
+	if (e && e->status)
+		snprintf(result, sizeof(result), "refused (%d%s%s)", e->status, e->field[0] ? ", field " : "", e->field);
+	logf_(c->hd, LOG_NOTICE, "%s (%s) from %s: %s%s%s: %s", w->user, hc_role_name(w->role), w->peer,
+	      api_call_name(c->id), what && *what ? " " : "", what ? what : "", result);
+}
+
+void refuse(const struct call *c, const char *what, const struct api_error *e)
+{
+	audit(c, what, e);
+	reply_error(c->req, e);
 }
 
 static int peer_fd(struct evhttp_request *req)
@@ -187,7 +193,7 @@ static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local
 }
 
 /* A file under the root, or "" when it cannot be read; owned by the caller. */
-static char *root_file(const struct hostd *hd, const char *rel)
+char *root_file(const struct hostd *hd, const char *rel)
 {
 	char *path = host_path(&hd->h, rel), *data = NULL;
 	size_t len;
@@ -198,7 +204,7 @@ static char *root_file(const struct hostd *hd, const char *rel)
 	return data;
 }
 
-static json_t *facts(const struct hostd *hd)
+json_t *facts(const struct hostd *hd)
 {
 	char *health = root_file(hd, "run/health"), *osr = root_file(hd, "etc/os-release"),
 	     *cmdline = root_file(hd, "proc/cmdline"), *version = api_os_version(osr);
@@ -212,13 +218,12 @@ static json_t *facts(const struct hostd *hd)
 	return o;
 }
 
-static void get_health(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+void get_health(struct call *c)
 {
-	(void)who;
-	reply(req, 200, facts(hd));
+	reply(c->req, 200, facts(c->hd));
 }
 
-static int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_request *req)
+int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_request *req)
 {
 	struct diag d;
 	struct api_error e;
@@ -231,45 +236,13 @@ static int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_reques
 	return -1;
 }
 
-static void get_host(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+void get_config(struct call *c)
 {
-	struct hc_config c = {0};
-	struct sysinfo si;
-	json_t *o;
+	struct hc_config cf = {0};
 
-	(void)who;
-	if (conf_load(hd, &c, req) < 0)
-		return;
-	o = facts(hd);
-	json_object_del(o, "status");
-	sysinfo(&si);
-	json_object_set_new(o, "hostname", json_string(c.val[HC_HOSTNAME]));
-	json_object_set_new(o, "uptime", json_integer(si.uptime));
-	json_object_set_new(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-	json_object_set_new(o, "memory", json_integer((json_int_t)si.totalram * si.mem_unit));
-	hc_free(&c);
-	reply(req, 200, o);
-}
-
-static void get_config(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
-{
-	struct hc_config c = {0};
-
-	(void)who;
-	if (conf_load(hd, &c, req) == 0) {
-		reply(req, 200, api_config_json(&c));
-		hc_free(&c);
-	}
-}
-
-static void get_users(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
-{
-	struct hc_config c = {0};
-
-	(void)who;
-	if (conf_load(hd, &c, req) == 0) {
-		reply(req, 200, api_users_json(&c));
-		hc_free(&c);
+	if (conf_load(c->hd, &cf, c->req) == 0) {
+		reply(c->req, 200, api_config_json(&cf));
+		hc_free(&cf);
 	}
 }
 
@@ -297,30 +270,22 @@ static int patch_commit(struct hostd *hd, const char *body, size_t len, char **n
 	return r;
 }
 
-static void patch_config(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+void patch_config(struct call *c)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
 	struct api_error e = {0};
 	char *names = NULL;
 
-	if (len > API_BODY_MAX)
-		error_set(&e, 413, "the body is over 1 MiB");
-	else if (patch_commit(hd, (const char *)evbuffer_pullup(in, -1), len, &names, &e) == 0) {
-		logf_(hd, LOG_NOTICE, "%s (%s) from %s: PATCH /api/config %s: done", who->user, hc_role_name(who->role),
-		      who->peer, names);
-		free(names);
-		get_config(hd, req, who);
-		return;
-	}
-	logf_(hd, LOG_NOTICE, "%s (%s) from %s: PATCH /api/config: refused (%d%s%s)", who->user, hc_role_name(who->role),
-	      who->peer, e.status, e.field[0] ? ", field " : "", e.field);
-	reply_error(req, &e);
+	if (patch_commit(c->hd, c->body, c->len, &names, &e) < 0)
+		return refuse(c, "", &e);
+	audit(c, names, NULL);
+	free(names);
+	get_config(c);
 }
 
-static void (*const handlers[API_NCALLS])(struct hostd *, struct evhttp_request *, const struct caller *) = {
-	[API_HEALTH] = get_health, [API_HOST] = get_host, [API_CONFIG_GET] = get_config,
-	[API_CONFIG_PATCH] = patch_config, [API_USERS] = get_users,
+static void (*const handlers[API_NCALLS])(struct call *) = {
+#define ROUTE(m_, p_, id_, fn_, role_, body_) [API_##id_] = fn_,
+#include "routes.def"
+#undef ROUTE
 };
 
 static void peer_name(struct evhttp_request *req, bool local, struct caller *who)
@@ -338,8 +303,41 @@ static void peer_name(struct evhttp_request *req, bool local, struct caller *who
 
 static enum api_method method_of(struct evhttp_request *req)
 {
-	enum evhttp_cmd_type t = evhttp_request_get_command(req);
-	return t == EVHTTP_REQ_GET ? API_GET : t == EVHTTP_REQ_PATCH ? API_PATCH : API_OTHER;
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return API_GET;
+	case EVHTTP_REQ_POST:
+		return API_POST;
+	case EVHTTP_REQ_PUT:
+		return API_PUT;
+	case EVHTTP_REQ_PATCH:
+		return API_PATCH;
+	case EVHTTP_REQ_DELETE:
+		return API_DELETE;
+	default:
+		return API_OTHER;
+	}
+}
+
+/* The call made: its argument decoded, its JSON body NUL-terminated; or e filled. */
+static int call_run(struct call *c, const struct api_route *rt, struct api_error *e)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	size_t len = evbuffer_get_length(in);
+	char arg[4096] = "";
+
+	if (rt->arg && !api_arg_decode(rt->arg, rt->arglen, arg, sizeof(arg)))
+		return error_field(e, "path", "a bad %-escape, a NUL or too long a name in the path");
+	c->arg = arg;
+	if (api_body_kind(c->id) == API_BODY_JSON) {
+		if (len > API_BODY_MAX)
+			return error_set(e, 413, "the body is over 1 MiB; JSON bodies are limited to 1 MiB");
+		evbuffer_add(in, "", 1);
+		c->body = (const char *)evbuffer_pullup(in, -1);
+		c->len = len;
+	}
+	handlers[c->id](c);
+	return 0;
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -360,9 +358,13 @@ static void handle(struct evhttp_request *req, void *arg)
 		;
 	else if (!api_allowed(rt.call, who.role)) {
 		error_set(&e, 403, "the user's role may not make this call; an administrator may");
-		logf_(ep->hd, LOG_NOTICE, "%s (%s) from %s: refused: role", who.user, hc_role_name(who.role), who.peer);
-	} else
-		return handlers[rt.call](ep->hd, req, &who);
+		logf_(ep->hd, LOG_NOTICE, "%s (%s) from %s: %s: refused: role", who.user, hc_role_name(who.role), who.peer,
+		      api_call_name(rt.call));
+	} else {
+		struct call c = {.hd = ep->hd, .req = req, .who = &who, .id = rt.call, .arg = "", .body = "", .len = 0};
+		if (call_run(&c, &rt, &e) == 0)
+			return;
+	}
 	reply_error(req, &e);
 }
 
@@ -459,7 +461,7 @@ static int cert_make(struct hostd *hd)
 
 static int serve(struct hostd *hd)
 {
-	struct event_base *base = event_base_new();
+	struct event_base *base = hd->base = event_base_new();
 	struct endpoint tls = {hd, false}, local = {hd, true};
 	SSL_CTX *ctx = cert_make(hd) == 0 ? tls_context(hd) : NULL;
 	struct evhttp *https = http_new(base, &tls), *unix_http = http_new(base, &local);

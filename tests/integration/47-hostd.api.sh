@@ -16,15 +16,24 @@ R=$t/root
 n=0
 step() { n=$((n + 1)); if "$@"; then echo "ok $n - $WHAT"; else echo "not ok $n - $WHAT"; FAILED=1; fi; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-ADMIN_PW='Adm1n-Secret-pw' VIEW_PW='V1ew-Secret-pw'
+ADMIN_PW='Adm1n-Secret-pw' VIEW_PW='V1ew-Secret-pw' OPS_PW='0ps-Secret-pw'
 
 mkdir -p "$R/run" "$R/etc" "$R/proc"
 echo ok >"$R/run/health"
 printf 'NAME="Hypervisor"\nVERSION_ID="%s"\n' "$VERSION" >"$R/etc/os-release"
 echo 'console=ttyS0 bootbank=A quiet' >"$R/proc/cmdline"
+mkdir -p "$R/sys/class/net/eth0/device" "$R/sys/block/vda/device" "$R/sys/block/loop0" "$R/var/log"
+echo 52:54:00:12:34:56 >"$R/sys/class/net/eth0/address"
+echo 0x1003 >"$R/sys/class/net/eth0/flags"
+ln -s ../../../../bus/virtio/drivers/virtio_net "$R/sys/class/net/eth0/device/driver"
+echo 2097152 >"$R/sys/block/vda/size"
+echo 'QEMU HARDDISK   ' >"$R/sys/block/vda/device/model"
+echo 8 >"$R/sys/block/loop0/size"
+for i in $(seq 300); do echo "Nov 30 12:00:00 esx-api test: line $i"; done >"$R/var/log/messages"
 "$HOSTCFG" --root "$R" set hostname=esx-api >/dev/null 2>&1
 echo "$ADMIN_PW" | "$HOSTCFG" --root "$R" user add admin administrator >/dev/null 2>&1
 echo "$VIEW_PW" | "$HOSTCFG" --root "$R" user add viewer read-only >/dev/null 2>&1
+echo "$OPS_PW" | "$HOSTCFG" --root "$R" user add ops operator >/dev/null 2>&1
 
 port=$(free_port)
 ${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >"$t/hostd.log" 2>&1 &
@@ -39,6 +48,8 @@ call() {
 }
 status() { [ "$(cat "$t/status")" = "$1" ]; }
 field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$t/body" "$1"; }
+# jq-less: a Python expression on the body as j.
+py() { python3 -c "import json, sys; j = json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$t/body"; }
 conf_sum() { sha256sum "$R/etc/hostcfg/host.conf" "$R/etc/hostname"; }
 
 WHAT="the first start made a certificate (CN and SAN esx-api) and its key (0600) under /etc/hostcfg"
@@ -89,6 +100,48 @@ step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-new\", \"
 	grep -qx "hostname = esx-new" "$R/etc/hostcfg/host.conf" && grep -qx "dns-servers = 192.0.2.53" "$R/etc/hostcfg/host.conf" &&
 	[ "$(cat "$R/etc/hostname")" = esx-new ]'
 
+WHAT="the issue's PATCH: aliases syslog and ntp with arrays set syslog-servers and ntp-servers"
+step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"h1\", \"syslog\": [\"tcp://192.0.2.1:514\"], \"ntp\": [\"pool.example\"]}" /api/config &&
+	status 200 && grep -qx "syslog-servers = tcp://192.0.2.1:514" "$R/etc/hostcfg/host.conf" && grep -qx "ntp-servers = pool.example" "$R/etc/hostcfg/host.conf" &&
+	[ "$(field hostname)" = h1 ] && call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-new\"}" /api/config && status 200'
+
+WHAT="GET /api/host: nics (name, mac, driver from sysfs, up, addresses) and disks (size, model), no loop devices"
+step eval 'call -u "viewer:$VIEW_PW" /api/host && status 200 &&
+	py "[dict(n, addresses=type(n[\"addresses\"]).__name__) for n in j[\"nics\"]] == [{\"name\": \"eth0\", \"mac\": \"52:54:00:12:34:56\", \"driver\": \"virtio_net\", \"up\": True, \"addresses\": \"list\"}] and j[\"disks\"] == [{\"name\": \"vda\", \"size\": 1073741824, \"model\": \"QEMU HARDDISK\"}]"'
+
+WHAT="POST /api/users as administrator: 201, the user (no hash), in host.conf and /etc/shadow"
+step eval 'call -u "admin:$ADMIN_PW" -d "{\"name\": \"newbie\", \"password\": \"N3wbie-pass\", \"role\": \"read-only\"}" /api/users &&
+	status 201 && [ "$(field name)" = newbie ] && [ "$(field role)" = read-only ] && ! grep -q "\\\$6\\\$" "$t/body" &&
+	grep -q "^newbie:\\\$6\\\$" "$R/etc/shadow" && call -u "newbie:N3wbie-pass" /api/users && status 200'
+
+before=$(conf_sum)
+WHAT="POST /api/users refusals: a bad role, a short password, an unknown member, an existing name (409), each naming the field; nothing changed"
+step eval 'call -u "admin:$ADMIN_PW" -d "{\"name\": \"x1\", \"password\": \"Long-enough-1\", \"role\": \"king\"}" /api/users && status 400 && [ "$(field field)" = role ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"x1\", \"password\": \"short\"}" /api/users && status 400 && [ "$(field field)" = password ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"x1\", \"password\": \"Long-enough-1\", \"uid\": \"0\"}" /api/users && status 400 && [ "$(field field)" = uid ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"Bad Name\", \"password\": \"Long-enough-1\"}" /api/users && status 400 && [ "$(field field)" = name ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"newbie\", \"password\": \"Long-enough-1\"}" /api/users && status 409 && [ "$(field field)" = name ] &&
+	[ "$(conf_sum)" = "$before" ]'
+
+WHAT="roles: an operator and a read-only user may not add users, change passwords or reboot (403); nothing changed"
+step eval 'call -u "ops:$OPS_PW" -d "{\"name\": \"x2\", \"password\": \"Long-enough-1\"}" /api/users && status 403 &&
+	call -u "viewer:$VIEW_PW" -X PUT -d "{\"password\": \"Long-enough-1\"}" /api/users/admin/password && status 403 &&
+	call -u "ops:$OPS_PW" -X POST /api/host/reboot && status 403 && call -u "ops:$OPS_PW" -X PATCH -d "{\"hostname\": \"o\"}" /api/config && status 403 &&
+	[ "$(conf_sum)" = "$before" ] && [ ! -e "$R/run/hostd-action" ]'
+
+WHAT="PUT /api/users/NAME/password: 200, the new password works, the old one not"
+step eval 'call -u "admin:$ADMIN_PW" -X PUT -d "{\"password\": \"N3wer-pass\"}" /api/users/newbie/password && status 200 &&
+	call -u "newbie:N3wer-pass" /api/users && status 200 && call -u "newbie:N3wbie-pass" /api/users && status 401 &&
+	call -u "admin:$ADMIN_PW" -X PUT -d "{\"password\": \"N3wer-pass\"}" /api/users/nobody/password && status 404'
+
+WHAT="DELETE /api/users/NAME: 200, gone from host.conf; root cannot be removed (400); an unknown user is 404"
+step eval 'call -u "admin:$ADMIN_PW" -X DELETE /api/users/newbie && status 200 && ! grep -q newbie "$R/etc/hostcfg/host.conf" &&
+	call -u "admin:$ADMIN_PW" -X DELETE /api/users/root && status 400 && call -u "admin:$ADMIN_PW" -X DELETE /api/users/newbie && status 404'
+
+WHAT="GET /api/logs?lines=5: the last 5 lines of /var/log/messages; lines=0 is 400 naming lines"
+step eval 'call -u "viewer:$VIEW_PW" "/api/logs?lines=5" && status 200 && py "len(j[\"lines\"]) == 5 and j[\"lines\"][-1].endswith(\"line 300\")" &&
+	call -u "viewer:$VIEW_PW" /api/logs && py "len(j[\"lines\"]) == 200" && call -u "viewer:$VIEW_PW" "/api/logs?lines=0" && status 400 && [ "$(field field)" = lines ]'
+
 WHAT="other paths: 404 JSON; a method a path does not take: 405"
 step eval 'call -u "admin:$ADMIN_PW" /api/nothing && status 404 && [ -n "$(field error)" ] &&
 	call -u "admin:$ADMIN_PW" -X DELETE /api/config && status 405'
@@ -108,13 +161,30 @@ step lock
 WHAT="the other user is not locked"
 step eval 'call -u "admin:$ADMIN_PW" /api/config && status 200'
 
+WHAT="GET /api/users says viewer is locked; POST /api/users/viewer/unlock (administrator) lets it in again"
+step eval 'call -u "admin:$ADMIN_PW" /api/users && py "[u[\"locked\"] for u in j if u[\"name\"] == \"viewer\"] == [True]" &&
+	call -u "ops:$OPS_PW" -X POST /api/users/viewer/unlock && status 403 &&
+	call -u "admin:$ADMIN_PW" -X POST /api/users/viewer/unlock && status 200 && py "j[\"locked\"] == False" &&
+	call -u "viewer:$VIEW_PW" /api/config && status 200'
+
+WHAT="POST /api/host/reboot, shutdown, restore-defaults: 202 first, then (--root) recorded in run/hostd-action, nothing done to the build host"
+power() { call -u "admin:$ADMIN_PW" -X POST "/api/host/$1" && status 202 && [ "$(field result)" = "$2" ] &&
+	for _ in $(seq 30); do [ "$(cat "$R/run/hostd-action" 2>/dev/null)" = "$3" ] && break; sleep 0.1; done && [ "$(cat "$R/run/hostd-action")" = "$3" ]; }
+step eval 'power reboot rebooting reboot && power shutdown "shutting down" poweroff'
+
+WHAT="restore-defaults: the defaults are back in /etc/hostname (host.conf's users and settings gone)"
+step eval 'power restore-defaults "restoring the defaults, then rebooting" restore-defaults && [ "$(cat "$R/etc/hostname")" != esx-new ]'
+
 WHAT="root, with no password set (the default), is refused remotely (401)"
 step eval 'call -u "root:" /api/config && status 401 && grep -q "no password set" "$t/body" &&
 	call -u "root:anything" /api/config && status 401'
 
 WHAT="the log names who changed what and the result, and never a password"
 step eval 'grep -q "admin (administrator) from 127.0.0.1: PATCH /api/config hostname,dns-servers: done" "$t/hostd.log" &&
-	grep -q "viewer (read-only) from 127.0.0.1: refused: role" "$t/hostd.log" &&
+	grep -q "viewer (read-only) from 127.0.0.1: PATCH /api/config: refused: role" "$t/hostd.log" &&
+	grep -q "admin (administrator) from 127.0.0.1: POST /api/users newbie: done" "$t/hostd.log" &&
+	grep -q "admin (administrator) from 127.0.0.1: POST /api/users/\*/unlock viewer: done" "$t/hostd.log" &&
+	! grep -qF -e N3wbie-pass -e N3wer-pass "$t/hostd.log" &&
 	! grep -qF -e "$ADMIN_PW" -e "$VIEW_PW" -e wrong-pass "$t/hostd.log"'
 
 kill -TERM "$pid"
