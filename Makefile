@@ -73,7 +73,7 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 # configuration through hostcfg's library and commit (the same code as `hostcfg set`), checks
 # passwords through packages/auth.
 HOSTD_API     = packages/hostd/api.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/host.c packages/hostd/users.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/hostcfg/commit.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c packages/hostd/stream.c packages/hostd/datastore.c lib/run.c packages/hostd/cert.c $(HOSTD_API) packages/auth/auth.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \

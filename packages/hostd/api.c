@@ -480,3 +480,108 @@ json_t *api_tail_json(const char *text, size_t len, long n)
 	}
 	return a;
 }
+
+/* A header line's value into out when its name is name (case-insensitive); false when not. */
+static bool header_is(const char *line, size_t len, const char *name, char *out, size_t size)
+{
+	size_t n = strlen(name), v;
+
+	if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+		return false;
+	v = n + 1 + strspn(line + n + 1, " \t");
+	while (len > v && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	snprintf(out, size, "%.*s", (int)(len > v ? len - v : 0), line + v);
+	return true;
+}
+
+static bool length_of(const char *v, long long *len)
+{
+	char *end;
+
+	if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 18)
+		return false;
+	*len = strtoll(v, &end, 10);
+	return true;
+}
+
+static bool head_line(const char *line, size_t len, struct api_head *h)
+{
+	char v[1024];
+
+	if (memchr(line, '\0', len))
+		return false;
+	if (header_is(line, len, "Content-Length", v, sizeof(v)))
+		return h->length == -1 && length_of(v, &h->length);
+	if (header_is(line, len, "Transfer-Encoding", v, sizeof(v)))
+		h->chunked = true;
+	else if (header_is(line, len, "Expect", v, sizeof(v)))
+		h->expect_continue = strcasecmp(v, "100-continue") == 0;
+	else if (header_is(line, len, "Authorization", v, sizeof(v)))
+		snprintf(h->authorization, sizeof(h->authorization), "%s", v);
+	return len > 0 && line[0] != ' ' && line[0] != '\t' && memchr(line, ':', len);
+}
+
+bool api_head_parse(const char *text, size_t len, struct api_head *h)
+{
+	const char *eol = memchr(text, '\n', len), *sp1, *sp2;
+	size_t n;
+
+	*h = (struct api_head){.length = -1};
+	if (len > API_HEAD_MAX || !eol || eol == text || eol[-1] != '\r')
+		return false;
+	n = (size_t)(eol - 1 - text);
+	sp1 = memchr(text, ' ', n);
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - text)) : NULL;
+	if (!sp1 || !sp2 || (size_t)(sp1 - text) >= sizeof(h->method) || sp1 == text ||
+	    (size_t)(sp2 - sp1 - 1) >= sizeof(h->path) || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return false;
+	snprintf(h->method, sizeof(h->method), "%.*s", (int)(sp1 - text), text);
+	snprintf(h->path, sizeof(h->path), "%.*s", (int)strcspn(sp1 + 1, "? "), sp1 + 1);
+	for (const char *l = eol + 1; l < text + len;) {
+		const char *e = memchr(l, '\n', (size_t)(text + len - l));
+		size_t ll = e ? (size_t)(e - l) : (size_t)(text + len - l);
+
+		if (ll && l[ll - 1] == '\r')
+			ll--;
+		if (ll == 0)
+			break; /* the blank line that ends the head */
+		if (!head_line(l, ll, h))
+			return false;
+		l += (e ? (size_t)(e - l) + 1 : ll);
+	}
+	return !memchr(h->method, '\0', strlen(h->method)) && h->path[0] == '/';
+}
+
+int api_datastore_path(const char *path, char *parent, size_t psize, char *base, size_t bsize, bool *folder,
+		       struct api_error *e)
+{
+	size_t n = strlen(path), last = 0;
+
+	e->status = 0;
+	*folder = n > 0 && path[n - 1] == '/';
+	if (*folder)
+		n--;
+	if (path[0] == '/')
+		return bad(e, "path", "%s", "the path is relative to the datastore: no leading '/'");
+	if (n >= psize || n >= 4096)
+		return bad(e, "path", "%s", "the path is too long");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return bad(e, "path", "%s", "the path holds a control character");
+	for (size_t i = 0, s = 0; n && i <= n; i++) {
+		if (i < n && path[i] != '/')
+			continue;
+		if (i == s || (i - s == 1 && path[s] == '.') || (i - s == 2 && path[s] == '.' && path[s + 1] == '.'))
+			return bad(e, "path", "%s", "the path has an empty, '.' or '..' component; name files inside the datastore");
+		if (i - s >= bsize || i - s > 255)
+			return bad(e, "path", "%s", "a name in the path is over 255 bytes");
+		if (s == 0 && i - s == 12 && strncmp(path, ".hostd-spool", 12) == 0)
+			return bad(e, "path", "%s", "the uploads' folder .hostd-spool is hostd's own");
+		last = s;
+		s = i + 1;
+	}
+	snprintf(parent, psize, "%.*s", (int)(last ? last - 1 : 0), path);
+	snprintf(base, bsize, "%.*s", (int)(n - last), path + last);
+	return 0;
+}

@@ -95,6 +95,33 @@ long api_lines_param(const char *query, long def);
 /* The last n lines of text as a JSON array of strings (invalid UTF-8 replaced). New reference. */
 json_t *api_tail_json(const char *text, size_t len, long n);
 
+/*
+ * The head of an HTTP/1.x request ("METHOD TARGET HTTP/1.x\r\n" and header lines, up to and
+ * without the blank line), as hostd's stream filter reads it before evhttp does (stream.c): the
+ * method, the path (the target without its query, not decoded), Content-Length (-1 none),
+ * whether the body is chunked, whether the client waits for "100 Continue", and the
+ * Authorization value. false when it is no request head (evhttp then refuses it).
+ */
+#define API_HEAD_MAX 16384
+struct api_head {
+	char method[16];
+	char path[4096];
+	long long length;
+	bool chunked, expect_continue;
+	char authorization[1024];
+};
+bool api_head_parse(const char *text, size_t len, struct api_head *h);
+
+/*
+ * A datastore path (the decoded rest of /api/datastore/PATH): relative, components of at most
+ * 255 bytes, none empty, "." or "..", none a control character, not the uploads' folder
+ * ".hostd-spool". Split into its folder (parent, "" for the top) and its last component (base,
+ * "" for the top itself); *folder says whether it ended in "/". 0, or -1 with e a 400 about the
+ * field "path". Symbolic links are the caller's to refuse (openat2 RESOLVE_BENEATH).
+ */
+int api_datastore_path(const char *path, char *parent, size_t psize, char *base, size_t bsize, bool *folder,
+		       struct api_error *e);
+
 /* The user and password of an "Authorization: Basic ..." value; false when it is not one (a bad
  * base64, no ':', an empty user or over the sizes). */
 bool api_basic_parse(const char *header, char *user, size_t usize, char *password, size_t psize);

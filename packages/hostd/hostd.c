@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <arpa/inet.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,19 +29,18 @@
 #include "cert.h"
 #include "hostd.h"
 
-/* Each listener: HTTPS (local false) or the UNIX socket (local true). */
-struct endpoint {
-	struct hostd *hd;
-	bool local;
-};
 
 static const char usage[] =
 	"Usage: hostd [--root DIR] [--listen ADDR:PORT] [--socket PATH] [--cert FILE] [--key FILE]\n"
+	"             [--bankctl PROGRAM]\n"
 	"\n"
 	"The host's management API (docs/api.md): HTTPS on ADDR:PORT (default 0.0.0.0:443) and the same\n"
 	"API without TLS on the UNIX socket PATH (default /run/hostd.sock; its root peer is an\n"
 	"administrator). The certificate (default /etc/hostcfg/hostd.crt and hostd.key) is made at the\n"
-	"first start when missing. --root DIR works on a directory tree instead of the host (tests).\n";
+	"first start when missing. Uploads (POST /api/banks/stage, PUT /api/datastore/PATH) are written\n"
+	"to /vmfs/volumes/datastore1/.hostd-spool as they arrive. --bankctl names the bankctl to run\n"
+	"(default: bankctl in PATH). --root DIR works on a directory tree instead of the host (tests):\n"
+	"reboot, shutdown and restore-defaults are then only written to DIR/run/hostd-action.\n";
 
 static void usage_error(const char *what)
 {
@@ -116,18 +117,13 @@ void refuse(const struct call *c, const char *what, const struct api_error *e)
 	reply_error(c->req, e);
 }
 
-static int peer_fd(struct evhttp_request *req)
-{
-	return bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
-}
-
 /* The UNIX socket's peer: root is an administrator; others give credentials. */
-static bool local_root(struct evhttp_request *req, struct caller *who)
+static bool local_root(int fd, struct caller *who)
 {
 	struct ucred cr;
 	socklen_t n = sizeof(cr);
 
-	if (getsockopt(peer_fd(req), SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0 || cr.uid != 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0 || cr.uid != 0)
 		return false;
 	snprintf(who->user, sizeof(who->user), "root");
 	who->role = HC_ADMINISTRATOR;
@@ -170,15 +166,13 @@ static int role_of(struct hostd *hd, struct caller *who, struct api_error *e)
 	return r;
 }
 
-static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local, struct caller *who,
-			struct api_error *e)
+static int authenticate(struct hostd *hd, bool local, int fd, const char *hdr, struct caller *who, struct api_error *e)
 {
-	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	char pw[256];
 	struct auth_status st = {0};
 	enum auth_result r;
 
-	if (local && local_root(req, who))
+	if (local && local_root(fd, who))
 		return 0;
 	if (!hdr || !api_basic_parse(hdr, who->user, sizeof(who->user), pw, sizeof(pw)))
 		return error_set(e, 401, "credentials needed: HTTP Basic with a user of the host");
@@ -190,6 +184,18 @@ static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local
 	if (r != AUTH_OK)
 		return auth_refused(hd, who, r, &st, e);
 	return role_of(hd, who, e);
+}
+
+int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum api_call id, struct caller *who,
+		 struct api_error *e)
+{
+	if (api_needs_auth(id) && authenticate(hd, local, fd, authz && *authz ? authz : NULL, who, e) < 0)
+		return -1;
+	if (api_allowed(id, who->role))
+		return 0;
+	logf_(hd, LOG_NOTICE, "%s (%s) from %s: %s: refused: role", who->user, hc_role_name(who->role), who->peer,
+	      api_call_name(id));
+	return error_set(e, 403, "the user's role may not make this call; an administrator may");
 }
 
 /* A file under the root, or "" when it cannot be read; owned by the caller. */
@@ -288,17 +294,19 @@ static void (*const handlers[API_NCALLS])(struct call *) = {
 #undef ROUTE
 };
 
-static void peer_name(struct evhttp_request *req, bool local, struct caller *who)
+void peer_of(int fd, bool local, char *out, size_t size)
 {
-	char *addr = NULL;
-	ev_uint16_t port = 0;
+	struct sockaddr_storage sa;
+	socklen_t n = sizeof(sa);
+	char addr[INET6_ADDRSTRLEN] = "?";
 
 	if (local) {
-		snprintf(who->peer, sizeof(who->peer), "the local socket");
+		snprintf(out, size, "the local socket");
 		return;
 	}
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
-	snprintf(who->peer, sizeof(who->peer), "%s", addr ? addr : "?");
+	if (getpeername(fd, (struct sockaddr *)&sa, &n) == 0)
+		getnameinfo((struct sockaddr *)&sa, n, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+	snprintf(out, size, "%s", strncmp(addr, "::ffff:", 7) == 0 ? addr + 7 : addr);
 }
 
 static enum api_method method_of(struct evhttp_request *req)
@@ -319,7 +327,8 @@ static enum api_method method_of(struct evhttp_request *req)
 	}
 }
 
-/* The call made: its argument decoded, its JSON body NUL-terminated; or e filled. */
+/* The call made: its argument decoded, its JSON body NUL-terminated, its streamed body spooled;
+ * or e filled. */
 static int call_run(struct call *c, const struct api_route *rt, struct api_error *e)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
@@ -337,7 +346,15 @@ static int call_run(struct call *c, const struct api_route *rt, struct api_error
 		c->len = len;
 	}
 	handlers[c->id](c);
+	if (c->spool)
+		stream_release(c->req);
 	return 0;
+}
+
+/* A STREAM route's caller was checked by the filter as the body arrived (stream.c). */
+static int streamed(struct evhttp_request *req, struct caller *who, struct call *c, struct api_error *e)
+{
+	return stream_take(req, who, &c->spool, e);
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -347,30 +364,42 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct api_route rt = api_route(method_of(req), path ? path : "");
 	struct caller who = {.role = HC_READ_ONLY};
 	struct api_error e = {0};
+	struct call c = {.hd = ep->hd, .req = req, .who = &who, .id = rt.call, .arg = "", .body = "", .len = 0};
+	int fd = stream_fd(req);
 
-	peer_name(req, ep->local, &who);
+	peer_of(fd, ep->local, who.peer, sizeof(who.peer));
 	if (rt.status == 405)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
-	if (rt.status)
+	if (stream_too_big(req))
+		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
+	else if (rt.status)
 		error_set(&e, rt.status, rt.status == 404 ? "no such path; docs/api.md lists the calls"
 							  : "method not allowed on this path");
-	else if (api_needs_auth(rt.call) && authenticate(ep->hd, req, ep->local, &who, &e) < 0)
+	else if (api_body_kind(rt.call) == API_BODY_STREAM ? streamed(req, &who, &c, &e) < 0
+							    : caller_check(ep->hd, ep->local, fd,
+									   evhttp_find_header(evhttp_request_get_input_headers(req),
+											      "Authorization"),
+									   rt.call, &who, &e) < 0)
 		;
-	else if (!api_allowed(rt.call, who.role)) {
-		error_set(&e, 403, "the user's role may not make this call; an administrator may");
-		logf_(ep->hd, LOG_NOTICE, "%s (%s) from %s: %s: refused: role", who.user, hc_role_name(who.role), who.peer,
-		      api_call_name(rt.call));
-	} else {
-		struct call c = {.hd = ep->hd, .req = req, .who = &who, .id = rt.call, .arg = "", .body = "", .len = 0};
-		if (call_run(&c, &rt, &e) == 0)
-			return;
-	}
+	else if (call_run(&c, &rt, &e) == 0)
+		return;
 	reply_error(req, &e);
 }
 
 static struct bufferevent *tls_bev(struct event_base *base, void *arg)
 {
-	return bufferevent_openssl_socket_new(base, -1, SSL_new(arg), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	struct endpoint *ep = arg;
+	struct bufferevent *b = bufferevent_openssl_socket_new(base, -1, SSL_new(ep->tls), BUFFEREVENT_SSL_ACCEPTING,
+								BEV_OPT_CLOSE_ON_FREE);
+
+	return b ? stream_bev(ep, b) : NULL;
+}
+
+static struct bufferevent *plain_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *b = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	return b ? stream_bev(arg, b) : NULL;
 }
 
 static SSL_CTX *tls_context(const struct hostd *hd)
@@ -398,10 +427,11 @@ static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
 	evhttp_set_max_headers_size(http, 16384);
 	evhttp_set_timeout(http, 30);
 	evhttp_set_gencb(http, handle, ep);
+	evhttp_set_bevcb(http, ep->local ? plain_bev : tls_bev, ep);
 	return http;
 }
 
-static int listen_tls(struct evhttp *http, const char *spec, SSL_CTX *ctx)
+static int listen_tls(struct evhttp *http, const char *spec)
 {
 	const char *colon = strrchr(spec, ':');
 	char *addr;
@@ -412,7 +442,6 @@ static int listen_tls(struct evhttp *http, const char *spec, SSL_CTX *ctx)
 	if (!colon || (port = strtol(colon + 1, &end, 10)) < 1 || port > 65535 || *end)
 		usage_error("--listen takes ADDR:PORT");
 	addr = xstrndup(spec, (size_t)(colon - spec));
-	evhttp_set_bevcb(http, tls_bev, ctx);
 	if ((r = evhttp_bind_socket(http, addr, (ev_uint16_t)port)) < 0)
 		fprintf(stderr, "hostd: cannot listen on %s: %s; is another server there?\n", spec, strerror(errno));
 	free(addr);
@@ -462,11 +491,15 @@ static int cert_make(struct hostd *hd)
 static int serve(struct hostd *hd)
 {
 	struct event_base *base = hd->base = event_base_new();
-	struct endpoint tls = {hd, false}, local = {hd, true};
+	struct endpoint tls = {.hd = hd, .local = false}, local = {.hd = hd, .local = true};
 	SSL_CTX *ctx = cert_make(hd) == 0 ? tls_context(hd) : NULL;
-	struct evhttp *https = http_new(base, &tls), *unix_http = http_new(base, &local);
+	struct evhttp *https, *unix_http;
 	struct event *term = evsignal_new(base, SIGTERM, on_stop, base), *intr = evsignal_new(base, SIGINT, on_stop, base);
-	int r = ctx && listen_tls(https, hd->listen, ctx) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
+	int r;
+
+	tls.tls = ctx;
+	https = http_new(base, &tls), unix_http = http_new(base, &local);
+	r = ctx && listen_tls(https, hd->listen) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
 
 	if (r == 0) {
 		event_add(term, NULL), event_add(intr, NULL);
@@ -486,6 +519,7 @@ static void options(struct hostd *hd, int argc, char **argv)
 	static const struct option opts[] = {{"root", required_argument, NULL, 'r'},   {"listen", required_argument, NULL, 'l'},
 					     {"socket", required_argument, NULL, 's'}, {"cert", required_argument, NULL, 'c'},
 					     {"key", required_argument, NULL, 'k'},    {"help", no_argument, NULL, 'h'},
+					     {"bankctl", required_argument, NULL, 'b'},
 					     {0}};
 	const char *sock = NULL, *cert = NULL, *key = NULL;
 	struct stat st;
@@ -498,6 +532,8 @@ static void options(struct hostd *hd, int argc, char **argv)
 			usage_error("--root names no folder");
 		else if (ch == 'r')
 			hd->h.root = optarg, hd->h.live = strcmp(optarg, "/") == 0;
+		else if (ch == 'b')
+			hd->bankctl = optarg;
 		else if (ch == 'l' || ch == 's' || ch == 'c' || ch == 'k')
 			*(ch == 'l' ? &hd->listen : ch == 's' ? &sock : ch == 'c' ? &cert : &key) = optarg;
 		else
@@ -508,13 +544,15 @@ static void options(struct hostd *hd, int argc, char **argv)
 	hd->socket = sock ? xstrdup(sock) : host_path(&hd->h, "run/hostd.sock");
 	hd->cert = cert ? xstrdup(cert) : host_path(&hd->h, "etc/hostcfg/hostd.crt");
 	hd->key = key ? xstrdup(key) : host_path(&hd->h, "etc/hostcfg/hostd.key");
+	hd->datastore = host_path(&hd->h, "vmfs/volumes/datastore1");
+	hd->spool = host_path(&hd->h, "vmfs/volumes/datastore1/.hostd-spool");
 	hd->auth.shadow = host_path(&hd->h, "etc/shadow");
 	hd->auth.faillock = host_path(&hd->h, "run/faillock");
 }
 
 int main(int argc, char **argv)
 {
-	struct hostd hd = {.h = {.root = "/", .live = true, .lock_fd = -1}, .listen = "0.0.0.0:443"};
+	struct hostd hd = {.h = {.root = "/", .live = true, .lock_fd = -1}, .listen = "0.0.0.0:443", .bankctl = "bankctl"};
 	int r;
 
 	util_progname = "hostd";
@@ -524,7 +562,7 @@ int main(int argc, char **argv)
 	options(&hd, argc, argv);
 	openlog("hostd", LOG_PID, LOG_DAEMON);
 	r = serve(&hd);
-	free(hd.socket), free(hd.cert), free(hd.key);
+	free(hd.socket), free(hd.cert), free(hd.key), free(hd.datastore), free(hd.spool);
 	free((char *)hd.auth.shadow), free((char *)hd.auth.faillock);
 	return r;
 }

@@ -17,7 +17,26 @@ struct hostd {
 	struct auth_paths auth;    /* owned strings */
 	const char *listen;        /* ADDR:PORT */
 	char *socket, *cert, *key; /* owned */
+	char *datastore;           /* owned: root/vmfs/volumes/datastore1 */
+	char *spool;               /* owned: datastore/.hostd-spool, where uploads land */
+	const char *bankctl;       /* the bankctl program (--bankctl, tests) */
 	struct event_base *base;
+};
+
+/* Each listener: HTTPS (local false) or the UNIX socket (local true). */
+struct endpoint {
+	struct hostd *hd;
+	bool local;
+	void *tls; /* the SSL_CTX of the HTTPS one */
+};
+
+/* A request body spooled to a file by stream.c before its handler runs (STREAM routes): the
+ * file (path, fsynced) and its size, or err (an errno) when it could not be written. The handler
+ * may rename the file; whatever is left at path is removed after it. */
+struct spool {
+	char path[4096];
+	long long size;
+	int err;
 };
 
 /* Who called, once authenticated. */
@@ -38,11 +57,34 @@ struct call {
 	const char *arg;
 	const char *body;
 	size_t len;
+	struct spool *spool; /* STREAM routes */
 };
 
 #define ROUTE(m_, p_, id_, fn_, role_, body_) void fn_(struct call *c);
 #include "routes.def"
 #undef ROUTE
+
+/* Authenticate a caller (the Authorization value authz, or the UNIX socket's root peer on fd)
+ * and check its role for the call. 0, or -1 with e filled (401, 403, 500); audited when refused. */
+int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum api_call id, struct caller *who,
+		 struct api_error *e);
+/* The peer's address for the log. */
+void peer_of(int fd, bool local, char *out, size_t size);
+
+/* stream.c: a bufferevent for evhttp that reads request heads before evhttp does and spools
+ * the bodies of STREAM routes to files under hd->spool, handing evhttp the head only when the
+ * body is on disk (libevent 2.1's evhttp has no hook to take a server request's body as it
+ * arrives). under: the connection's own bufferevent (TLS or plain). */
+struct bufferevent *stream_bev(struct endpoint *ep, struct bufferevent *under);
+/* The socket of req's connection. */
+int stream_fd(struct evhttp_request *req);
+/* What the filter decided for req (a STREAM route): 0 with *who and *sp (owned by the
+ * connection until stream_release()), or -1 with e filled (e.g. 411 for no Content-Length). */
+int stream_take(struct evhttp_request *req, struct caller *who, struct spool **sp, struct api_error *e);
+/* Whether req's body was over API_BODY_MAX and dropped by the filter (then answer 413). */
+bool stream_too_big(struct evhttp_request *req);
+/* The spool's file removed when still there. */
+void stream_release(struct evhttp_request *req);
 
 /* Reply with status and body (taken). */
 void reply(struct evhttp_request *req, int status, json_t *body);
