@@ -123,6 +123,8 @@ static void head_rewrite(struct evbuffer *head)
 	free(text);
 }
 
+static void spool_finish(struct conn *k, struct evbuffer *dst);
+
 /* The head of a STREAM route: the caller checked, the spool opened, the head held (SPOOL); or
  * refused: the head to evhttp now and the body dropped (DISCARD). */
 static void stream_start(struct conn *k, const struct api_head *h, enum api_call id, struct evbuffer *dst)
@@ -138,7 +140,9 @@ static void stream_start(struct conn *k, const struct api_head *h, enum api_call
 	if (caller_check(k->ep->hd, k->ep->local, fd, h->authorization, id, &k->who, &k->e) == 0 &&
 	    spool_open(k, h->length) == 0) {
 		k->st = SPOOL;
-		if (h->expect_continue)
+		if (k->left == 0)
+			spool_finish(k, dst);
+		else if (h->expect_continue)
 			bufferevent_write(k->under, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		return;
 	}
@@ -160,8 +164,10 @@ static void head_done(struct conn *k, struct evbuffer *dst)
 	ok = api_head_parse(text, n, &h);
 	free(text);
 	rt = api_route(api_method_find(h.method), h.path);
-	if (ok && rt.status == 0 && api_body_kind(rt.call) == API_BODY_STREAM && !h.chunked && h.length >= 0)
+	if (ok && rt.status == 0 && api_body_kind(rt.call) == API_BODY_STREAM && !h.chunked) {
+		h.length = h.length < 0 ? 0 : h.length; /* neither Content-Length nor chunked: no body */
 		return stream_start(k, &h, rt.call, dst);
+	}
 	k->decided = false;
 	k->too_big = ok && h.length > API_BODY_MAX;
 	if (k->too_big) { /* evhttp would close the connection under the filter: answered by handle() */
@@ -212,8 +218,13 @@ static void spool_write(struct conn *k, struct evbuffer *src, struct evbuffer *d
 	}
 	if (k->fd < 0 && n > 0) /* a write failed: the rest is dropped */
 		evbuffer_drain(src, n), k->left -= (long long)n;
-	if (k->left > 0)
-		return;
+	if (k->left == 0)
+		spool_finish(k, dst);
+}
+
+/* The whole body written: the file fsynced and closed, the head handed on to evhttp. */
+static void spool_finish(struct conn *k, struct evbuffer *dst)
+{
 	if (k->fd >= 0 && fsync(k->fd) < 0)
 		k->sp.err = errno;
 	if (k->fd >= 0)
