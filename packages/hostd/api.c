@@ -488,7 +488,9 @@ static bool header_is(const char *line, size_t len, const char *name, char *out,
 
 	if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
 		return false;
-	v = n + 1 + strspn(line + n + 1, " \t");
+	v = n + 1;
+	while (v < len && (line[v] == ' ' || line[v] == '\t'))
+		v++;
 	while (len > v && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	snprintf(out, size, "%.*s", (int)(len > v ? len - v : 0), line + v);
@@ -509,8 +511,6 @@ static bool head_line(const char *line, size_t len, struct api_head *h)
 {
 	char v[1024];
 
-	if (memchr(line, '\0', len))
-		return false;
 	if (header_is(line, len, "Content-Length", v, sizeof(v)))
 		return h->length == -1 && length_of(v, &h->length);
 	if (header_is(line, len, "Transfer-Encoding", v, sizeof(v)))
@@ -528,7 +528,7 @@ bool api_head_parse(const char *text, size_t len, struct api_head *h)
 	size_t n;
 
 	*h = (struct api_head){.length = -1};
-	if (len > API_HEAD_MAX || !eol || eol == text || eol[-1] != '\r')
+	if (len > API_HEAD_MAX || !eol || eol == text || eol[-1] != '\r' || memchr(text, '\0', len))
 		return false;
 	n = (size_t)(eol - 1 - text);
 	sp1 = memchr(text, ' ', n);
@@ -550,7 +550,7 @@ bool api_head_parse(const char *text, size_t len, struct api_head *h)
 			return false;
 		l += (e ? (size_t)(e - l) + 1 : ll);
 	}
-	return !memchr(h->method, '\0', strlen(h->method)) && h->path[0] == '/';
+	return h->path[0] == '/';
 }
 
 int api_datastore_path(const char *path, char *parent, size_t psize, char *base, size_t bsize, bool *folder,

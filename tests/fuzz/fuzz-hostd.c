@@ -1,7 +1,8 @@
 /* What a client sends hostd (packages/hostd/api.h): any PATCH /api/config body against the
  * defaults, the same bytes as an Authorization header's value, as a request line's method and
  * path (the route table, a route's argument decoded), as a POST /api/users or password body, and
- * as a query's lines= and a log to tail. A body is either refused with 400 and a field, or gives
+ * as a query's lines= and a log to tail, as a request head (stream.c reads it before evhttp) and
+ * as a datastore path. A body is either refused with 400 and a field, or gives
  * a configuration that passes the model's checks; a route is a call or 404/405 with Allow. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +87,26 @@ static void patch(const uint8_t *data, size_t size)
 	hc_free(&cur);
 }
 
+static void head_and_path(const uint8_t *data, size_t size, const char *s)
+{
+	struct api_head h;
+	struct api_error e;
+	char parent[4096], base[256];
+	bool folder;
+
+	if (api_head_parse((const char *)data, size, &h) &&
+	    (h.path[0] != '/' || strchr(h.path, '?') || h.length < -1 || strlen(h.method) == 0))
+		abort();
+	if (api_datastore_path(s, parent, sizeof(parent), base, sizeof(base), &folder, &e) == 0) {
+		if (strstr(s, "..") && (strcmp(base, "..") == 0 || strstr(parent, "/../") || strncmp(parent, "../", 3) == 0))
+			abort();
+		if (s[0] == '/' || strstr(s, "//"))
+			abort();
+	} else if (e.status != 400 || strcmp(e.field, "path") != 0) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = text(data, size);
@@ -96,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bodies(data, size);
 	basic(s);
 	route(s);
+	head_and_path(data, size, s);
 	if (n != -1 && (n < 1 || n > 10000))
 		abort();
 	lines = api_tail_json(s, strlen(s), 3);

@@ -42,6 +42,8 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 		printf '{"name": "ops", "password": "Secret-12", "role": "operator"}' >"$dir/corpus/user"
 		printf 'PUT /api/users/o%%70s/password' >"$dir/corpus/route"
 		printf 'lines=20&x=1' >"$dir/corpus/lines"
+		printf 'PUT /api/datastore/a HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n' >"$dir/corpus/head"
+		printf 'isos/sub/a.iso' >"$dir/corpus/dspath"
 		printf '{"network-mode": "static", "network-address": "192.0.2.10/24", "network-gateway": "192.0.2.1"}' >"$dir/corpus/static"
 		printf 'Basic YWRtaW46cGFzcw==' >"$dir/corpus/basic" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;

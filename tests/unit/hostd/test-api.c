@@ -165,6 +165,59 @@ static void test_bodies(void)
 	   "arg: %%-decoded; NUL, bad escapes, too long refused");
 }
 
+static bool head(const char *text, struct api_head *h)
+{
+	return api_head_parse(text, strlen(text), h);
+}
+
+static void test_head(void)
+{
+	struct api_head h;
+	const char *put = "PUT /api/datastore/a%20b?x=1 HTTP/1.1\r\nHost: h\r\ncontent-length:  1234 \r\n"
+			  "Expect: 100-continue\r\nAuthorization: Basic YTpi\r\n\r\n";
+	const char *chunked = "POST /api/banks/stage HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+	ok(api_head_parse(put, strlen(put), &h) && strcmp(h.method, "PUT") == 0 && strcmp(h.path, "/api/datastore/a%20b") == 0 &&
+		   h.length == 1234 && h.expect_continue && !h.chunked && strcmp(h.authorization, "Basic YTpi") == 0,
+	   "head: method, path without the query, Content-Length, Expect, Authorization");
+	ok(api_head_parse(chunked, strlen(chunked), &h) && h.chunked && h.length == -1, "head: chunked, no length");
+	ok(!head("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h) &&
+		   !head("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", &h) &&
+		   !head("GET /\r\n\r\n", &h) && !head("GET x HTTP/1.1\r\n\r\n", &h) &&
+		   !head("GET / HTTP/1.1\r\nno colon\r\n\r\n", &h),
+	   "head: two lengths, a negative one, no version, a relative target, a line without ':' refused");
+}
+
+static bool ds(const char *path, const char *parent, const char *base, bool folder)
+{
+	char p[4096], b[256];
+	bool f;
+	struct api_error e;
+
+	return api_datastore_path(path, p, sizeof(p), b, sizeof(b), &f, &e) == 0 && strcmp(p, parent) == 0 &&
+	       strcmp(b, base) == 0 && f == folder;
+}
+
+static bool ds_bad(const char *path)
+{
+	char p[4096], b[256];
+	bool f;
+	struct api_error e;
+
+	return api_datastore_path(path, p, sizeof(p), b, sizeof(b), &f, &e) < 0 && e.status == 400 &&
+	       strcmp(e.field, "path") == 0;
+}
+
+static void test_datastore_path(void)
+{
+	ok(ds("isos/a.iso", "isos", "a.iso", false) && ds("a", "", "a", false) && ds("", "", "", false) &&
+		   ds("vm1/", "", "vm1", true) && ds("a/b/c", "a/b", "c", false) && ds("..x/.y", "..x", ".y", false),
+	   "datastore path: folder and name split");
+	ok(ds_bad("..") && ds_bad("a/../b") && ds_bad("/etc") && ds_bad("a//b") && ds_bad("./a") && ds_bad("a/.") &&
+		   ds_bad("a\nb") && ds_bad(".hostd-spool") && ds_bad(".hostd-spool/x"),
+	   "datastore path: .., absolute, empty, '.', control characters and the spool refused (field path)");
+}
+
 static void test_patch_big(void)
 {
 	struct hc_config cur, out = {0};
@@ -248,6 +301,8 @@ int main(void)
 	test_patch_bad();
 	test_patch_lists();
 	test_bodies();
+	test_head();
+	test_datastore_path();
 	test_patch_big();
 	test_json();
 	test_basic();
