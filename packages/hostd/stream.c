@@ -29,7 +29,11 @@ enum state {
 	SKIP,    /* passing a body on to evhttp */
 	DISCARD, /* dropping a body (refused: evhttp has the head already) */
 	PASS,    /* passing everything on (a chunked body, a head we cannot read) */
+	REFUSED, /* over STREAM_MAX_CONNS: answered 503 here, the rest dropped */
 };
+
+/* Connections at once; more are answered 503 (evhttp 2.1 has no such limit of its own). */
+#define STREAM_MAX_CONNS 64
 
 struct conn {
 	struct conn *next;
@@ -48,6 +52,7 @@ struct conn {
 };
 
 static struct conn *conns;
+static int nconns;
 
 static struct conn *conn_find(struct bufferevent *bev)
 {
@@ -75,6 +80,7 @@ static void conn_free(void *arg)
 		p = &(*p)->next;
 	if (*p)
 		*p = k->next;
+	nconns--;
 	spool_drop(k);
 	evbuffer_free(k->head);
 	event_free(k->kick);
@@ -240,6 +246,17 @@ static enum bufferevent_filter_result input(struct evbuffer *src, struct evbuffe
 	struct conn *k = arg;
 
 	(void)limit, (void)mode;
+	if (k->st == REFUSED) {
+		static const char busy[] = "{\"error\": \"too many connections; try again later\"}\n";
+		if (evbuffer_get_length(src) && !k->decided)
+			evbuffer_add_printf(bufferevent_get_output(k->under),
+					    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+					    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+					    sizeof(busy) - 1, busy);
+		k->decided = true; /* answered once */
+		evbuffer_drain(src, evbuffer_get_length(src));
+		return BEV_OK;
+	}
 	while (evbuffer_get_length(src) > 0) {
 		size_t before = evbuffer_get_length(src), n = before;
 		enum state was = k->st;
@@ -327,6 +344,8 @@ struct bufferevent *stream_bev(struct endpoint *ep, struct bufferevent *under)
 	evbuffer_add_cb(bufferevent_get_output(k->bev), out_added, k);
 	k->next = conns;
 	conns = k;
+	if (++nconns > STREAM_MAX_CONNS)
+		k->st = REFUSED;
 	return k->bev;
 }
 

@@ -210,6 +210,22 @@ WHAT="POST /api/banks/stage as an operator: 403, bankctl not run; rollback refus
 step eval 'n0=$(wc -l <"$t/bankctl.args"); call -u "ops:$OPS_PW" --data-binary @"$t/small" /api/banks/stage && status 403 &&
 	[ "$(wc -l <"$t/bankctl.args")" = "$n0" ] && call -u "admin:$ADMIN_PW" -X POST /api/banks/rollback && status 409 && field error | grep -q "no good image"'
 
+WHAT="64 connections at once: the 65th is answered 503; once they close, calls work again"
+conns() {
+	python3 -c 'import socket, sys, time
+s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(64)]
+print("open", flush=True)
+time.sleep(float(sys.argv[2]))' "$port" 4 >"$t/conns.out" &
+	local cp=$!
+	for _ in $(seq 50); do grep -q open "$t/conns.out" && break; sleep 0.1; done
+	sleep 0.3
+	call /api/health && status 503 && field error | grep -q "too many connections" || { wait $cp; return 1; }
+	wait $cp
+	sleep 0.3
+	call /api/health && status 200
+}
+step conns
+
 WHAT="other paths: 404 JSON; a method a path does not take: 405"
 step eval 'call -u "admin:$ADMIN_PW" /api/nothing && status 404 && [ -n "$(field error)" ] &&
 	call -u "admin:$ADMIN_PW" -X DELETE /api/config && status 405'
