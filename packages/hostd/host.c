@@ -17,6 +17,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cert.h"
 #include "hostd.h"
 #include "util.h"
 
@@ -161,18 +162,22 @@ struct action {
  * applied, under the configuration's lock. */
 static void restore_defaults(struct hostd *hd)
 {
-	struct hc_config cf;
+	struct hc_config cf, old = {0};
 	struct diag d;
 	unsigned changed;
 	int r = host_lock(&hd->h, &d);
 
+	if (r == 0 && host_conf_load(&hd->h, &old, &d) < 0)
+		hc_defaults(&old);
 	if (r == 0 && host_has_bank(&hd->h))
 		r = host_state_remove(&hd->h, &d);
 	host_defaults(&hd->h, &cf);
 	if (r == 0 && (r = hc_apply(&cf, hd->h.root, hd->h.live, &changed, &d)) == 0)
 		host_reload(&hd->h, changed);
 	host_unlock(&hd->h);
-	hc_free(&cf);
+	if (r == 0 && old.val[HC_HOSTNAME] && strcmp(old.val[HC_HOSTNAME], cf.val[HC_HOSTNAME]) != 0)
+		cert_follow(hd, old.val[HC_HOSTNAME], cf.val[HC_HOSTNAME]);
+	hc_free(&cf), hc_free(&old);
 	if (r < 0)
 		logf_(hd, LOG_ERR, "restore-defaults: %s", d.msg);
 }
@@ -255,4 +260,27 @@ void get_logs(struct call *c)
 	if (f)
 		fclose(f);
 	free(path), free(buf);
+}
+
+/* PUT /api/host/certificate: PEM certificate chain and key, checked, written, reloaded. */
+void put_certificate(struct call *c)
+{
+	struct cert_info info;
+	struct api_error e = {0};
+	struct diag d;
+
+	if (cert_replace(c->hd->cert, c->hd->key, c->body, c->len, &info, &d) < 0) {
+		const char *msg = strncmp(d.msg, "body: ", 6) == 0 ? d.msg + 6 : d.msg;
+		if (d.err)
+			error_set(&e, 500, "the certificate cannot be written; see the host's log"), logf_(c->hd, LOG_ERR, "%s", d.msg);
+		else
+			error_field(&e, "body", msg);
+		return refuse(c, "", &e);
+	}
+	if (tls_reload(c->hd) < 0) {
+		error_set(&e, 500, "the new certificate is written but cannot be loaded; see the host's log");
+		return refuse(c, "", &e);
+	}
+	audit(c, info.subject, NULL);
+	reply(c->req, 200, json_pack("{s:s, s:s}", "subject", info.subject, "not_after", info.not_after));
 }

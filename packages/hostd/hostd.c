@@ -252,6 +252,18 @@ void get_config(struct call *c)
 	}
 }
 
+/* hostd's own certificate follows a new host name (a certificate put through the API stays). */
+void cert_follow(struct hostd *hd, const char *old, const char *name)
+{
+	struct diag d;
+	int r = cert_renew(hd->cert, hd->key, old, name, &d);
+
+	if (r < 0)
+		logf_(hd, LOG_ERR, "%s", d.msg);
+	else if (r > 0 && tls_reload(hd) == 0)
+		logf_(hd, LOG_NOTICE, "a new certificate for %s", name);
+}
+
 /* The body checked against the running configuration and committed, under hostcfg's lock. */
 static int patch_commit(struct hostd *hd, const char *body, size_t len, char **names, struct api_error *e)
 {
@@ -268,6 +280,8 @@ static int patch_commit(struct hostd *hd, const char *body, size_t len, char **n
 		if ((r = host_commit(&hd->h, &cur, &c, &d)) < 0) {
 			logf_(hd, LOG_ERR, "%s", d.msg);
 			error_set(e, 500, "the configuration cannot be applied; nothing changed; see the host's log");
+		} else if (strcmp(cur.val[HC_HOSTNAME], c.val[HC_HOSTNAME]) != 0) {
+			cert_follow(hd, cur.val[HC_HOSTNAME], c.val[HC_HOSTNAME]);
 		}
 		hc_free(&c);
 	}
@@ -417,6 +431,18 @@ static SSL_CTX *tls_context(const struct hostd *hd)
 	return NULL;
 }
 
+int tls_reload(struct hostd *hd)
+{
+	SSL_CTX *ctx = tls_context(hd), *old = hd->tls->tls;
+
+	if (!ctx)
+		return -1;
+	hd->tls->tls = ctx;
+	SSL_CTX_free(old); /* the connections open keep their own reference */
+	logf_(hd, LOG_NOTICE, "the TLS certificate is reloaded from %s", hd->cert);
+	return 0;
+}
+
 static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
 {
 	struct evhttp *http = evhttp_new(base);
@@ -498,6 +524,7 @@ static int serve(struct hostd *hd)
 	int r;
 
 	tls.tls = ctx;
+	hd->tls = &tls;
 	https = http_new(base, &tls), unix_http = http_new(base, &local);
 	r = ctx && listen_tls(https, hd->listen) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
 
@@ -509,7 +536,7 @@ static int serve(struct hostd *hd)
 	}
 	event_free(term), event_free(intr);
 	evhttp_free(https), evhttp_free(unix_http);
-	SSL_CTX_free(ctx);
+	SSL_CTX_free(tls.tls);
 	event_base_free(base);
 	return r;
 }

@@ -21,6 +21,7 @@ struct hostd {
 	char *spool;               /* owned: datastore/.hostd-spool, where uploads land */
 	const char *bankctl;       /* the bankctl program (--bankctl, tests) */
 	struct event_base *base;
+	struct endpoint *tls;      /* the HTTPS listener, whose SSL_CTX tls_reload() replaces */
 };
 
 /* Each listener: HTTPS (local false) or the UNIX socket (local true). */
@@ -68,6 +69,10 @@ struct call {
  * and check its role for the call. 0, or -1 with e filled (401, 403, 500); audited when refused. */
 int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum api_call id, struct caller *who,
 		 struct api_error *e);
+/* After the host name changed from old to name: hostd's own certificate made again for it. */
+void cert_follow(struct hostd *hd, const char *old, const char *name);
+/* A new SSL_CTX from hd->cert and hd->key for the connections to come. 0 or -1 (kept). */
+int tls_reload(struct hostd *hd);
 /* The peer's address for the log. */
 void peer_of(int fd, bool local, char *out, size_t size);
 

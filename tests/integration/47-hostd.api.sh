@@ -54,12 +54,13 @@ port=$(free_port)
 ${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" --bankctl "$t/bankctl" >"$t/hostd.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q listening "$t/hostd.log" && break; sleep 0.1; done
-URL=https://esx-api:$port
-# call [CURL ARGS] PATH: the status in $t/status, the body in $t/body.
+# call [CURL ARGS] PATH: the status in $t/status, the body in $t/body. The URL names the host as
+# it is now: hostd's certificate follows the host name, and curl checks it.
 call() {
-	local path=${*: -1}
-	curl -sS --cacert "$R/etc/hostcfg/hostd.crt" --resolve "esx-api:$port:127.0.0.1" -o "$t/body" -D "$t/head" \
-		-w '%{http_code}' "${@:1:$#-1}" "$URL$path" >"$t/status" 2>"$t/curl.err"
+	local path=${*: -1} h
+	h=$(cat "$R/etc/hostname")
+	curl -sS --cacert "$R/etc/hostcfg/hostd.crt" --resolve "$h:$port:127.0.0.1" -o "$t/body" -D "$t/head" \
+		-w '%{http_code}' "${@:1:$#-1}" "https://$h:$port$path" >"$t/status" 2>"$t/curl.err"
 }
 status() { [ "$(cat "$t/status")" = "$1" ]; }
 field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$t/body" "$1"; }
@@ -119,6 +120,27 @@ WHAT="the issue's PATCH: aliases syslog and ntp with arrays set syslog-servers a
 step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"h1\", \"syslog\": [\"tcp://192.0.2.1:514\"], \"ntp\": [\"pool.example\"]}" /api/config &&
 	status 200 && grep -qx "syslog-servers = tcp://192.0.2.1:514" "$R/etc/hostcfg/host.conf" && grep -qx "ntp-servers = pool.example" "$R/etc/hostcfg/host.conf" &&
 	[ "$(field hostname)" = h1 ] && call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-new\"}" /api/config && status 200'
+
+WHAT="the host name changed: hostd's certificate is made again for it (CN and SAN esx-new) and used at once (curl checks it)"
+step eval 'openssl x509 -in "$R/etc/hostcfg/hostd.crt" -noout -subject -ext subjectAltName | grep -q "DNS:esx-new" &&
+	call -u "viewer:$VIEW_PW" /api/health && status 200 && grep -q "a new certificate for esx-new" "$t/hostd.log"'
+
+WHAT="PUT /api/host/certificate: a chain and key made with openssl replace it (200, subject, not_after), used at once; a key of another certificate is 400 field body"
+certput() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=esx-new -addext subjectAltName=DNS:esx-new \
+		-days 30 -keyout "$t/new.key" -out "$t/new.crt" 2>/dev/null &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other -days 30 -keyout "$t/other.key" \
+		-out "$t/other.crt" 2>/dev/null || return 1
+	cat "$t/new.crt" "$t/other.key" >"$t/bad.pem"
+	call -u "admin:$ADMIN_PW" -X PUT --data-binary @"$t/bad.pem" /api/host/certificate && status 400 && [ "$(field field)" = body ] &&
+		! cmp -s "$t/new.crt" "$R/etc/hostcfg/hostd.crt" || return 1
+	cat "$t/new.crt" "$t/new.key" >"$t/good.pem"
+	call -u "ops:$OPS_PW" -X PUT --data-binary @"$t/good.pem" /api/host/certificate && status 403 || return 1
+	call -u "admin:$ADMIN_PW" -X PUT --data-binary @"$t/good.pem" /api/host/certificate && status 200 &&
+		field subject | grep -q "CN *= *esx-new" && [ -n "$(field not_after)" ] && cmp -s "$t/new.crt" "$R/etc/hostcfg/hostd.crt" &&
+		curl -sS --cacert "$t/new.crt" --resolve "esx-new:$port:127.0.0.1" -o /dev/null "https://esx-new:$port/api/health"
+}
+step certput
 
 WHAT="GET /api/host: nics (name, mac, driver from sysfs, up, addresses) and disks (size, model), no loop devices"
 step eval 'call -u "viewer:$VIEW_PW" /api/host && status 200 &&
