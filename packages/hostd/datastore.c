@@ -124,11 +124,15 @@ struct sending {
 	struct evhttp_request *req;
 };
 
+/* The last piece is out: the reply ended (evhttp may free the request there: s goes first). */
 static void send_done(struct sending *s)
 {
-	evhttp_connection_set_closecb(evhttp_request_get_connection(s->req), NULL, NULL);
+	struct evhttp_request *req = s->req;
+
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
 	close(s->fd);
 	free(s);
+	evhttp_send_reply_end(req);
 }
 
 /* The client went away: evhttp frees the request. */
@@ -150,7 +154,6 @@ static void send_piece(struct evhttp_connection *con, void *arg)
 	(void)con;
 	if (n <= 0) {
 		evbuffer_free(b);
-		evhttp_send_reply_end(s->req);
 		send_done(s);
 		return;
 	}
