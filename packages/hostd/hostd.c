@@ -573,6 +573,10 @@ static void options(struct hostd *hd, int argc, char **argv)
 	hd->key = key ? xstrdup(key) : host_path(&hd->h, "etc/hostcfg/hostd.key");
 	hd->datastore = host_path(&hd->h, "vmfs/volumes/datastore1");
 	hd->spool = host_path(&hd->h, "vmfs/volumes/datastore1/.hostd-spool");
+	if (stat(hd->datastore, &st) < 0) { /* no datastore (yet): /var/tmp, RAM on the appliance */
+		free(hd->spool);
+		hd->spool = host_path(&hd->h, "var/tmp/hostd-spool");
+	}
 	hd->auth.shadow = host_path(&hd->h, "etc/shadow");
 	hd->auth.faillock = host_path(&hd->h, "run/faillock");
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "hostd.h"
@@ -93,8 +94,12 @@ static int spool_open(struct conn *k, long long size)
 	struct hostd *hd = k->ep->hd;
 	struct statvfs vfs;
 
-	if (mkdir(hd->spool, 0700) < 0 && errno != EEXIST)
-		return error_set(&k->e, 507, "no datastore to hold the upload (/vmfs/volumes/datastore1 is missing)");
+	int r = util_mkdir_p(hd->spool, 0700);
+
+	if (r < 0) {
+		logf_(hd, LOG_ERR, "%s: %s", hd->spool, strerror(-r));
+		return error_set(&k->e, 507, "no folder to hold the upload; see the host's log");
+	}
 	if (statvfs(hd->spool, &vfs) == 0 && (unsigned long long)size > (unsigned long long)vfs.f_bavail * vfs.f_frsize) {
 		error_set(&k->e, 413, "the body is larger than the datastore's free space");
 		snprintf(k->e.field, sizeof(k->e.field), "body");
