@@ -210,7 +210,8 @@ static int put_file(struct call *c, int dir, const char *base, struct api_error 
 	}
 	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
 		return error_set(e, 409, "a folder or other non-file is there; DELETE it first");
-	if (renameat(AT_FDCWD, c->spool->path, dir, base) < 0) {
+	/* The spool file is 0600 (mkostemp); a datastore file is the administrator's, readable. */
+	if (chmod(c->spool->path, 0644) < 0 || renameat(AT_FDCWD, c->spool->path, dir, base) < 0) {
 		logf_(c->hd, LOG_ERR, "rename %s: %s", c->spool->path, strerror(errno));
 		return error_set(e, 500, "the upload cannot be put in place; see the host's log");
 	}

@@ -181,7 +181,7 @@ step eval 'call -u "viewer:$VIEW_PW" "/api/logs?lines=5" && status 200 && py "le
 
 WHAT="PUT /api/datastore/PATH: 201, the bytes on the datastore; GET gives them back; GET of a folder lists it"
 step eval 'head -c 300000 /dev/urandom >"$t/small" && call -u "admin:$ADMIN_PW" -T "$t/small" /api/datastore/isos/small.bin && status 201 &&
-	cmp -s "$t/small" "$DS/isos/small.bin" && call -u "viewer:$VIEW_PW" /api/datastore/isos/small.bin && status 200 && cmp -s "$t/small" "$t/body" &&
+	cmp -s "$t/small" "$DS/isos/small.bin" && [ "$(stat -c %a "$DS/isos/small.bin")" = 644 ] && call -u "viewer:$VIEW_PW" /api/datastore/isos/small.bin && status 200 && cmp -s "$t/small" "$t/body" &&
 	call -u "viewer:$VIEW_PW" /api/datastore/isos && status 200 && py "j[\"entries\"] == [{\"name\": \"small.bin\", \"type\": \"file\", \"size\": 300000}]" &&
 	call -u "viewer:$VIEW_PW" /api/datastore && py "sorted(e[\"name\"] for e in j[\"entries\"]) == [\"escape\", \"isos\"]"'
 
