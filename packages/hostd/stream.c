@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,7 @@ struct conn {
 	struct endpoint *ep;
 	struct bufferevent *bev, *under;
 	struct event *kick;    /* moves evhttp's output on to under (see out_added) */
+	struct evbuffer_cb_entry *watch; /* out_added on the filter's output */
 	enum state st;
 	struct evbuffer *head; /* the head read, then held while spooling */
 	long long left;        /* body bytes still to spool, skip or drop */
@@ -82,6 +85,8 @@ static void conn_free(void *arg)
 	if (*p)
 		*p = k->next;
 	nconns--;
+	/* The filter is being freed: its output must not call out_added on k any more. */
+	evbuffer_remove_cb_entry(bufferevent_get_output(k->bev), k->watch);
 	spool_drop(k);
 	evbuffer_free(k->head);
 	event_free(k->kick);
@@ -324,9 +329,16 @@ static enum bufferevent_filter_result output(struct evbuffer *src, struct evbuff
 	if (k->ep->local && evbuffer_get_length(dst))
 		evbuffer_write(dst, bufferevent_getfd(k->under));
 	if (evbuffer_get_length(src) == 1 && evbuffer_get_length(dst) == 0) {
-		evbuffer_remove_buffer(src, dst, 1);
-		if (k->ep->local)
-			evbuffer_write(dst, bufferevent_getfd(k->under));
+		/* Everything before it has left: the last byte is written now, past the layer below
+		 * (whose own write would come after evhttp has closed the connection). */
+		unsigned char last;
+		SSL *ssl = k->ep->local ? NULL : bufferevent_openssl_get_ssl(k->under);
+
+		evbuffer_copyout(src, &last, 1);
+		if (ssl ? SSL_write(ssl, &last, 1) == 1 : write(bufferevent_getfd(k->under), &last, 1) == 1)
+			evbuffer_drain(src, 1);
+		else
+			evbuffer_remove_buffer(src, dst, 1); /* not now: the layer below sends it */
 	}
 	/* BEV_NEED_MORE: libevent calls again only when the layer below has written. */
 	return evbuffer_get_length(src) ? BEV_NEED_MORE : BEV_OK;
@@ -346,7 +358,7 @@ struct bufferevent *stream_bev(struct endpoint *ep, struct bufferevent *under)
 		free(k);
 		return NULL;
 	}
-	evbuffer_add_cb(bufferevent_get_output(k->bev), out_added, k);
+	k->watch = evbuffer_add_cb(bufferevent_get_output(k->bev), out_added, k);
 	k->next = conns;
 	conns = k;
 	if (++nconns > STREAM_MAX_CONNS)

@@ -76,6 +76,10 @@ step eval 'openssl x509 -in "$R/etc/hostcfg/hostd.crt" -noout -subject -ext subj
 WHAT="GET /api/health without credentials: ok, the version and bank A, over TLS checked with the certificate"
 step eval 'call /api/health && status 200 && [ "$(field status)" = ok ] && [ "$(field version)" = "$VERSION" ] && [ "$(field bank)" = A ]'
 
+WHAT="an answer on a connection that closes (Connection: close) arrives whole, over TLS and the UNIX socket"
+step eval 'call -H "Connection: close" /api/health && status 200 && [ "$(tail -c 1 "$t/body" | od -An -c | tr -d " ")" = "\\n" ] &&
+	[ "$(curl -sS --unix-socket "$t/hostd.sock" -H "Connection: close" -o /dev/null -w "%{size_download}" http://localhost/api/health)" = "$(wc -c <"$t/body")" ]'
+
 WHAT="a degraded /run/health is reported"
 step eval 'echo "degraded" >"$R/run/health"; call /api/health && [ "$(field status)" = degraded ]; echo ok >"$R/run/health"'
 
