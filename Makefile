@@ -77,8 +77,9 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 HOSTD_API     = packages/hostd/api.c
 # VMs (packages/hostd/vms.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
 HOSTD_VMDEF   = packages/hostd/vmdef.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/cert.c packages/hostd/vms.c $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c \
-                packages/auth/cache.c packages/hostcfg/commit.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
+                packages/hostd/stream.c packages/hostd/datastore.c lib/run.c packages/hostd/cert.c packages/hostd/vms.c \
+                $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c packages/auth/cache.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
 # hostctl (packages/hostctl, docs/hostctl.md), hostd's command-line client: HOSTCTL_LIB is its pure
 # part (options, tables, the HTTP answer's framing: unit-tested and fuzzed); http.c its I/O.
@@ -92,7 +93,8 @@ dcui_SRC      = packages/dcui/dcui.c packages/dcui/act.c $(DCUI_LIB) packages/au
 DCUI_LIBS     = -lncursesw -ltinfo
 
 HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.h packages/init/*.h packages/installer/*.h \
-           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h packages/hostd/*.h packages/hostctl/*.h packages/dcui/*.h)
+           $(wildcard packages/logd/*.h packages/auth/*.h packages/hostcfg/*.h packages/hostd/*.h packages/hostd/*.def \
+                      packages/hostctl/*.h packages/dcui/*.h)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \

@@ -160,3 +160,31 @@ enum auth_result auth_check(const struct auth_paths *p, const char *user, const 
 		*ret = st;
 	return r;
 }
+
+bool auth_locked(const struct auth_paths *p, const char *user, time_t now)
+{
+	const char *dir = p && p->faillock ? p->faillock : FAILLOCK_DEFAULT;
+	char *counts = NULL;
+	struct auth_status st;
+
+	if (!auth_user_valid(user) || asprintf(&counts, "%s/%s", dir, user) < 0)
+		return false;
+	counts_read(counts, &st);
+	free(counts);
+	return st.locked_until > now;
+}
+
+int auth_unlock(const struct auth_paths *p, const char *user)
+{
+	const char *dir = p && p->faillock ? p->faillock : FAILLOCK_DEFAULT;
+	char *counts = NULL;
+	int r;
+
+	if (!auth_user_valid(user))
+		return -EINVAL;
+	if (asprintf(&counts, "%s/%s", dir, user) < 0)
+		return -ENOMEM;
+	r = unlink(counts) == 0 || errno == ENOENT ? 0 : -errno;
+	free(counts);
+	return r;
+}

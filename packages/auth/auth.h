@@ -35,6 +35,10 @@ struct auth_status {
 /* Check user's password at time now; *st says the count and the lock after it (may be NULL). */
 enum auth_result auth_check(const struct auth_paths *p, const char *user, const char *password, time_t now,
 			    struct auth_status *st);
+/* Whether user is locked out at time now (an administrator's "!" hash aside). */
+bool auth_locked(const struct auth_paths *p, const char *user, time_t now);
+/* Clear user's failure count and lock (the administrator's unlock). 0 or -errno. */
+int auth_unlock(const struct auth_paths *p, const char *user);
 /* Whether user is a name auth_check() would look up: [a-z_][a-z0-9_-]{0,31}. */
 bool auth_user_valid(const char *user);
 

@@ -9,44 +9,129 @@
 
 #include "util.h"
 
+enum { ANY = -1, ADMINISTRATOR = HC_ADMINISTRATOR, OPERATOR = HC_OPERATOR, READ_ONLY = HC_READ_ONLY };
+enum { NONE = API_BODY_NONE, JSON = API_BODY_JSON, STREAM = API_BODY_STREAM };
+enum { GET = API_GET, POST = API_POST, PUT = API_PUT, PATCH = API_PATCH, DELETE = API_DELETE };
+
+static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
 static const struct {
-	const char *path;
-	enum api_call get, patch; /* API_NCALLS: not that method */
-	const char *allow;
-} routes[] = {
-	{"/api/health", API_HEALTH, API_NCALLS, "GET"},
-	{"/api/host", API_HOST, API_NCALLS, "GET"},
-	{"/api/config", API_CONFIG_GET, API_CONFIG_PATCH, "GET, PATCH"},
-	{"/api/users", API_USERS, API_NCALLS, "GET"},
+	enum api_method method;
+	const char *pattern;
+	int role; /* the least role, or ANY */
+	enum api_body body;
+	const char *name; /* "METHOD pattern" */
+} routes[API_NCALLS] = {
+#define ROUTE(m_, p_, id_, fn_, role_, body_) [API_##id_] = {(enum api_method)m_, p_, role_, (enum api_body)body_, #m_ " " p_},
+#include "routes.def"
+#undef ROUTE
 };
+
+/* Whether path matches pattern; the part a "*" or "**" took in *arg. */
+static bool match(const char *pat, const char *path, const char **arg, size_t *arglen)
+{
+	while (*pat) {
+		if (strcmp(pat, "**") == 0) {
+			*arg = path, *arglen = strlen(path);
+			return true;
+		}
+		if (*pat == '*') {
+			size_t n = strcspn(path, "/");
+			if (n == 0)
+				return false;
+			*arg = path, *arglen = n;
+			pat++, path += n;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return false;
+	}
+	return *path == '\0';
+}
 
 struct api_route api_route(enum api_method m, const char *path)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-		enum api_call c = m == API_GET ? routes[i].get : m == API_PATCH ? routes[i].patch : API_NCALLS;
-		if (strcmp(path, routes[i].path) != 0)
+	struct api_route rt = {.status = 404};
+
+	for (size_t i = 0; i < API_NCALLS; i++) {
+		const char *arg = NULL;
+		size_t arglen = 0;
+
+		if (!match(routes[i].pattern, path, &arg, &arglen))
 			continue;
-		if (c == API_NCALLS)
-			return (struct api_route){.status = 405, .allow = routes[i].allow};
-		return (struct api_route){.call = c};
+		if (routes[i].method == m)
+			return (struct api_route){.call = (enum api_call)i, .arg = arg, .arglen = arglen};
+		rt.status = 405;
+		if (!strstr(rt.allow, method_names[routes[i].method]))
+			snprintf(rt.allow + strlen(rt.allow), sizeof(rt.allow) - strlen(rt.allow), "%s%s",
+				 rt.allow[0] ? ", " : "", method_names[routes[i].method]);
 	}
-	return (struct api_route){.status = 404};
+	return rt;
+}
+
+enum api_method api_method_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(method_names); i++)
+		if (strcmp(name, method_names[i]) == 0)
+			return (enum api_method)i;
+	return API_OTHER;
 }
 
 bool api_needs_auth(enum api_call c)
 {
-	return c != API_HEALTH;
+	return routes[c].role != ANY;
 }
 
-/* Every role reads; only an administrator changes the configuration. */
+/* The roles are ordered: an administrator may do what an operator may, who may do what a
+ * read-only user may. */
 bool api_allowed(enum api_call c, enum hc_role r)
 {
-	return c != API_CONFIG_PATCH || r == HC_ADMINISTRATOR;
+	return routes[c].role == ANY || (int)r <= routes[c].role;
 }
 
 bool api_changes(enum api_call c)
 {
-	return c == API_CONFIG_PATCH;
+	return routes[c].method != API_GET;
+}
+
+enum api_body api_body_kind(enum api_call c)
+{
+	return routes[c].body;
+}
+
+const char *api_call_name(enum api_call c)
+{
+	return routes[c].name;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool api_arg_decode(const char *arg, size_t len, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++, o++) {
+		int c = (unsigned char)arg[i];
+
+		if (o + 1 >= size)
+			return false;
+		if (c == '%') {
+			if (i + 2 >= len || hexval(arg[i + 1]) < 0 || hexval(arg[i + 2]) < 0)
+				return false;
+			c = hexval(arg[i + 1]) * 16 + hexval(arg[i + 2]);
+			i += 2;
+		}
+		if (c == 0)
+			return false;
+		out[o] = (char)c;
+	}
+	if (o >= size)
+		return false;
+	out[o] = '\0';
+	return true;
 }
 
 json_t *api_error_json(const struct api_error *e)
@@ -67,14 +152,14 @@ json_t *api_config_json(const struct hc_config *c)
 	return o;
 }
 
-json_t *api_users_json(const struct hc_config *c)
+json_t *api_users_json(const struct hc_config *c, const bool *locked)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < c->nuser; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:b}", "name", c->user[i].name, "role",
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:b, s:b}", "name", c->user[i].name, "role",
 						   hc_role_name(c->user[i].role), "uid", (json_int_t)c->user[i].uid,
-						   "password", c->user[i].hash[0] == '$'));
+						   "password", c->user[i].hash[0] == '$', "locked", locked && locked[i]));
 	return a;
 }
 
@@ -104,24 +189,82 @@ static void check_failed(const struct diag *d, struct api_error *e)
 	bad(e, field[0] ? field : "body", "%s", d->msg);
 }
 
-/* Each member onto c: a model key with a string value. */
+/* The short names the API takes for the list keys. */
+static const struct {
+	const char *alias;
+	enum hc_key key;
+} aliases[] = {{"dns", HC_DNS_SERVERS}, {"syslog", HC_SYSLOG}, {"ntp", HC_NTP}};
+
+static bool list_key(int k)
+{
+	return k == HC_DNS_SERVERS || k == HC_DNS_SEARCH || k == HC_SYSLOG || k == HC_NTP;
+}
+
+/* The model key of a member's name (an alias too), or -1. */
+static int member_key(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (strcmp(name, aliases[i].alias) == 0)
+			return (int)aliases[i].key;
+	return hc_key_find(name);
+}
+
+/* A member's value as the model's text: a string, or for a list key an array of strings
+ * joined with blanks (owned by the caller); NULL with e filled (field: the member's name). */
+static char *member_text(const char *name, int k, json_t *v, struct api_error *e)
+{
+	struct buf b = {0};
+	size_t i;
+	json_t *s;
+
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (!list_key(k) || !json_is_array(v)) {
+		bad(e, name, list_key(k) ? "%s must be an array of strings or a string" : "%s must be a string", name);
+		return NULL;
+	}
+	json_array_foreach(v, i, s) {
+		const char *t = json_string_value(s);
+		if (!t || !*t || t[strcspn(t, " \t\n")]) {
+			free(b.data);
+			bad(e, name, "%s: each item must be a non-empty string without blanks", name);
+			return NULL;
+		}
+		buf_puts(&b, i ? " " : "");
+		buf_puts(&b, t);
+	}
+	buf_puts(&b, "");
+	return b.data;
+}
+
+/* Each member onto c: a model key (or an alias) with a string value, or an array for a list. */
 static int patch_members(json_t *o, struct hc_config *c, struct buf *names, struct api_error *e)
 {
 	const char *key;
 	json_t *v;
 	struct diag d;
+	bool seen[HC_NKEYS] = {false};
 
 	json_object_foreach(o, key, v) {
+		int k = member_key(key);
+		char *text;
+		int r;
+
 		if (!*key)
 			return bad(e, "body", "%s", "an empty key; GET /api/config lists the keys");
-		if (hc_key_find(key) < 0)
+		if (k < 0)
 			return bad(e, key, "unknown key '%.100s'; GET /api/config lists the keys", key);
-		if (!json_is_string(v))
-			return bad(e, key, "%s must be a string", key);
-		if (hc_set(c, key, json_string_value(v), &d) < 0)
+		if (seen[k])
+			return bad(e, key, "%s: given twice (by its name and its alias)", key);
+		seen[k] = true;
+		if (!(text = member_text(key, k, v, e)))
+			return -1;
+		r = hc_set(c, hc_key_name((enum hc_key)k), text, &d);
+		free(text);
+		if (r < 0)
 			return bad(e, key, "%s", d.msg);
 		buf_puts(names, names->len ? "," : "");
-		buf_puts(names, key);
+		buf_puts(names, hc_key_name((enum hc_key)k));
 	}
 	return 0;
 }
@@ -218,4 +361,227 @@ const char *api_bank(const char *cmdline)
 		    (p[10] == '\0' || p[10] == ' ' || p[10] == '\n'))
 			return p[9] == 'A' ? "A" : "B";
 	return "live";
+}
+
+/* body as a JSON object whose members are all in keys (NULL-terminated), each a string. */
+static json_t *object_of(const char *body, size_t len, const char *const *keys, struct api_error *e)
+{
+	json_error_t je;
+	json_t *o = len > API_BODY_MAX ? NULL : json_loadb(body, len, JSON_REJECT_DUPLICATES, &je), *v;
+	const char *key;
+
+	e->status = 0;
+	if (len > API_BODY_MAX)
+		bad(e, "body", "%s", "the body is over 1 MiB");
+	else if (!o)
+		bad(e, "body", "not JSON: %s", je.text);
+	else if (!json_is_object(o))
+		bad(e, "body", "%s", "expected a JSON object");
+	else
+		json_object_foreach(o, key, v) {
+			size_t i = 0;
+			while (keys[i] && strcmp(keys[i], key) != 0)
+				i++;
+			if (!keys[i] && bad(e, *key ? key : "body", "unknown key '%.100s'", key))
+				break;
+			if (!json_is_string(v) && bad(e, key, "%s must be a string", key))
+				break;
+		}
+	if (e->status) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *member(json_t *o, const char *key, struct api_error *e)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	if (!s)
+		bad(e, key, "%s is missing", key);
+	return s;
+}
+
+int api_user_body(const char *body, size_t len, json_t **root, const char **name, const char **password,
+		  const char **role, struct api_error *e)
+{
+	static const char *const keys[] = {"name", "password", "role", NULL};
+	json_t *o = object_of(body, len, keys, e);
+
+	if (!o)
+		return -1;
+	*role = json_string_value(json_object_get(o, "role"));
+	*role = *role ? *role : "read-only";
+	if (!(*name = member(o, "name", e)) || !(*password = member(o, "password", e))) {
+		json_decref(o);
+		return -1;
+	}
+	*root = o;
+	return 0;
+}
+
+int api_password_body(const char *body, size_t len, json_t **root, const char **password, struct api_error *e)
+{
+	static const char *const keys[] = {"password", NULL};
+	json_t *o = object_of(body, len, keys, e);
+
+	if (!o)
+		return -1;
+	if (!(*password = member(o, "password", e))) {
+		json_decref(o);
+		return -1;
+	}
+	*root = o;
+	return 0;
+}
+
+long api_lines_param(const char *query, long def)
+{
+	for (const char *p = query; p && *p; p += strcspn(p, "&"), p += *p == '&') {
+		char *end;
+		long n;
+
+		if (strncmp(p, "lines=", 6) != 0)
+			continue;
+		n = strtol(p + 6, &end, 10);
+		if (end == p + 6 || (*end && *end != '&') || p[6] == '-' || p[6] == '+' || p[6] == ' ' || n < 1 || n > 10000)
+			return -1;
+		def = n;
+	}
+	return def;
+}
+
+json_t *api_tail_json(const char *text, size_t len, long n)
+{
+	json_t *a = json_array();
+	size_t end = len, start;
+
+	if (end && text[end - 1] == '\n')
+		end--;
+	start = end;
+	for (long k = 0; k < n && start > 0; k++) {
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		if (k + 1 < n && start > 0)
+			start--;
+	}
+	while (len && start < end) {
+		size_t l = strcspn(text + start, "\n");
+		char *line;
+
+		l = l > end - start ? end - start : l;
+		line = xstrndup(text + start, l);
+		for (char *c = line; *c; c++)
+			*c = (unsigned char)*c >= 0x80 || ((unsigned char)*c < 0x20 && *c != '\t') ? '?' : *c;
+		json_array_append_new(a, json_string(line));
+		free(line);
+		start += l + 1;
+	}
+	return a;
+}
+
+/* A header line's value into out when its name is name (case-insensitive); false when not. */
+static bool header_is(const char *line, size_t len, const char *name, char *out, size_t size)
+{
+	size_t n = strlen(name), v;
+
+	if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+		return false;
+	v = n + 1;
+	while (v < len && (line[v] == ' ' || line[v] == '\t'))
+		v++;
+	while (len > v && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	snprintf(out, size, "%.*s", (int)(len > v ? len - v : 0), line + v);
+	return true;
+}
+
+static bool length_of(const char *v, long long *len)
+{
+	char *end;
+
+	if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 18)
+		return false;
+	*len = strtoll(v, &end, 10);
+	return true;
+}
+
+static bool head_line(const char *line, size_t len, struct api_head *h)
+{
+	char v[1024];
+
+	if (header_is(line, len, "Content-Length", v, sizeof(v)))
+		return h->length == -1 && length_of(v, &h->length);
+	if (header_is(line, len, "Transfer-Encoding", v, sizeof(v)))
+		h->chunked = true;
+	else if (header_is(line, len, "Expect", v, sizeof(v)))
+		h->expect_continue = strcasecmp(v, "100-continue") == 0;
+	else if (header_is(line, len, "Authorization", v, sizeof(v)))
+		snprintf(h->authorization, sizeof(h->authorization), "%s", v);
+	return len > 0 && line[0] != ' ' && line[0] != '\t' && memchr(line, ':', len);
+}
+
+bool api_head_parse(const char *text, size_t len, struct api_head *h)
+{
+	const char *eol = memchr(text, '\n', len), *sp1, *sp2;
+	size_t n;
+
+	*h = (struct api_head){.length = -1};
+	if (len > API_HEAD_MAX || !eol || eol == text || eol[-1] != '\r' || memchr(text, '\0', len))
+		return false;
+	n = (size_t)(eol - 1 - text);
+	sp1 = memchr(text, ' ', n);
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - text)) : NULL;
+	if (!sp1 || !sp2 || (size_t)(sp1 - text) >= sizeof(h->method) || sp1 == text ||
+	    (size_t)(sp2 - sp1 - 1) >= sizeof(h->path) || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return false;
+	snprintf(h->method, sizeof(h->method), "%.*s", (int)(sp1 - text), text);
+	snprintf(h->path, sizeof(h->path), "%.*s", (int)strcspn(sp1 + 1, "? "), sp1 + 1);
+	for (const char *l = eol + 1; l < text + len;) {
+		const char *e = memchr(l, '\n', (size_t)(text + len - l));
+		size_t ll = e ? (size_t)(e - l) : (size_t)(text + len - l);
+
+		if (ll && l[ll - 1] == '\r')
+			ll--;
+		if (ll == 0)
+			break; /* the blank line that ends the head */
+		if (!head_line(l, ll, h))
+			return false;
+		l += (e ? (size_t)(e - l) + 1 : ll);
+	}
+	return h->path[0] == '/';
+}
+
+int api_datastore_path(const char *path, char *parent, size_t psize, char *base, size_t bsize, bool *folder,
+		       struct api_error *e)
+{
+	size_t n = strlen(path), last = 0;
+
+	e->status = 0;
+	*folder = n > 0 && path[n - 1] == '/';
+	if (*folder)
+		n--;
+	if (path[0] == '/')
+		return bad(e, "path", "%s", "the path is relative to the datastore: no leading '/'");
+	if (n >= psize || n >= 4096)
+		return bad(e, "path", "%s", "the path is too long");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return bad(e, "path", "%s", "the path holds a control character");
+	for (size_t i = 0, s = 0; n && i <= n; i++) {
+		if (i < n && path[i] != '/')
+			continue;
+		if (i == s || (i - s == 1 && path[s] == '.') || (i - s == 2 && path[s] == '.' && path[s + 1] == '.'))
+			return bad(e, "path", "%s", "the path has an empty, '.' or '..' component; name files inside the datastore");
+		if (i - s >= bsize || i - s > 255)
+			return bad(e, "path", "%s", "a name in the path is over 255 bytes");
+		if (s == 0 && i - s == 12 && strncmp(path, ".hostd-spool", 12) == 0)
+			return bad(e, "path", "%s", "the uploads' folder .hostd-spool is hostd's own");
+		last = s;
+		s = i + 1;
+	}
+	snprintf(parent, psize, "%.*s", (int)(last ? last - 1 : 0), path);
+	snprintf(base, bsize, "%.*s", (int)(n - last), path + last);
+	return 0;
 }

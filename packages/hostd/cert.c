@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
+#include <stdbool.h>
 #include <openssl/rand.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -111,4 +113,99 @@ int cert_ensure(const char *cert, const char *key, const char *hostname, struct 
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return r;
+}
+
+/* The PEM blocks of text named "CERTIFICATE" and "... PRIVATE KEY", re-encoded; the chain first. */
+static int pem_split(const char *text, size_t len, X509 **leaf, STACK_OF(X509) **chain, EVP_PKEY **key,
+		     struct diag *d)
+{
+	BIO *b = BIO_new_mem_buf(text, (int)len);
+	X509 *x;
+
+	*leaf = NULL, *chain = sk_X509_new_null(), *key = NULL;
+	while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		if (!*leaf)
+			*leaf = x;
+		else
+			sk_X509_push(*chain, x);
+	BIO_free(b);
+	b = BIO_new_mem_buf(text, (int)len);
+	*key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	ERR_clear_error();
+	if (!*leaf)
+		return diag_set(d, "body", 0, "no PEM certificate in the body; send the certificate chain, then the key");
+	if (!*key)
+		return diag_set(d, "body", 0, "no PEM private key (unencrypted) in the body");
+	if (X509_check_private_key(*leaf, *key) != 1) {
+		ERR_clear_error();
+		return diag_set(d, "body", 0, "the private key is not the certificate's");
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(*leaf)) <= 0)
+		return diag_set(d, "body", 0, "the certificate has expired");
+	return 0;
+}
+
+static int chain_pem(FILE *f, void *arg)
+{
+	void **a = arg;
+	STACK_OF(X509) *chain = a[1];
+	int ok = PEM_write_X509(f, a[0]);
+
+	for (int i = 0; ok && i < sk_X509_num(chain); i++)
+		ok = PEM_write_X509(f, sk_X509_value(chain, i));
+	return ok;
+}
+
+static void asn1_time_text(const ASN1_TIME *t, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) == 1)
+		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		snprintf(out, size, "?");
+}
+
+int cert_replace(const char *cert, const char *key, const char *text, size_t len, struct cert_info *info, struct diag *d)
+{
+	X509 *leaf;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *k;
+	void *both[2];
+	int r = pem_split(text, len, &leaf, &chain, &k, d);
+
+	if (r == 0) {
+		both[0] = leaf, both[1] = chain;
+		X509_NAME_oneline(X509_get_subject_name(leaf), info->subject, sizeof(info->subject));
+		asn1_time_text(X509_get0_notAfter(leaf), info->not_after, sizeof(info->not_after));
+		/* The key first: a crash between leaves the old certificate with a key that does not
+		 * match, which hostd refuses at start and then makes both again. */
+		if (pem_write(key, 0600, key_pem, k) < 0 || pem_write(cert, 0644, chain_pem, both) < 0)
+			r = diag_set_errno(d, errno, cert, 0, "cannot write the certificate or its key");
+	}
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+int cert_renew(const char *cert, const char *key, const char *old_hostname, const char *hostname, struct diag *d)
+{
+	FILE *f = fopen(cert, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	char cn[256] = "";
+	bool ours;
+
+	if (f)
+		fclose(f);
+	if (x)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+	/* Only hostd's own certificate (self-signed, for the old name) follows the host name. */
+	ours = x && X509_check_issued(x, x) == X509_V_OK && strcmp(cn, old_hostname) == 0;
+	X509_free(x);
+	if (!ours)
+		return 0;
+	unlink(cert);
+	return cert_ensure(cert, key, hostname, d) < 0 ? -1 : 1;
 }

@@ -22,47 +22,30 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <arpa/inet.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "auth.h"
 #include "cache.h"
 #include "cert.h"
-#include "host.h"
+#include "hostd.h"
 #include "vmdef.h"
 #include "vms.h"
 
-struct hostd {
-	struct host h;
-	struct auth_paths auth;   /* owned strings */
-	struct auth_cache cache;  /* good passwords seen lately (packages/auth/cache.h) */
-	const char *listen;       /* ADDR:PORT */
-	char *socket, *cert, *key; /* owned */
-	struct vms *vms;          /* the VMs (vms.c), while serving */
-};
-
-/* Each listener: HTTPS (local false) or the UNIX socket (local true). */
-struct endpoint {
-	struct hostd *hd;
-	bool local;
-};
-
-/* Who called, once authenticated. */
-struct caller {
-	char user[64];
-	enum hc_role role;
-	char peer[64];
-};
 
 static const char usage[] =
 	"Usage: hostd [--root DIR] [--listen ADDR:PORT] [--socket PATH] [--cert FILE] [--key FILE]\n"
+	"             [--bankctl PROGRAM]\n"
 	"\n"
 	"The host's management API (docs/api.md): HTTPS on ADDR:PORT (default 0.0.0.0:443) and the same\n"
 	"API without TLS on the UNIX socket PATH (default /run/hostd.sock; its root peer is an\n"
 	"administrator). The certificate (default /etc/hostcfg/hostd.crt and hostd.key) is made at the\n"
-	"first start when missing. --root DIR works on a directory tree instead of the host (tests).\n";
+	"first start when missing. Uploads (POST /api/banks/stage, PUT /api/datastore/PATH) are written\n"
+	"to /vmfs/volumes/datastore1/.hostd-spool as they arrive. --bankctl names the bankctl to run\n"
+	"(default: bankctl in PATH). --root DIR works on a directory tree instead of the host (tests):\n"
+	"reboot, shutdown and restore-defaults are then only written to DIR/run/hostd-action.\n";
 
 static void usage_error(const char *what)
 {
@@ -70,9 +53,7 @@ static void usage_error(const char *what)
 	exit(2);
 }
 
-/* syslog, and stderr too on a --root tree (the tests read it). */
-static void logf_(const struct hostd *hd, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
+void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -88,7 +69,7 @@ static void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 	}
 }
 
-static void reply(struct evhttp_request *req, int status, json_t *body)
+void reply(struct evhttp_request *req, int status, json_t *body)
 {
 	struct evbuffer *b = evbuffer_new();
 	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -101,7 +82,7 @@ static void reply(struct evhttp_request *req, int status, json_t *body)
 	json_decref(body);
 }
 
-static void reply_error(struct evhttp_request *req, const struct api_error *e)
+void reply_error(struct evhttp_request *req, const struct api_error *e)
 {
 	if (e->status == 401)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
@@ -109,7 +90,7 @@ static void reply_error(struct evhttp_request *req, const struct api_error *e)
 	reply(req, e->status, api_error_json(e));
 }
 
-static int error_set(struct api_error *e, int status, const char *msg)
+int error_set(struct api_error *e, int status, const char *msg)
 {
 	e->status = status;
 	e->field[0] = '\0';
@@ -117,18 +98,37 @@ static int error_set(struct api_error *e, int status, const char *msg)
 	return -1;
 }
 
-static int peer_fd(struct evhttp_request *req)
+int error_field(struct api_error *e, const char *field, const char *msg)
 {
-	return bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
+	error_set(e, 400, msg);
+	snprintf(e->field, sizeof(e->field), "%s", field);
+	return -1;
+}
+
+void audit(const struct call *c, const char *what, const struct api_error *e)
+{
+	const struct caller *w = c->who;
+	char result[128] = "done";
+
+	if (e && e->status)
+		snprintf(result, sizeof(result), "refused (%d%s%s)", e->status, e->field[0] ? ", field " : "", e->field);
+	logf_(c->hd, LOG_NOTICE, "%s (%s) from %s: %s%s%s: %s", w->user, hc_role_name(w->role), w->peer,
+	      api_call_name(c->id), what && *what ? " " : "", what ? what : "", result);
+}
+
+void refuse(const struct call *c, const char *what, const struct api_error *e)
+{
+	audit(c, what, e);
+	reply_error(c->req, e);
 }
 
 /* The UNIX socket's peer: root is an administrator; others give credentials. */
-static bool local_root(struct evhttp_request *req, struct caller *who)
+static bool local_root(int fd, struct caller *who)
 {
 	struct ucred cr;
 	socklen_t n = sizeof(cr);
 
-	if (getsockopt(peer_fd(req), SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0 || cr.uid != 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0 || cr.uid != 0)
 		return false;
 	snprintf(who->user, sizeof(who->user), "root");
 	who->role = HC_ADMINISTRATOR;
@@ -171,15 +171,13 @@ static int role_of(struct hostd *hd, struct caller *who, struct api_error *e)
 	return r;
 }
 
-static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local, struct caller *who,
-			struct api_error *e)
+static int authenticate(struct hostd *hd, bool local, int fd, const char *hdr, struct caller *who, struct api_error *e)
 {
-	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	char pw[256];
 	struct auth_status st = {0};
 	enum auth_result r;
 
-	if (local && local_root(req, who))
+	if (local && local_root(fd, who))
 		return 0;
 	if (!hdr || !api_basic_parse(hdr, who->user, sizeof(who->user), pw, sizeof(pw)))
 		return error_set(e, 401, "credentials needed: HTTP Basic with a user of the host");
@@ -193,8 +191,20 @@ static int authenticate(struct hostd *hd, struct evhttp_request *req, bool local
 	return role_of(hd, who, e);
 }
 
+int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum api_call id, struct caller *who,
+		 struct api_error *e)
+{
+	if (api_needs_auth(id) && authenticate(hd, local, fd, authz && *authz ? authz : NULL, who, e) < 0)
+		return -1;
+	if (api_allowed(id, who->role))
+		return 0;
+	logf_(hd, LOG_NOTICE, "%s (%s) from %s: %s: refused: role", who->user, hc_role_name(who->role), who->peer,
+	      api_call_name(id));
+	return error_set(e, 403, "the user's role may not make this call; an administrator may");
+}
+
 /* A file under the root, or "" when it cannot be read; owned by the caller. */
-static char *root_file(const struct hostd *hd, const char *rel)
+char *root_file(const struct hostd *hd, const char *rel)
 {
 	char *path = host_path(&hd->h, rel), *data = NULL;
 	size_t len;
@@ -205,7 +215,7 @@ static char *root_file(const struct hostd *hd, const char *rel)
 	return data;
 }
 
-static json_t *facts(const struct hostd *hd)
+json_t *facts(const struct hostd *hd)
 {
 	char *health = root_file(hd, "run/health"), *osr = root_file(hd, "etc/os-release"),
 	     *cmdline = root_file(hd, "proc/cmdline"), *version = api_os_version(osr);
@@ -219,13 +229,12 @@ static json_t *facts(const struct hostd *hd)
 	return o;
 }
 
-static void get_health(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+void get_health(struct call *c)
 {
-	(void)who;
-	reply(req, 200, facts(hd));
+	reply(c->req, 200, facts(c->hd));
 }
 
-static int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_request *req)
+int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_request *req)
 {
 	struct diag d;
 	struct api_error e;
@@ -238,46 +247,26 @@ static int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_reques
 	return -1;
 }
 
-static void get_host(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+void get_config(struct call *c)
 {
-	struct hc_config c = {0};
-	struct sysinfo si;
-	json_t *o;
+	struct hc_config cf = {0};
 
-	(void)who;
-	if (conf_load(hd, &c, req) < 0)
-		return;
-	o = facts(hd);
-	json_object_del(o, "status");
-	sysinfo(&si);
-	json_object_set_new(o, "hostname", json_string(c.val[HC_HOSTNAME]));
-	json_object_set_new(o, "uptime", json_integer(si.uptime));
-	json_object_set_new(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-	json_object_set_new(o, "memory", json_integer((json_int_t)si.totalram * si.mem_unit));
-	hc_free(&c);
-	reply(req, 200, o);
-}
-
-static void get_config(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
-{
-	struct hc_config c = {0};
-
-	(void)who;
-	if (conf_load(hd, &c, req) == 0) {
-		reply(req, 200, api_config_json(&c));
-		hc_free(&c);
+	if (conf_load(c->hd, &cf, c->req) == 0) {
+		reply(c->req, 200, api_config_json(&cf));
+		hc_free(&cf);
 	}
 }
 
-static void get_users(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+/* hostd's own certificate follows a new host name (a certificate put through the API stays). */
+void cert_follow(struct hostd *hd, const char *old, const char *name)
 {
-	struct hc_config c = {0};
+	struct diag d;
+	int r = cert_renew(hd->cert, hd->key, old, name, &d);
 
-	(void)who;
-	if (conf_load(hd, &c, req) == 0) {
-		reply(req, 200, api_users_json(&c));
-		hc_free(&c);
-	}
+	if (r < 0)
+		logf_(hd, LOG_ERR, "%s", d.msg);
+	else if (r > 0 && tls_reload(hd) == 0)
+		logf_(hd, LOG_NOTICE, "a new certificate for %s", name);
 }
 
 /* The body checked against the running configuration and committed, under hostcfg's lock. */
@@ -296,6 +285,8 @@ static int patch_commit(struct hostd *hd, const char *body, size_t len, char **n
 		if ((r = host_commit(&hd->h, &cur, &c, &d)) < 0) {
 			logf_(hd, LOG_ERR, "%s", d.msg);
 			error_set(e, 500, "the configuration cannot be applied; nothing changed; see the host's log");
+		} else if (strcmp(cur.val[HC_HOSTNAME], c.val[HC_HOSTNAME]) != 0) {
+			cert_follow(hd, cur.val[HC_HOSTNAME], c.val[HC_HOSTNAME]);
 		}
 		hc_free(&c);
 	}
@@ -304,49 +295,85 @@ static int patch_commit(struct hostd *hd, const char *body, size_t len, char **n
 	return r;
 }
 
-static void patch_config(struct hostd *hd, struct evhttp_request *req, const struct caller *who)
+void patch_config(struct call *c)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
 	struct api_error e = {0};
 	char *names = NULL;
 
-	if (len > API_BODY_MAX)
-		error_set(&e, 413, "the body is over 1 MiB");
-	else if (patch_commit(hd, (const char *)evbuffer_pullup(in, -1), len, &names, &e) == 0) {
-		logf_(hd, LOG_NOTICE, "%s (%s) from %s: PATCH /api/config %s: done", who->user, hc_role_name(who->role),
-		      who->peer, names);
-		free(names);
-		get_config(hd, req, who);
-		return;
-	}
-	logf_(hd, LOG_NOTICE, "%s (%s) from %s: PATCH /api/config: refused (%d%s%s)", who->user, hc_role_name(who->role),
-	      who->peer, e.status, e.field[0] ? ", field " : "", e.field);
-	reply_error(req, &e);
+	if (patch_commit(c->hd, c->body, c->len, &names, &e) < 0)
+		return refuse(c, "", &e);
+	audit(c, names, NULL);
+	free(names);
+	get_config(c);
 }
 
-static void (*const handlers[API_NCALLS])(struct hostd *, struct evhttp_request *, const struct caller *) = {
-	[API_HEALTH] = get_health, [API_HOST] = get_host, [API_CONFIG_GET] = get_config,
-	[API_CONFIG_PATCH] = patch_config, [API_USERS] = get_users,
+static void (*const handlers[API_NCALLS])(struct call *) = {
+#define ROUTE(m_, p_, id_, fn_, role_, body_) [API_##id_] = fn_,
+#include "routes.def"
+#undef ROUTE
 };
 
-static void peer_name(struct evhttp_request *req, bool local, struct caller *who)
+void peer_of(int fd, bool local, char *out, size_t size)
 {
-	char *addr = NULL;
-	ev_uint16_t port = 0;
+	struct sockaddr_storage sa;
+	socklen_t n = sizeof(sa);
+	char addr[INET6_ADDRSTRLEN] = "?";
 
 	if (local) {
-		snprintf(who->peer, sizeof(who->peer), "the local socket");
+		snprintf(out, size, "the local socket");
 		return;
 	}
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
-	snprintf(who->peer, sizeof(who->peer), "%s", addr ? addr : "?");
+	if (getpeername(fd, (struct sockaddr *)&sa, &n) == 0)
+		getnameinfo((struct sockaddr *)&sa, n, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+	snprintf(out, size, "%s", strncmp(addr, "::ffff:", 7) == 0 ? addr + 7 : addr);
 }
 
 static enum api_method method_of(struct evhttp_request *req)
 {
-	enum evhttp_cmd_type t = evhttp_request_get_command(req);
-	return t == EVHTTP_REQ_GET ? API_GET : t == EVHTTP_REQ_PATCH ? API_PATCH : API_OTHER;
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return API_GET;
+	case EVHTTP_REQ_POST:
+		return API_POST;
+	case EVHTTP_REQ_PUT:
+		return API_PUT;
+	case EVHTTP_REQ_PATCH:
+		return API_PATCH;
+	case EVHTTP_REQ_DELETE:
+		return API_DELETE;
+	default:
+		return API_OTHER;
+	}
+}
+
+/* The call made: its argument decoded, its JSON body NUL-terminated, its streamed body spooled;
+ * or e filled. */
+static int call_run(struct call *c, const struct api_route *rt, struct api_error *e)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	size_t len = evbuffer_get_length(in);
+	char arg[4096] = "";
+
+	if (rt->arg && !api_arg_decode(rt->arg, rt->arglen, arg, sizeof(arg)))
+		return error_field(e, "path", "a bad %-escape, a NUL or too long a name in the path");
+	c->arg = arg;
+	if (api_body_kind(c->id) == API_BODY_JSON) {
+		if (len > API_BODY_MAX)
+			return error_set(e, 413, "the body is over 1 MiB; JSON bodies are limited to 1 MiB");
+		evbuffer_add(in, "", 1);
+		c->body = (const char *)evbuffer_pullup(in, -1);
+		c->len = len;
+	}
+	handlers[c->id](c);
+	if (c->spool)
+		stream_release(c->req);
+	return 0;
+}
+
+/* A STREAM route's caller was checked by the filter as the body arrived (stream.c). */
+static int streamed(struct evhttp_request *req, struct caller *who, struct call *c, struct api_error *e)
+{
+	return stream_take(req, who, &c->spool, e);
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -356,31 +383,48 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct api_route rt = api_route(method_of(req), path ? path : "");
 	struct caller who = {.role = HC_READ_ONLY};
 	struct api_error e = {0};
+	struct call c = {.hd = ep->hd, .req = req, .who = &who, .id = rt.call, .arg = "", .body = "", .len = 0};
+	int fd = stream_fd(req);
 
-	peer_name(req, ep->local, &who);
+	peer_of(fd, ep->local, who.peer, sizeof(who.peer));
 	if (path && vm_path_is_ours(path)) { /* /api/vms: vms.c routes and answers */
-		if (authenticate(ep->hd, req, ep->local, &who, &e) == 0)
+		if (authenticate(ep->hd, ep->local, fd,
+				 evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), &who, &e) == 0)
 			return vms_request(ep->hd->vms, req, path, who.user, who.role, who.peer);
 		return reply_error(req, &e);
 	}
 	if (rt.status == 405)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
-	if (rt.status)
+	if (stream_too_big(req))
+		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
+	else if (rt.status)
 		error_set(&e, rt.status, rt.status == 404 ? "no such path; docs/api.md lists the calls"
 							  : "method not allowed on this path");
-	else if (api_needs_auth(rt.call) && authenticate(ep->hd, req, ep->local, &who, &e) < 0)
+	else if (api_body_kind(rt.call) == API_BODY_STREAM ? streamed(req, &who, &c, &e) < 0
+							    : caller_check(ep->hd, ep->local, fd,
+									   evhttp_find_header(evhttp_request_get_input_headers(req),
+											      "Authorization"),
+									   rt.call, &who, &e) < 0)
 		;
-	else if (!api_allowed(rt.call, who.role)) {
-		error_set(&e, 403, "the user's role may not make this call; an administrator may");
-		logf_(ep->hd, LOG_NOTICE, "%s (%s) from %s: refused: role", who.user, hc_role_name(who.role), who.peer);
-	} else
-		return handlers[rt.call](ep->hd, req, &who);
+	else if (call_run(&c, &rt, &e) == 0)
+		return;
 	reply_error(req, &e);
 }
 
 static struct bufferevent *tls_bev(struct event_base *base, void *arg)
 {
-	return bufferevent_openssl_socket_new(base, -1, SSL_new(arg), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	struct endpoint *ep = arg;
+	struct bufferevent *b = bufferevent_openssl_socket_new(base, -1, SSL_new(ep->tls), BUFFEREVENT_SSL_ACCEPTING,
+								BEV_OPT_CLOSE_ON_FREE);
+
+	return b ? stream_bev(ep, b) : NULL;
+}
+
+static struct bufferevent *plain_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *b = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	return b ? stream_bev(arg, b) : NULL;
 }
 
 static SSL_CTX *tls_context(const struct hostd *hd)
@@ -398,6 +442,18 @@ static SSL_CTX *tls_context(const struct hostd *hd)
 	return NULL;
 }
 
+int tls_reload(struct hostd *hd)
+{
+	SSL_CTX *ctx = tls_context(hd), *old = hd->tls->tls;
+
+	if (!ctx)
+		return -1;
+	hd->tls->tls = ctx;
+	SSL_CTX_free(old); /* the connections open keep their own reference */
+	logf_(hd, LOG_NOTICE, "the TLS certificate is reloaded from %s", hd->cert);
+	return 0;
+}
+
 static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
 {
 	struct evhttp *http = evhttp_new(base);
@@ -408,10 +464,11 @@ static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
 	evhttp_set_max_headers_size(http, 16384);
 	evhttp_set_timeout(http, 30);
 	evhttp_set_gencb(http, handle, ep);
+	evhttp_set_bevcb(http, ep->local ? plain_bev : tls_bev, ep);
 	return http;
 }
 
-static int listen_tls(struct evhttp *http, const char *spec, SSL_CTX *ctx)
+static int listen_tls(struct evhttp *http, const char *spec)
 {
 	const char *colon = strrchr(spec, ':');
 	char *addr;
@@ -423,7 +480,6 @@ static int listen_tls(struct evhttp *http, const char *spec, SSL_CTX *ctx)
 	if (!colon || (port = strtol(colon + 1, &end, 10)) < 1 || port > 65535 || *end)
 		usage_error("--listen takes ADDR:PORT");
 	addr = xstrndup(spec, (size_t)(colon - spec));
-	evhttp_set_bevcb(http, tls_bev, ctx);
 	if (!(bound = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port))) {
 		fprintf(stderr, "hostd: cannot listen on %s: %s; is another server there?\n", spec, strerror(errno));
 		r = -1;
@@ -479,12 +535,17 @@ static int cert_make(struct hostd *hd)
 
 static int serve(struct hostd *hd)
 {
-	struct event_base *base = event_base_new();
-	struct endpoint tls = {hd, false}, local = {hd, true};
+	struct event_base *base = hd->base = event_base_new();
+	struct endpoint tls = {.hd = hd, .local = false}, local = {.hd = hd, .local = true};
 	SSL_CTX *ctx = cert_make(hd) == 0 ? tls_context(hd) : NULL;
-	struct evhttp *https = http_new(base, &tls), *unix_http = http_new(base, &local);
+	struct evhttp *https, *unix_http;
 	struct event *term = evsignal_new(base, SIGTERM, on_stop, base), *intr = evsignal_new(base, SIGINT, on_stop, base);
-	int r = ctx && listen_tls(https, hd->listen, ctx) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
+	int r;
+
+	tls.tls = ctx;
+	hd->tls = &tls;
+	https = http_new(base, &tls), unix_http = http_new(base, &local);
+	r = ctx && listen_tls(https, hd->listen) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
 
 	if (r == 0) {
 		event_add(term, NULL), event_add(intr, NULL);
@@ -497,7 +558,7 @@ static int serve(struct hostd *hd)
 	}
 	event_free(term), event_free(intr);
 	evhttp_free(https), evhttp_free(unix_http);
-	SSL_CTX_free(ctx);
+	SSL_CTX_free(tls.tls);
 	event_base_free(base);
 	return r;
 }
@@ -507,6 +568,7 @@ static void options(struct hostd *hd, int argc, char **argv)
 	static const struct option opts[] = {{"root", required_argument, NULL, 'r'},   {"listen", required_argument, NULL, 'l'},
 					     {"socket", required_argument, NULL, 's'}, {"cert", required_argument, NULL, 'c'},
 					     {"key", required_argument, NULL, 'k'},    {"help", no_argument, NULL, 'h'},
+					     {"bankctl", required_argument, NULL, 'b'},
 					     {0}};
 	const char *sock = NULL, *cert = NULL, *key = NULL;
 	struct stat st;
@@ -519,6 +581,8 @@ static void options(struct hostd *hd, int argc, char **argv)
 			usage_error("--root names no folder");
 		else if (ch == 'r')
 			hd->h.root = optarg, hd->h.live = strcmp(optarg, "/") == 0;
+		else if (ch == 'b')
+			hd->bankctl = optarg;
 		else if (ch == 'l' || ch == 's' || ch == 'c' || ch == 'k')
 			*(ch == 'l' ? &hd->listen : ch == 's' ? &sock : ch == 'c' ? &cert : &key) = optarg;
 		else
@@ -529,13 +593,19 @@ static void options(struct hostd *hd, int argc, char **argv)
 	hd->socket = sock ? xstrdup(sock) : host_path(&hd->h, "run/hostd.sock");
 	hd->cert = cert ? xstrdup(cert) : host_path(&hd->h, "etc/hostcfg/hostd.crt");
 	hd->key = key ? xstrdup(key) : host_path(&hd->h, "etc/hostcfg/hostd.key");
+	hd->datastore = host_path(&hd->h, "vmfs/volumes/datastore1");
+	hd->spool = host_path(&hd->h, "vmfs/volumes/datastore1/.hostd-spool");
+	if (stat(hd->datastore, &st) < 0) { /* no datastore (yet): /var/tmp, RAM on the appliance */
+		free(hd->spool);
+		hd->spool = host_path(&hd->h, "var/tmp/hostd-spool");
+	}
 	hd->auth.shadow = host_path(&hd->h, "etc/shadow");
 	hd->auth.faillock = host_path(&hd->h, "run/faillock");
 }
 
 int main(int argc, char **argv)
 {
-	struct hostd hd = {.h = {.root = "/", .live = true, .lock_fd = -1}, .listen = "0.0.0.0:443"};
+	struct hostd hd = {.h = {.root = "/", .live = true, .lock_fd = -1}, .listen = "0.0.0.0:443", .bankctl = "bankctl"};
 	int r;
 
 	util_progname = "hostd";
@@ -549,7 +619,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = serve(&hd);
-	free(hd.socket), free(hd.cert), free(hd.key);
+	free(hd.socket), free(hd.cert), free(hd.key), free(hd.datastore), free(hd.spool);
 	free((char *)hd.auth.shadow), free((char *)hd.auth.faillock);
 	return r;
 }

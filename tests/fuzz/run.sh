@@ -38,6 +38,12 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 		printf 'server = tcp://192.0.2.1:514\nserver = udp://[::1]\nca = /c.pem\nlog-size = 8192\n' >"$dir/corpus/conf" ;;
 	auth) printf 'root\000secret' >"$dir/corpus/root"; printf 'ops\000' >"$dir/corpus/ops"; printf '../x\000y' >"$dir/corpus/bad" ;;
 	hostd) printf '{"hostname": "esx-01", "dns-servers": "192.0.2.53"}' >"$dir/corpus/patch"
+		printf '{"hostname": "h1", "syslog": ["tcp://192.0.2.1:514"], "ntp": ["pool.example"]}' >"$dir/corpus/lists"
+		printf '{"name": "ops", "password": "Secret-12", "role": "operator"}' >"$dir/corpus/user"
+		printf 'PUT /api/users/o%%70s/password' >"$dir/corpus/route"
+		printf 'lines=20&x=1' >"$dir/corpus/lines"
+		printf 'PUT /api/datastore/a HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n' >"$dir/corpus/head"
+		printf 'isos/sub/a.iso' >"$dir/corpus/dspath"
 		printf '{"network-mode": "static", "network-address": "192.0.2.10/24", "network-gateway": "192.0.2.1"}' >"$dir/corpus/static"
 		printf 'Basic YWRtaW46cGFzcw==' >"$dir/corpus/basic" ;;
 	hostctl) # an answer head, a chunked body, JSON answers of hostd

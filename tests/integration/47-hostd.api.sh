@@ -16,29 +16,56 @@ R=$t/root
 n=0
 step() { n=$((n + 1)); if "$@"; then echo "ok $n - $WHAT"; else echo "not ok $n - $WHAT"; FAILED=1; fi; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-ADMIN_PW='Adm1n-Secret-pw' VIEW_PW='V1ew-Secret-pw'
+ADMIN_PW='Adm1n-Secret-pw' VIEW_PW='V1ew-Secret-pw' OPS_PW='0ps-Secret-pw'
 
 mkdir -p "$R/run" "$R/etc" "$R/proc"
 echo ok >"$R/run/health"
 printf 'NAME="Hypervisor"\nVERSION_ID="%s"\n' "$VERSION" >"$R/etc/os-release"
 echo 'console=ttyS0 bootbank=A quiet' >"$R/proc/cmdline"
+mkdir -p "$R/sys/class/net/eth0/device" "$R/sys/block/vda/device" "$R/sys/block/loop0" "$R/var/log"
+echo 52:54:00:12:34:56 >"$R/sys/class/net/eth0/address"
+echo 0x1003 >"$R/sys/class/net/eth0/flags"
+ln -s ../../../../bus/virtio/drivers/virtio_net "$R/sys/class/net/eth0/device/driver"
+echo 2097152 >"$R/sys/block/vda/size"
+echo 'QEMU HARDDISK   ' >"$R/sys/block/vda/device/model"
+echo 8 >"$R/sys/block/loop0/size"
+for i in $(seq 300); do echo "Nov 30 12:00:00 esx-api test: line $i"; done >"$R/var/log/messages"
 "$HOSTCFG" --root "$R" set hostname=esx-api >/dev/null 2>&1
 echo "$ADMIN_PW" | "$HOSTCFG" --root "$R" user add admin administrator >/dev/null 2>&1
 echo "$VIEW_PW" | "$HOSTCFG" --root "$R" user add viewer read-only >/dev/null 2>&1
+echo "$OPS_PW" | "$HOSTCFG" --root "$R" user add ops operator >/dev/null 2>&1
+
+DS=$R/vmfs/volumes/datastore1
+mkdir -p "$DS/isos"
+ln -s / "$DS/escape"
+# A bankctl that says what it was asked (the build host's disks are not touched).
+cat >"$t/bankctl" <<EOF
+#!/bin/sh
+echo "\$*" >>"$t/bankctl.args"
+case "\$1" in
+status) echo '{"next": "A", "banks": [{"bank": "A", "version": "1.0.0"}, {"bank": "B", "version": null}]}' ;;
+stage) sha256sum "\$2" | cut -d" " -f1 >"$t/bankctl.staged"; echo "bankctl: staged 9.9.9 into bank B; reboot to try it" ;;
+rollback) echo "bankctl: bank B holds no good image; nothing changed" >&2; exit 1 ;;
+esac
+EOF
+chmod +x "$t/bankctl"
 
 port=$(free_port)
-${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >"$t/hostd.log" 2>&1 &
+${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" --bankctl "$t/bankctl" >"$t/hostd.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q listening "$t/hostd.log" && break; sleep 0.1; done
-URL=https://esx-api:$port
-# call [CURL ARGS] PATH: the status in $t/status, the body in $t/body.
+# call [CURL ARGS] PATH: the status in $t/status, the body in $t/body. The URL names the host as
+# it is now: hostd's certificate follows the host name, and curl checks it.
 call() {
-	local path=${*: -1}
-	curl -sS --cacert "$R/etc/hostcfg/hostd.crt" --resolve "esx-api:$port:127.0.0.1" -o "$t/body" -D "$t/head" \
-		-w '%{http_code}' "${@:1:$#-1}" "$URL$path" >"$t/status" 2>"$t/curl.err"
+	local path=${*: -1} h
+	h=$(cat "$R/etc/hostname")
+	curl -sS --cacert "$R/etc/hostcfg/hostd.crt" --resolve "$h:$port:127.0.0.1" -o "$t/body" -D "$t/head" \
+		-w '%{http_code}' "${@:1:$#-1}" "https://$h:$port$path" >"$t/status" 2>"$t/curl.err"
 }
 status() { [ "$(cat "$t/status")" = "$1" ]; }
 field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$t/body" "$1"; }
+# jq-less: a Python expression on the body as j.
+py() { python3 -c "import json, sys; j = json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$t/body"; }
 conf_sum() { sha256sum "$R/etc/hostcfg/host.conf" "$R/etc/hostname"; }
 
 WHAT="the first start made a certificate (CN and SAN esx-api) and its key (0600) under /etc/hostcfg"
@@ -48,6 +75,10 @@ step eval 'openssl x509 -in "$R/etc/hostcfg/hostd.crt" -noout -subject -ext subj
 
 WHAT="GET /api/health without credentials: ok, the version and bank A, over TLS checked with the certificate"
 step eval 'call /api/health && status 200 && [ "$(field status)" = ok ] && [ "$(field version)" = "$VERSION" ] && [ "$(field bank)" = A ]'
+
+WHAT="an answer on a connection that closes (Connection: close) arrives whole, over TLS and the UNIX socket"
+step eval 'call -H "Connection: close" /api/health && status 200 && [ "$(tail -c 1 "$t/body" | od -An -c | tr -d " ")" = "\\n" ] &&
+	[ "$(curl -sS --unix-socket "$t/hostd.sock" -H "Connection: close" -o /dev/null -w "%{size_download}" http://localhost/api/health)" = "$(wc -c <"$t/body")" ]'
 
 WHAT="a degraded /run/health is reported"
 step eval 'echo "degraded" >"$R/run/health"; call /api/health && [ "$(field status)" = degraded ]; echo ok >"$R/run/health"'
@@ -89,6 +120,138 @@ step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-new\", \"
 	grep -qx "hostname = esx-new" "$R/etc/hostcfg/host.conf" && grep -qx "dns-servers = 192.0.2.53" "$R/etc/hostcfg/host.conf" &&
 	[ "$(cat "$R/etc/hostname")" = esx-new ]'
 
+WHAT="the issue's PATCH: aliases syslog and ntp with arrays set syslog-servers and ntp-servers"
+step eval 'call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"h1\", \"syslog\": [\"tcp://192.0.2.1:514\"], \"ntp\": [\"pool.example\"]}" /api/config &&
+	status 200 && grep -qx "syslog-servers = tcp://192.0.2.1:514" "$R/etc/hostcfg/host.conf" && grep -qx "ntp-servers = pool.example" "$R/etc/hostcfg/host.conf" &&
+	[ "$(field hostname)" = h1 ] && call -u "admin:$ADMIN_PW" -X PATCH -d "{\"hostname\": \"esx-new\"}" /api/config && status 200'
+
+WHAT="the host name changed: hostd's certificate is made again for it (CN and SAN esx-new) and used at once (curl checks it)"
+step eval 'openssl x509 -in "$R/etc/hostcfg/hostd.crt" -noout -subject -ext subjectAltName | grep -q "DNS:esx-new" &&
+	call -u "viewer:$VIEW_PW" /api/health && status 200 && grep -q "a new certificate for esx-new" "$t/hostd.log"'
+
+WHAT="PUT /api/host/certificate: a chain and key made with openssl replace it (200, subject, not_after), used at once; a key of another certificate is 400 field body"
+certput() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=esx-new -addext subjectAltName=DNS:esx-new \
+		-days 30 -keyout "$t/new.key" -out "$t/new.crt" 2>/dev/null &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other -days 30 -keyout "$t/other.key" \
+		-out "$t/other.crt" 2>/dev/null || return 1
+	cat "$t/new.crt" "$t/other.key" >"$t/bad.pem"
+	call -u "admin:$ADMIN_PW" -X PUT --data-binary @"$t/bad.pem" /api/host/certificate && status 400 && [ "$(field field)" = body ] &&
+		! cmp -s "$t/new.crt" "$R/etc/hostcfg/hostd.crt" || return 1
+	cat "$t/new.crt" "$t/new.key" >"$t/good.pem"
+	call -u "ops:$OPS_PW" -X PUT --data-binary @"$t/good.pem" /api/host/certificate && status 403 || return 1
+	call -u "admin:$ADMIN_PW" -X PUT --data-binary @"$t/good.pem" /api/host/certificate && status 200 &&
+		field subject | grep -q "CN *= *esx-new" && [ -n "$(field not_after)" ] && cmp -s "$t/new.crt" "$R/etc/hostcfg/hostd.crt" &&
+		curl -sS --cacert "$t/new.crt" --resolve "esx-new:$port:127.0.0.1" -o /dev/null "https://esx-new:$port/api/health"
+}
+step certput
+
+WHAT="GET /api/host: nics (name, mac, driver from sysfs, up, addresses) and disks (size, model), no loop devices"
+step eval 'call -u "viewer:$VIEW_PW" /api/host && status 200 &&
+	py "[dict(n, addresses=type(n[\"addresses\"]).__name__) for n in j[\"nics\"]] == [{\"name\": \"eth0\", \"mac\": \"52:54:00:12:34:56\", \"driver\": \"virtio_net\", \"up\": True, \"addresses\": \"list\"}] and j[\"disks\"] == [{\"name\": \"vda\", \"size\": 1073741824, \"model\": \"QEMU HARDDISK\"}]"'
+
+WHAT="POST /api/users as administrator: 201, the user (no hash), in host.conf and /etc/shadow"
+step eval 'call -u "admin:$ADMIN_PW" -d "{\"name\": \"newbie\", \"password\": \"N3wbie-pass\", \"role\": \"read-only\"}" /api/users &&
+	status 201 && [ "$(field name)" = newbie ] && [ "$(field role)" = read-only ] && ! grep -q "\\\$6\\\$" "$t/body" &&
+	grep -q "^newbie:\\\$6\\\$" "$R/etc/shadow" && call -u "newbie:N3wbie-pass" /api/users && status 200'
+
+before=$(conf_sum)
+WHAT="POST /api/users refusals: a bad role, a short password, an unknown member, an existing name (409), each naming the field; nothing changed"
+step eval 'call -u "admin:$ADMIN_PW" -d "{\"name\": \"x1\", \"password\": \"Long-enough-1\", \"role\": \"king\"}" /api/users && status 400 && [ "$(field field)" = role ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"x1\", \"password\": \"short\"}" /api/users && status 400 && [ "$(field field)" = password ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"x1\", \"password\": \"Long-enough-1\", \"uid\": \"0\"}" /api/users && status 400 && [ "$(field field)" = uid ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"Bad Name\", \"password\": \"Long-enough-1\"}" /api/users && status 400 && [ "$(field field)" = name ] &&
+	call -u "admin:$ADMIN_PW" -d "{\"name\": \"newbie\", \"password\": \"Long-enough-1\"}" /api/users && status 409 && [ "$(field field)" = name ] &&
+	[ "$(conf_sum)" = "$before" ]'
+
+WHAT="roles: an operator and a read-only user may not add users, change passwords or reboot (403); nothing changed"
+step eval 'call -u "ops:$OPS_PW" -d "{\"name\": \"x2\", \"password\": \"Long-enough-1\"}" /api/users && status 403 &&
+	call -u "viewer:$VIEW_PW" -X PUT -d "{\"password\": \"Long-enough-1\"}" /api/users/admin/password && status 403 &&
+	call -u "ops:$OPS_PW" -X POST /api/host/reboot && status 403 && call -u "ops:$OPS_PW" -X PATCH -d "{\"hostname\": \"o\"}" /api/config && status 403 &&
+	[ "$(conf_sum)" = "$before" ] && [ ! -e "$R/run/hostd-action" ]'
+
+WHAT="PUT /api/users/NAME/password: 200, the new password works, the old one not"
+step eval 'call -u "admin:$ADMIN_PW" -X PUT -d "{\"password\": \"N3wer-pass\"}" /api/users/newbie/password && status 200 &&
+	call -u "newbie:N3wer-pass" /api/users && status 200 && call -u "newbie:N3wbie-pass" /api/users && status 401 &&
+	call -u "admin:$ADMIN_PW" -X PUT -d "{\"password\": \"N3wer-pass\"}" /api/users/nobody/password && status 404'
+
+WHAT="DELETE /api/users/NAME: 200, gone from host.conf; root cannot be removed (400); an unknown user is 404"
+step eval 'call -u "admin:$ADMIN_PW" -X DELETE /api/users/newbie && status 200 && ! grep -q newbie "$R/etc/hostcfg/host.conf" &&
+	call -u "admin:$ADMIN_PW" -X DELETE /api/users/root && status 400 && call -u "admin:$ADMIN_PW" -X DELETE /api/users/newbie && status 404'
+
+WHAT="GET /api/logs?lines=5: the last 5 lines of /var/log/messages; lines=0 is 400 naming lines"
+step eval 'call -u "viewer:$VIEW_PW" "/api/logs?lines=5" && status 200 && py "len(j[\"lines\"]) == 5 and j[\"lines\"][-1].endswith(\"line 300\")" &&
+	call -u "viewer:$VIEW_PW" /api/logs && py "len(j[\"lines\"]) == 200" && call -u "viewer:$VIEW_PW" "/api/logs?lines=0" && status 400 && [ "$(field field)" = lines ]'
+
+WHAT="PUT /api/datastore/PATH: 201, the bytes on the datastore; GET gives them back; GET of a folder lists it"
+step eval 'head -c 300000 /dev/urandom >"$t/small" && call -u "admin:$ADMIN_PW" -T "$t/small" /api/datastore/isos/small.bin && status 201 &&
+	cmp -s "$t/small" "$DS/isos/small.bin" && [ "$(stat -c %a "$DS/isos/small.bin")" = 644 ] && call -u "viewer:$VIEW_PW" /api/datastore/isos/small.bin && status 200 && cmp -s "$t/small" "$t/body" &&
+	call -u "viewer:$VIEW_PW" /api/datastore/isos && status 200 && py "j[\"entries\"] == [{\"name\": \"small.bin\", \"type\": \"file\", \"size\": 300000}]" &&
+	call -u "viewer:$VIEW_PW" /api/datastore && py "sorted(e[\"name\"] for e in j[\"entries\"]) == [\"escape\", \"isos\"]"'
+
+WHAT="PUT of a folder (PATH/), DELETE of a file and an empty folder; a full folder is 409"
+step eval 'call -u "admin:$ADMIN_PW" -X PUT /api/datastore/vm1/ && status 201 && [ -d "$DS/vm1" ] &&
+	call -u "admin:$ADMIN_PW" -X DELETE /api/datastore/isos && status 409 &&
+	call -u "admin:$ADMIN_PW" -X DELETE /api/datastore/isos/small.bin && status 200 && [ ! -e "$DS/isos/small.bin" ] &&
+	call -u "admin:$ADMIN_PW" -X DELETE /api/datastore/vm1 && status 200 && [ ! -e "$DS/vm1" ] &&
+	call -u "admin:$ADMIN_PW" /api/datastore/nothing && status 404'
+
+WHAT="datastore path traversal (.., %2e%2e, an empty component, a symbolic link out, the spool) refused with 400 field path; nothing written"
+trav() { call -u "admin:$ADMIN_PW" --path-as-is "$@" && status 400 && [ "$(field field)" = path ]; }
+step eval 'trav /api/datastore/../../etc/hostname && trav /api/datastore/isos/%2e%2e/%2e%2e/x && trav /api/datastore//etc/passwd &&
+	trav /api/datastore/escape/etc/passwd && trav -T "$t/small" /api/datastore/escape/tmp/owned && trav -X DELETE /api/datastore/escape/tmp &&
+	trav /api/datastore/.hostd-spool && trav /api/datastore/a%00b && [ ! -e /tmp/owned ] && [ -z "$(ls "$DS/.hostd-spool")" ]'
+
+WHAT="PUT /api/datastore as read-only: 403, nothing written; without credentials: 401"
+step eval 'call -u "viewer:$VIEW_PW" -T "$t/small" /api/datastore/ro.bin && status 403 && [ ! -e "$DS/ro.bin" ] &&
+	call -T "$t/small" /api/datastore/ro.bin && status 401 && [ ! -e "$DS/ro.bin" ] && [ -z "$(ls "$DS/.hostd-spool")" ]'
+
+rss() { awk "/^$1:/ {print \$2}" "/proc/$pid/status"; }
+WHAT="a 96 MiB PUT is streamed to disk: hostd's peak RSS grows by less than 16 MiB; GET streams it back whole"
+big() {
+	head -c $((96 * 1024 * 1024)) /dev/urandom >"$t/big.bin"
+	local before start end after
+	before=$(rss VmHWM)
+	start=$(date +%s.%N)
+	call -u "admin:$ADMIN_PW" -T "$t/big.bin" /api/datastore/isos/big.bin && status 201 || return 1
+	end=$(date +%s.%N)
+	after=$(rss VmHWM)
+	echo "# PUT 96 MiB: $(echo "$end - $start" | bc) s; hostd VmHWM $before -> $after KiB, VmRSS now $(rss VmRSS) KiB"
+	cmp -s "$t/big.bin" "$DS/isos/big.bin" && [ $((after - before)) -lt 16384 ] || return 1
+	call -u "viewer:$VIEW_PW" /api/datastore/isos/big.bin && status 200 && cmp -s "$t/big.bin" "$t/body" || return 1
+	echo "# GET 96 MiB back: hostd VmHWM $(rss VmHWM) KiB"
+	[ $(($(rss VmHWM) - before)) -lt 16384 ]
+}
+if [ -n "${HOSTD_WRAP:-}" ]; then echo "# skip: RSS under ${HOSTD_WRAP%% *} is not hostd's"; else step big; fi
+
+WHAT="GET /api/banks: what bankctl status --json prints"
+step eval 'call -u "viewer:$VIEW_PW" /api/banks && status 200 && [ "$(field next)" = A ] && grep -qx "status --json" "$t/bankctl.args"'
+
+WHAT="POST /api/banks/stage: the bundle streamed to a file bankctl stages from (same bytes), 200 with its message; the spool emptied"
+step eval 'call -u "admin:$ADMIN_PW" -H "Content-Type: application/octet-stream" --data-binary @"$t/small" /api/banks/stage && status 200 &&
+	[ "$(cat "$t/bankctl.staged")" = "$(sha256sum <"$t/small" | cut -d" " -f1)" ] && field result | grep -q "staged 9.9.9" &&
+	[ -z "$(ls "$DS/.hostd-spool")" ]'
+
+WHAT="POST /api/banks/stage as an operator: 403, bankctl not run; rollback refused by bankctl: 409 with its message"
+step eval 'n0=$(wc -l <"$t/bankctl.args"); call -u "ops:$OPS_PW" --data-binary @"$t/small" /api/banks/stage && status 403 &&
+	[ "$(wc -l <"$t/bankctl.args")" = "$n0" ] && call -u "admin:$ADMIN_PW" -X POST /api/banks/rollback && status 409 && field error | grep -q "no good image"'
+
+WHAT="64 connections at once: the 65th is answered 503; once they close, calls work again"
+conns() {
+	python3 -c 'import socket, sys, time
+s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(64)]
+print("open", flush=True)
+time.sleep(float(sys.argv[2]))' "$port" 4 >"$t/conns.out" &
+	local cp=$!
+	for _ in $(seq 50); do grep -q open "$t/conns.out" && break; sleep 0.1; done
+	sleep 0.3
+	call /api/health && status 503 && field error | grep -q "too many connections" || { wait $cp; return 1; }
+	wait $cp
+	sleep 0.3
+	call /api/health && status 200
+}
+step conns
+
 WHAT="other paths: 404 JSON; a method a path does not take: 405"
 step eval 'call -u "admin:$ADMIN_PW" /api/nothing && status 404 && [ -n "$(field error)" ] &&
 	call -u "admin:$ADMIN_PW" -X DELETE /api/config && status 405'
@@ -108,13 +271,30 @@ step lock
 WHAT="the other user is not locked"
 step eval 'call -u "admin:$ADMIN_PW" /api/config && status 200'
 
+WHAT="GET /api/users says viewer is locked; POST /api/users/viewer/unlock (administrator) lets it in again"
+step eval 'call -u "admin:$ADMIN_PW" /api/users && py "[u[\"locked\"] for u in j if u[\"name\"] == \"viewer\"] == [True]" &&
+	call -u "ops:$OPS_PW" -X POST /api/users/viewer/unlock && status 403 &&
+	call -u "admin:$ADMIN_PW" -X POST /api/users/viewer/unlock && status 200 && py "j[\"locked\"] == False" &&
+	call -u "viewer:$VIEW_PW" /api/config && status 200'
+
+WHAT="POST /api/host/reboot, shutdown, restore-defaults: 202 first, then (--root) recorded in run/hostd-action, nothing done to the build host"
+power() { call -u "admin:$ADMIN_PW" -X POST "/api/host/$1" && status 202 && [ "$(field result)" = "$2" ] &&
+	for _ in $(seq 30); do [ "$(cat "$R/run/hostd-action" 2>/dev/null)" = "$3" ] && break; sleep 0.1; done && [ "$(cat "$R/run/hostd-action")" = "$3" ]; }
+step eval 'power reboot rebooting reboot && power shutdown "shutting down" poweroff'
+
+WHAT="restore-defaults: the defaults are back in /etc/hostname (host.conf's users and settings gone)"
+step eval 'power restore-defaults "restoring the defaults, then rebooting" restore-defaults && [ "$(cat "$R/etc/hostname")" != esx-new ]'
+
 WHAT="root, with no password set (the default), is refused remotely (401)"
 step eval 'call -u "root:" /api/config && status 401 && grep -q "no password set" "$t/body" &&
 	call -u "root:anything" /api/config && status 401'
 
 WHAT="the log names who changed what and the result, and never a password"
 step eval 'grep -q "admin (administrator) from 127.0.0.1: PATCH /api/config hostname,dns-servers: done" "$t/hostd.log" &&
-	grep -q "viewer (read-only) from 127.0.0.1: refused: role" "$t/hostd.log" &&
+	grep -q "viewer (read-only) from 127.0.0.1: PATCH /api/config: refused: role" "$t/hostd.log" &&
+	grep -q "admin (administrator) from 127.0.0.1: POST /api/users newbie: done" "$t/hostd.log" &&
+	grep -q "admin (administrator) from 127.0.0.1: POST /api/users/\*/unlock viewer: done" "$t/hostd.log" &&
+	! grep -qF -e N3wbie-pass -e N3wer-pass "$t/hostd.log" &&
 	! grep -qF -e "$ADMIN_PW" -e "$VIEW_PW" -e wrong-pass "$t/hostd.log"'
 
 kill -TERM "$pid"

@@ -15,11 +15,27 @@ static void test_routes(void)
 	r = api_route(API_PATCH, "/api/config");
 	ok(r.status == 0 && r.call == API_CONFIG_PATCH && api_changes(r.call), "route: PATCH /api/config changes");
 	r = api_route(API_PATCH, "/api/users");
-	ok(r.status == 405 && strcmp(r.allow, "GET") == 0, "route: PATCH /api/users is 405, Allow: GET");
+	ok(r.status == 405 && strcmp(r.allow, "GET, POST") == 0, "route: PATCH /api/users is 405, Allow: GET, POST");
+	r = api_route(API_PUT, "/api/users/ops/password");
+	ok(r.status == 0 && r.call == API_USER_PASSWORD && r.arglen == 3 && strncmp(r.arg, "ops", 3) == 0,
+	   "route: PUT /api/users/NAME/password takes NAME");
+	r = api_route(API_DELETE, "/api/users/ops");
+	ok(r.status == 0 && r.call == API_USER_DEL && r.arglen == 3, "route: DELETE /api/users/NAME");
+	ok(api_route(API_DELETE, "/api/users/").status == 404 && api_route(API_DELETE, "/api/users//password").status == 404 &&
+		   api_route(API_GET, "/api/users/ops/password").status == 405,
+	   "route: an empty name is no route; GET on a PUT route is 405");
+	ok(api_allowed(API_USER_ADD, HC_ADMINISTRATOR) && !api_allowed(API_USER_ADD, HC_OPERATOR) &&
+		   !api_allowed(API_HOST_REBOOT, HC_OPERATOR) && api_allowed(API_LOGS, HC_READ_ONLY),
+	   "roles: users and power are the administrator's; the log every role's");
+	ok(api_body_kind(API_USER_ADD) == API_BODY_JSON && api_body_kind(API_USERS) == API_BODY_NONE &&
+		   strcmp(api_call_name(API_USER_UNLOCK), "POST /api/users/*/unlock") == 0 && api_method_find("DELETE") == API_DELETE &&
+		   api_method_find("HEAD") == API_OTHER,
+	   "route: body kinds, names, methods");
 	ok(api_route(API_GET, "/api/healthz").status == 404 && api_route(API_GET, "/").status == 404 &&
 		   api_route(API_GET, "/api/config/").status == 404,
 	   "route: other paths are 404");
-	ok(api_route(API_OTHER, "/api/host").status == 405, "route: DELETE /api/host is 405");
+	ok(api_route(API_DELETE, "/api/host").status == 405 && api_route(API_OTHER, "/api/host").status == 405,
+	   "route: DELETE /api/host is 405");
 	ok(api_allowed(API_CONFIG_PATCH, HC_ADMINISTRATOR) && !api_allowed(API_CONFIG_PATCH, HC_OPERATOR) &&
 		   !api_allowed(API_CONFIG_PATCH, HC_READ_ONLY),
 	   "roles: only an administrator patches the configuration");
@@ -79,6 +95,129 @@ static void test_patch_bad(void)
 	ok(refused("{\"users\": []}", "users"), "patch: users are not settings");
 }
 
+static void test_patch_lists(void)
+{
+	struct hc_config cur, out = {0};
+	struct api_error e;
+	char *names = NULL;
+
+	hc_defaults(&cur);
+	ok(patch("{\"hostname\":\"h1\",\"syslog\":[\"tcp://192.0.2.1:514\"],\"ntp\":[\"pool.example\"]}", &cur, &out,
+		 &names, &e) == 0 &&
+		   strcmp(out.val[HC_SYSLOG], "tcp://192.0.2.1:514") == 0 && strcmp(out.val[HC_NTP], "pool.example") == 0 &&
+		   strcmp(names, "hostname,syslog-servers,ntp-servers") == 0,
+	   "patch: the issue's example (aliases, arrays) sets the list keys");
+	free(names);
+	hc_free(&out);
+	ok(patch("{\"dns\": [\"192.0.2.53\", \"192.0.2.54\"], \"dns-search\": []}", &cur, &out, &names, &e) == 0 &&
+		   strcmp(out.val[HC_DNS_SERVERS], "192.0.2.53 192.0.2.54") == 0 && strcmp(out.val[HC_DNS_SEARCH], "") == 0,
+	   "patch: an array is joined with blanks; an empty one clears the list");
+	free(names);
+	hc_free(&out);
+	hc_free(&cur);
+	ok(refused("{\"ntp\": [5]}", "ntp") && refused("{\"ntp\": [\"a b\"]}", "ntp") &&
+		   refused("{\"hostname\": [\"h\"]}", "hostname"),
+	   "patch: a non-string item, a blank in an item, an array for a single key: refused, named");
+	ok(refused("{\"ntp\": \"a\", \"ntp-servers\": \"b\"}", "ntp-servers"), "patch: a key and its alias both given");
+	ok(refused("{\"dns\": [\"not-an-address\"]}", "dns"), "patch: a bad list item, named by the member given");
+}
+
+static void test_bodies(void)
+{
+	struct api_error e;
+	json_t *o = NULL;
+	const char *n, *p, *r;
+	char out[16];
+
+#define B(s) s, strlen(s)
+	ok(api_user_body(B("{\"name\":\"ops\",\"password\":\"Secret-12\",\"role\":\"operator\"}"), &o, &n, &p, &r, &e) == 0 &&
+		   strcmp(n, "ops") == 0 && strcmp(r, "operator") == 0,
+	   "user body: name, password, role");
+	json_decref(o);
+	ok(api_user_body(B("{\"name\":\"ops\",\"password\":\"x\"}"), &o, &n, &p, &r, &e) == 0 && strcmp(r, "read-only") == 0,
+	   "user body: the role defaults to read-only");
+	json_decref(o);
+	ok(api_user_body(B("{\"name\":\"ops\"}"), &o, &n, &p, &r, &e) < 0 && strcmp(e.field, "password") == 0 &&
+		   api_user_body(B("{\"name\":1,\"password\":\"x\"}"), &o, &n, &p, &r, &e) < 0 && strcmp(e.field, "name") == 0 &&
+		   api_user_body(B("{\"name\":\"a\",\"password\":\"x\",\"uid\":\"0\"}"), &o, &n, &p, &r, &e) < 0 &&
+		   strcmp(e.field, "uid") == 0 && api_user_body(B("[]"), &o, &n, &p, &r, &e) < 0 && strcmp(e.field, "body") == 0,
+	   "user body: missing, mistyped and unknown members named");
+	ok(api_password_body(B("{\"password\":\"Secret-12\"}"), &o, &p, &e) == 0 && strcmp(p, "Secret-12") == 0,
+	   "password body");
+	json_decref(o);
+	ok(api_password_body(B("{}"), &o, &p, &e) < 0 && strcmp(e.field, "password") == 0, "password body: missing");
+#undef B
+	ok(api_lines_param(NULL, 200) == 200 && api_lines_param("lines=5", 200) == 5 && api_lines_param("x=1&lines=7", 200) == 7 &&
+		   api_lines_param("lines=0", 1) == -1 && api_lines_param("lines=5x", 1) == -1 && api_lines_param("lines=", 1) == -1 &&
+		   api_lines_param("lines=-3", 1) == -1 && api_lines_param("lines=99999", 1) == -1,
+	   "lines=: 1 to 10000, else refused");
+	o = api_tail_json("a\nb\nc\n", 6, 2);
+	ok(json_array_size(o) == 2 && strcmp(json_string_value(json_array_get(o, 0)), "b") == 0 &&
+		   strcmp(json_string_value(json_array_get(o, 1)), "c") == 0,
+	   "tail: the last lines");
+	json_decref(o);
+	o = api_tail_json("a\nb", 3, 10);
+	ok(json_array_size(o) == 2, "tail: fewer lines than asked, no final newline");
+	json_decref(o);
+	ok(api_arg_decode("a%20b", 5, out, sizeof(out)) && strcmp(out, "a b") == 0 && !api_arg_decode("a%00", 4, out, 16) &&
+		   !api_arg_decode("a%2", 3, out, 16) && !api_arg_decode("a%zz", 4, out, 16) &&
+		   !api_arg_decode("0123456789abcdef", 16, out, 16),
+	   "arg: %%-decoded; NUL, bad escapes, too long refused");
+}
+
+static bool head(const char *text, struct api_head *h)
+{
+	return api_head_parse(text, strlen(text), h);
+}
+
+static void test_head(void)
+{
+	struct api_head h;
+	const char *put = "PUT /api/datastore/a%20b?x=1 HTTP/1.1\r\nHost: h\r\ncontent-length:  1234 \r\n"
+			  "Expect: 100-continue\r\nAuthorization: Basic YTpi\r\n\r\n";
+	const char *chunked = "POST /api/banks/stage HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+	ok(api_head_parse(put, strlen(put), &h) && strcmp(h.method, "PUT") == 0 && strcmp(h.path, "/api/datastore/a%20b") == 0 &&
+		   h.length == 1234 && h.expect_continue && !h.chunked && strcmp(h.authorization, "Basic YTpi") == 0,
+	   "head: method, path without the query, Content-Length, Expect, Authorization");
+	ok(api_head_parse(chunked, strlen(chunked), &h) && h.chunked && h.length == -1, "head: chunked, no length");
+	ok(!head("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h) &&
+		   !head("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", &h) &&
+		   !head("GET /\r\n\r\n", &h) && !head("GET x HTTP/1.1\r\n\r\n", &h) &&
+		   !head("GET / HTTP/1.1\r\nno colon\r\n\r\n", &h),
+	   "head: two lengths, a negative one, no version, a relative target, a line without ':' refused");
+}
+
+static bool ds(const char *path, const char *parent, const char *base, bool folder)
+{
+	char p[4096], b[256];
+	bool f;
+	struct api_error e;
+
+	return api_datastore_path(path, p, sizeof(p), b, sizeof(b), &f, &e) == 0 && strcmp(p, parent) == 0 &&
+	       strcmp(b, base) == 0 && f == folder;
+}
+
+static bool ds_bad(const char *path)
+{
+	char p[4096], b[256];
+	bool f;
+	struct api_error e;
+
+	return api_datastore_path(path, p, sizeof(p), b, sizeof(b), &f, &e) < 0 && e.status == 400 &&
+	       strcmp(e.field, "path") == 0;
+}
+
+static void test_datastore_path(void)
+{
+	ok(ds("isos/a.iso", "isos", "a.iso", false) && ds("a", "", "a", false) && ds("", "", "", false) &&
+		   ds("vm1/", "", "vm1", true) && ds("a/b/c", "a/b", "c", false) && ds("..x/.y", "..x", ".y", false),
+	   "datastore path: folder and name split");
+	ok(ds_bad("..") && ds_bad("a/../b") && ds_bad("/etc") && ds_bad("a//b") && ds_bad("./a") && ds_bad("a/.") &&
+		   ds_bad("a\nb") && ds_bad(".hostd-spool") && ds_bad(".hostd-spool/x"),
+	   "datastore path: .., absolute, empty, '.', control characters and the spool refused (field path)");
+}
+
 static void test_patch_big(void)
 {
 	struct hc_config cur, out = {0};
@@ -110,10 +249,10 @@ static void test_json(void)
 	   "config json: every key, no hash");
 	free(s);
 	json_decref(j);
-	j = api_users_json(&c);
+	j = api_users_json(&c, (bool[]){false, true});
 	s = json_dumps(j, 0);
 	ok(json_array_size(j) == 2 && strstr(s, "\"role\": \"operator\"") && strstr(s, "\"password\": true") &&
-		   !strstr(s, "$6$"),
+		   strstr(s, "\"locked\": true") && !strstr(s, "$6$"),
 	   "users json: names, roles, whether a password is set; no hash");
 	free(s);
 	json_decref(j);
@@ -160,6 +299,10 @@ int main(void)
 	test_routes();
 	test_patch_good();
 	test_patch_bad();
+	test_patch_lists();
+	test_bodies();
+	test_head();
+	test_datastore_path();
 	test_patch_big();
 	test_json();
 	test_basic();

@@ -1,0 +1,118 @@
+/* hostd's parts on the network (hostd.c serves, the other files answer calls): what a handler
+ * gets and the ways it replies. A route is a line of routes.def and a handler here. */
+#ifndef HOSTD_HOSTD_H
+#define HOSTD_HOSTD_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api.h"
+#include "auth.h"
+#include "cache.h"
+#include "host.h"
+
+struct hostd {
+	struct host h;
+	struct auth_paths auth;    /* owned strings */
+	struct auth_cache cache;   /* good passwords seen lately (packages/auth/cache.h) */
+	const char *listen;        /* ADDR:PORT */
+	char *socket, *cert, *key; /* owned */
+	char *datastore;           /* owned: root/vmfs/volumes/datastore1 */
+	char *spool;               /* owned: datastore/.hostd-spool, where uploads land */
+	const char *bankctl;       /* the bankctl program (--bankctl, tests) */
+	struct event_base *base;
+	struct endpoint *tls;      /* the HTTPS listener, whose SSL_CTX tls_reload() replaces */
+	struct vms *vms;           /* the VMs (vms.c), while serving */
+};
+
+/* Each listener: HTTPS (local false) or the UNIX socket (local true). */
+struct endpoint {
+	struct hostd *hd;
+	bool local;
+	void *tls; /* the SSL_CTX of the HTTPS one */
+};
+
+/* A request body spooled to a file by stream.c before its handler runs (STREAM routes): the
+ * file (path, fsynced) and its size, or err (an errno) when it could not be written. The handler
+ * may rename the file; whatever is left at path is removed after it. */
+struct spool {
+	char path[4096];
+	long long size;
+	int err;
+};
+
+/* Who called, once authenticated. */
+struct caller {
+	char user[64];
+	enum hc_role role;
+	char peer[64];
+};
+
+/* One call to a handler: the request, its caller, the route's decoded argument (a user or VM
+ * name, a datastore path; "" when the route has none) and the body (JSON routes: the whole body,
+ * at most API_BODY_MAX bytes, NUL-terminated). The handler replies exactly once. */
+struct call {
+	struct hostd *hd;
+	struct evhttp_request *req;
+	const struct caller *who;
+	enum api_call id;
+	const char *arg;
+	const char *body;
+	size_t len;
+	struct spool *spool; /* STREAM routes */
+};
+
+#define ROUTE(m_, p_, id_, fn_, role_, body_) void fn_(struct call *c);
+#include "routes.def"
+#undef ROUTE
+
+/* Authenticate a caller (the Authorization value authz, or the UNIX socket's root peer on fd)
+ * and check its role for the call. 0, or -1 with e filled (401, 403, 500); audited when refused. */
+int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum api_call id, struct caller *who,
+		 struct api_error *e);
+/* After the host name changed from old to name: hostd's own certificate made again for it. */
+void cert_follow(struct hostd *hd, const char *old, const char *name);
+/* A new SSL_CTX from hd->cert and hd->key for the connections to come. 0 or -1 (kept). */
+int tls_reload(struct hostd *hd);
+/* The peer's address for the log. */
+void peer_of(int fd, bool local, char *out, size_t size);
+
+/* stream.c: a bufferevent for evhttp that reads request heads before evhttp does and spools
+ * the bodies of STREAM routes to files under hd->spool, handing evhttp the head only when the
+ * body is on disk (libevent 2.1's evhttp has no hook to take a server request's body as it
+ * arrives). under: the connection's own bufferevent (TLS or plain). */
+struct bufferevent *stream_bev(struct endpoint *ep, struct bufferevent *under);
+/* The socket of req's connection. */
+int stream_fd(struct evhttp_request *req);
+/* What the filter decided for req (a STREAM route): 0 with *who and *sp (owned by the
+ * connection until stream_release()), or -1 with e filled (e.g. 411 for no Content-Length). */
+int stream_take(struct evhttp_request *req, struct caller *who, struct spool **sp, struct api_error *e);
+/* Whether req's body was over API_BODY_MAX and dropped by the filter (then answer 413). */
+bool stream_too_big(struct evhttp_request *req);
+/* The spool's file removed when still there. */
+void stream_release(struct evhttp_request *req);
+
+/* Reply with status and body (taken). */
+void reply(struct evhttp_request *req, int status, json_t *body);
+void reply_error(struct evhttp_request *req, const struct api_error *e);
+/* Fill e with status and msg (no field); returns -1. */
+int error_set(struct api_error *e, int status, const char *msg);
+/* Fill e with a 400 about field. Returns -1. */
+int error_field(struct api_error *e, const char *field, const char *msg);
+/* syslog, and stderr too on a --root tree (the tests read it). */
+void logf_(const struct hostd *hd, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The audit line of a change: who, from where, the call, what ("" none) and the result: "done",
+ * or e's status and field. Never a password. */
+void audit(const struct call *c, const char *what, const struct api_error *e);
+/* Reply e to a change, audited. */
+void refuse(const struct call *c, const char *what, const struct api_error *e);
+/* {"status", "version", "bank"} of the host. New reference. */
+json_t *facts(const struct hostd *hd);
+/* A file under the root, or "" when it cannot be read; owned by the caller. */
+char *root_file(const struct hostd *hd, const char *rel);
+/* The configuration, or a 500 replied (then -1). */
+int conf_load(struct hostd *hd, struct hc_config *cf, struct evhttp_request *req);
+
+#endif
