@@ -660,6 +660,49 @@ static int cmd_ds_put(struct ctx *x, const struct cmd *c, char **arg, int n)
 	return r;
 }
 
+/* An empty-bodied call whose answer is not printed: 0 on success, and on 409 (there already)
+ * when tolerated; else the exit status after printing what went wrong. */
+static int call_quiet(struct ctx *x, const char *method, const char *path, bool final)
+{
+	struct membuf raw = {0};
+	struct http_sink sink = { .data = mem_data, .arg = &raw };
+	struct http_body b = { .type = "application/octet-stream", .data = "", .len = 0, .fd = -1 };
+	struct http_head h;
+	char err[1024];
+	int r = 0;
+
+	if (http_call(&x->t, method, path, &b, &sink, &h, err, sizeof(err)) != 0)
+		r = fail("%s", err);
+	else if (h.status >= 300 && (final || h.status != 409))
+		r = answer_error(x, &h, &raw);
+	free(raw.p);
+	return r;
+}
+
+/* A folder (and its parents, one PUT each from the top, as hostd makes one level at a time). */
+static int cmd_ds_mkdir(struct ctx *x, const struct cmd *c, char **arg, int n)
+{
+	size_t len = strlen(arg[0]);
+	int r = 0;
+
+	(void)c, (void)n;
+	while (len > 1 && arg[0][len - 1] == '/')
+		len--;
+	for (size_t i = 1; r == 0 && i <= len; i++) {
+		char *part = NULL, *path;
+		if (i < len && arg[0][i] != '/')
+			continue;
+		if (asprintf(&part, "%.*s/", (int)i, arg[0]) < 0 || !(path = datastore_url(part))) {
+			free(part);
+			return fail("out of memory");
+		}
+		r = call_quiet(x, "PUT", path, i == len);
+		free(path);
+		free(part);
+	}
+	return r;
+}
+
 static int cmd_ds_rm(struct ctx *x, const struct cmd *c, char **arg, int n)
 {
 	char *path = datastore_url(arg[0]);
@@ -760,7 +803,8 @@ static const struct cmd cmds[] = {
 	{ "datastore get", "PATH [FILE]", 1, 2, 0, cmd_ds_get, NULL, NULL,
 	  "fetch a file of the datastore to FILE (whole or not at all) or standard output" },
 	{ "datastore put", "FILE PATH", 2, 2, 0, cmd_ds_put, NULL, NULL, "send FILE (streamed) to PATH on the datastore" },
-	{ "datastore rm", "PATH", 1, 1, 0, cmd_ds_rm, NULL, NULL, "remove a file of the datastore" },
+	{ "datastore mkdir", "PATH", 1, 1, 0, cmd_ds_mkdir, NULL, NULL, "make a folder of the datastore (and its parents)" },
+	{ "datastore rm", "PATH", 1, 1, 0, cmd_ds_rm, NULL, NULL, "remove a file (or an empty folder) of the datastore" },
 	{ "logs", "[-n N]", 0, 0, O_LINES, cmd_logs, NULL, NULL, "the host's last N log lines (default 200)" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -43,7 +43,7 @@ for _ in $(seq 50); do grep -q listening "$t/hostd.log" && break; sleep 0.1; don
 CRT=$R/etc/hostcfg/hostd.crt
 # hc ARGS...: hostctl over HTTPS as admin, the certificate checked; stdout in $t/out, stderr in
 # $t/err, the exit status in $st. hcs: the same over the UNIX socket, no credentials.
-hc_as() { local pw=$1; shift; $HOSTCTL --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" --password-file "$pw" "$@" >"$t/out" 2>"$t/err"; st=$?; }
+hc_as() { local pw=$1; shift; $HOSTCTL --host "127.0.0.1:$port" --server-name "$(cat "$R/etc/hostname")" --ca "$CRT" --password-file "$pw" "$@" >"$t/out" 2>"$t/err"; st=$?; }
 hc() { hc_as "$t/admin.pw" --user admin "$@"; }
 hcs() { $HOSTCTL --socket "$t/hostd.sock" "$@" >"$t/out" 2>"$t/err"; st=$?; }
 line() { grep -qxE "$1" "$t/out"; }
@@ -233,13 +233,15 @@ else
 	# (no /usr/bin/time, or a checker wrapped around hostctl: the memory is not judged, and said so)
 	timed() { if [ -x /usr/bin/time ]; then /usr/bin/time -o "$t/time" -f maxrss=%M "$@"; else echo maxrss=0 >"$t/time"; "$@"; fi; }
 	small() { if [ ! -x /usr/bin/time ] || [ -n "${HOSTCTL_WRAP:-}" ]; then echo "# memory not judged (no /usr/bin/time, or HOSTCTL_WRAP)"; else echo "# peak $(maxrss) KiB"; [ "$(maxrss)" -lt 16384 ]; fi; }
+	WHAT="datastore mkdir of a folder with a blank, and again with a parent (mkdir -p): made, exit 0"
+	step eval 'hc datastore mkdir "cli test" && hc datastore mkdir "cli test/sub/deeper" && [ -d "$R/vmfs/volumes/datastore1/cli test/sub/deeper" ]'
 	WHAT="datastore put of 40 MB to a path with a blank: 201, streamed (hostctl's peak memory under 16 MiB)"
-	step eval 'timed $HOSTCTL --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" --user admin --password-file "$t/admin.pw" \
+	step eval 'timed $HOSTCTL --host "127.0.0.1:$port" --server-name "$(cat "$R/etc/hostname")" --ca "$CRT" --user admin --password-file "$t/admin.pw" \
 		datastore put "$t/blob" "cli test/a b.bin" >"$t/out" 2>"$t/err" && small'
 	WHAT="datastore ls: the folder's entries as a table"
 	step eval 'hc datastore ls "cli test" && grep -qE "^a b.bin +file +40000000" "$t/out"'
 	WHAT="datastore get to a file (streamed: peak memory under 16 MiB) and to stdout: the same bytes"
-	step eval 'timed $HOSTCTL --host "127.0.0.1:$port" --server-name esx-cli --ca "$CRT" --user admin --password-file "$t/admin.pw" \
+	step eval 'timed $HOSTCTL --host "127.0.0.1:$port" --server-name "$(cat "$R/etc/hostname")" --ca "$CRT" --user admin --password-file "$t/admin.pw" \
 		datastore get "cli test/a b.bin" "$t/back" >"$t/out" 2>"$t/err" && small &&
 		cmp "$t/blob" "$t/back" && hc datastore get "/cli test/a b.bin" && cmp "$t/blob" "$t/out"'
 	WHAT="datastore get of a folder: said, exit 1, no file left"
