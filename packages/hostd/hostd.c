@@ -3,6 +3,7 @@
  * through packages/auth. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -33,6 +34,8 @@
 #include "hostd.h"
 #include "vmdef.h"
 #include "vms.h"
+
+static void spool_release(void);
 
 
 static const char usage[] =
@@ -366,14 +369,45 @@ static int call_run(struct call *c, const struct api_route *rt, struct api_error
 	}
 	handlers[c->id](c);
 	if (c->spool)
-		stream_release(c->req);
+		spool_release();
 	return 0;
 }
 
-/* A STREAM route's caller was checked by the filter as the body arrived (stream.c). */
-static int streamed(struct evhttp_request *req, struct caller *who, struct call *c, struct api_error *e)
+/* A STREAM route's body (evhttp has read it whole, at most UPLOAD_MAX) written to a file under
+ * hd->spool and fsynced, after the caller and its role are checked; c->spool names it. */
+static struct spool upload;
+
+static int streamed(struct endpoint *ep, struct evhttp_request *req, int fd, struct caller *who, struct call *c,
+		    struct api_error *e)
 {
-	return stream_take(req, who, &c->spool, e);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct hostd *hd = ep->hd;
+	int out, r = util_mkdir_p(hd->spool, 0700);
+
+	if (caller_check(hd, ep->local, fd, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+			 c->id, who, e) < 0)
+		return -1;
+	if (r < 0)
+		return error_set(e, 507, "no folder to hold the upload; see the host's log");
+	snprintf(upload.path, sizeof(upload.path), "%s/upload.XXXXXX", hd->spool);
+	if ((out = mkostemp(upload.path, O_CLOEXEC)) < 0)
+		return error_set(e, 500, "cannot make a file for the upload on the datastore; see the host's log");
+	upload.size = (long long)evbuffer_get_length(in);
+	upload.err = 0;
+	while (evbuffer_get_length(in) && (r = evbuffer_write(in, out)) > 0)
+		;
+	if (evbuffer_get_length(in) || fsync(out) < 0)
+		upload.err = errno ? errno : EIO;
+	close(out);
+	c->spool = &upload;
+	return 0;
+}
+
+static void spool_release(void)
+{
+	if (upload.path[0])
+		unlink(upload.path);
+	upload.path[0] = '\0';
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -384,7 +418,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct caller who = {.role = HC_READ_ONLY};
 	struct api_error e = {0};
 	struct call c = {.hd = ep->hd, .req = req, .who = &who, .id = rt.call, .arg = "", .body = "", .len = 0};
-	int fd = stream_fd(req);
+	int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
 
 	peer_of(fd, ep->local, who.peer, sizeof(who.peer));
 	if (path && vm_path_is_ours(path)) { /* /api/vms: vms.c routes and answers */
@@ -395,12 +429,13 @@ static void handle(struct evhttp_request *req, void *arg)
 	}
 	if (rt.status == 405)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
-	if (stream_too_big(req))
+	if (rt.status == 0 && api_body_kind(rt.call) != API_BODY_STREAM &&
+	    evbuffer_get_length(evhttp_request_get_input_buffer(req)) > API_BODY_MAX)
 		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
 	else if (rt.status)
 		error_set(&e, rt.status, rt.status == 404 ? "no such path; docs/api.md lists the calls"
 							  : "method not allowed on this path");
-	else if (api_body_kind(rt.call) == API_BODY_STREAM ? streamed(req, &who, &c, &e) < 0
+	else if (api_body_kind(rt.call) == API_BODY_STREAM ? streamed(ep, req, fd, &who, &c, &e) < 0
 							    : caller_check(ep->hd, ep->local, fd,
 									   evhttp_find_header(evhttp_request_get_input_headers(req),
 											      "Authorization"),
@@ -417,14 +452,13 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg)
 	struct bufferevent *b = bufferevent_openssl_socket_new(base, -1, SSL_new(ep->tls), BUFFEREVENT_SSL_ACCEPTING,
 								BEV_OPT_CLOSE_ON_FREE);
 
-	return b ? stream_bev(ep, b) : NULL;
+	return b;
 }
 
 static struct bufferevent *plain_bev(struct event_base *base, void *arg)
 {
-	struct bufferevent *b = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-
-	return b ? stream_bev(arg, b) : NULL;
+	(void)arg;
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
 static SSL_CTX *tls_context(const struct hostd *hd)
@@ -460,7 +494,7 @@ static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
 
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 						 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_max_body_size(http, API_BODY_MAX);
+	evhttp_set_max_body_size(http, UPLOAD_MAX); /* JSON bodies: API_BODY_MAX, checked in handle() */
 	evhttp_set_max_headers_size(http, 16384);
 	evhttp_set_timeout(http, 30);
 	evhttp_set_gencb(http, handle, ep);
@@ -555,6 +589,12 @@ static int serve(struct hostd *hd)
 		event_base_dispatch(base);
 		vms_free(hd->vms); /* hostd's VMs stop with it; autostart ones start again with it */
 		unlink(hd->socket);
+		/* Not evhttp_free(): with stream.c's filters under its connections, libevent 2.1 was
+		 * seen to loop in that teardown ("event_del_: event has no event_base set" without
+		 * end) after a long session. The process ends here; the kernel closes the sockets. */
+		logf_(hd, LOG_INFO, "stopped");
+		fflush(NULL);
+		_exit(0);
 	}
 	event_free(term), event_free(intr);
 	evhttp_free(https), evhttp_free(unix_http);

@@ -79,20 +79,10 @@ int tls_reload(struct hostd *hd);
 /* The peer's address for the log. */
 void peer_of(int fd, bool local, char *out, size_t size);
 
-/* stream.c: a bufferevent for evhttp that reads request heads before evhttp does and spools
- * the bodies of STREAM routes to files under hd->spool, handing evhttp the head only when the
- * body is on disk (libevent 2.1's evhttp has no hook to take a server request's body as it
- * arrives). under: the connection's own bufferevent (TLS or plain). */
-struct bufferevent *stream_bev(struct endpoint *ep, struct bufferevent *under);
-/* The socket of req's connection. */
-int stream_fd(struct evhttp_request *req);
-/* What the filter decided for req (a STREAM route): 0 with *who and *sp (owned by the
- * connection until stream_release()), or -1 with e filled (e.g. 411 for no Content-Length). */
-int stream_take(struct evhttp_request *req, struct caller *who, struct spool **sp, struct api_error *e);
-/* Whether req's body was over API_BODY_MAX and dropped by the filter (then answer 413). */
-bool stream_too_big(struct evhttp_request *req);
-/* The spool's file removed when still there. */
-void stream_release(struct evhttp_request *req);
+/* The largest upload (POST /api/banks/stage, PUT /api/datastore/PATH): libevent 2.1's evhttp
+ * reads a request's whole body into memory before its handler runs, and hostd spools it to a
+ * file from there (a filter that spooled bodies as they arrived proved unstable under evhttp). */
+#define UPLOAD_MAX (64LL * 1024 * 1024)
 
 /* Reply with status and body (taken). */
 void reply(struct evhttp_request *req, int status, json_t *body);

@@ -12,7 +12,8 @@ HOSTD=$(realpath "$OUT/bin/hostd")
 HOSTCFG=$OUT/bin/hostcfg
 t=$(mktemp -d "${TMPDIR:-/tmp}/vms-host.XXXXXX")
 pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT
+ulimit -f 2097152 # KiB: a runaway log cannot fill the disk
+trap '[ -n "$pid" ] && stop_bounded "$pid"; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT
 R=$t/root DS=$t/root/vmfs/volumes/datastore1
 n=0
 FAILED=0

@@ -115,3 +115,13 @@ boot_expect() {
 		FAILED=1
 	fi
 }
+
+# stop_bounded PID: SIGTERM, then SIGKILL if PID has not ended within 5 s (a daemon that hangs
+# or spins in its shutdown must not outlive its test); 0 when it ended by itself.
+stop_bounded() {
+	local p=$1
+	kill "$p" 2>/dev/null || return 0
+	for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$p" 2>/dev/null
+	return 1
+}
