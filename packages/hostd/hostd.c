@@ -72,19 +72,6 @@ void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 	}
 }
 
-void reply(struct evhttp_request *req, int status, json_t *body)
-{
-	struct evbuffer *b = evbuffer_new();
-	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	evbuffer_add_printf(b, "%s\n", text ? text : "{}");
-	evhttp_send_reply(req, status, NULL, b);
-	evbuffer_free(b);
-	free(text);
-	json_decref(body);
-}
-
 void reply_error(struct evhttp_request *req, const struct api_error *e)
 {
 	if (e->status == 401)

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "host.h"
+#include "reply.h"
 
 struct hostd {
 	struct host h;
@@ -84,8 +85,6 @@ void peer_of(int fd, bool local, char *out, size_t size);
  * file from there (a filter that spooled bodies as they arrived proved unstable under evhttp). */
 #define UPLOAD_MAX (64LL * 1024 * 1024)
 
-/* Reply with status and body (taken). */
-void reply(struct evhttp_request *req, int status, json_t *body);
 void reply_error(struct evhttp_request *req, const struct api_error *e);
 /* Fill e with status and msg (no field); returns -1. */
 int error_set(struct api_error *e, int status, const char *msg);

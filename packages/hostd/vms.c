@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "reply.h"
 #include "sysfile.h"
 #include "util.h"
 #include "vmdef.h"
@@ -81,19 +82,6 @@ static int fail(struct api_error *e, int status, const char *field, const char *
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static void reply_json(struct evhttp_request *req, int status, json_t *body)
-{
-	struct evbuffer *b = evbuffer_new();
-	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	evbuffer_add_printf(b, "%s\n", text ? text : "{}");
-	evhttp_send_reply(req, status, NULL, b);
-	evbuffer_free(b);
-	free(text);
-	json_decref(body);
 }
 
 /* Write s to a file of /sys (cgroup knobs); 0 or -1 with errno. */
@@ -715,9 +703,9 @@ void vms_request(struct vms *v, struct evhttp_request *req, const char *path, co
 		     status > 0 ? "done" : "refused", status > 0 ? status : e.status, status < 0 && e.field[0] ? ", field " : "",
 		     status < 0 ? e.field : "");
 	if (status > 0)
-		reply_json(req, status, out);
+		reply(req, status, out);
 	else if (status < 0 || e.status)
-		reply_json(req, e.status, api_error_json(&e));
+		reply(req, e.status, api_error_json(&e));
 }
 
 /* ---- setup ---- */

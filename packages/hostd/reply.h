@@ -1,0 +1,11 @@
+/* hostd's JSON answers, for every part that answers calls (hostd.c's handlers, vms.c). */
+#ifndef HOSTD_REPLY_H
+#define HOSTD_REPLY_H
+
+#include <event2/http.h>
+#include <jansson.h>
+
+/* Reply with status and body (taken), indented JSON with a final newline. */
+void reply(struct evhttp_request *req, int status, json_t *body);
+
+#endif
