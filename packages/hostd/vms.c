@@ -649,7 +649,7 @@ static const char *method_name(struct evhttp_request *req)
 }
 
 /* A call; the status with *out, or -1 with e. */
-static int call(struct vms *v, struct evhttp_request *req, enum vm_call c, const char *name, json_t **out,
+static int vm_call_run(struct vms *v, struct evhttp_request *req, enum vm_call c, const char *name, json_t **out,
 		struct api_error *e)
 {
 	struct vm_def d;
@@ -697,7 +697,7 @@ void vms_request(struct vms *v, struct evhttp_request *req, const char *path, co
 		status = fail(&e, 403, "", "the user's role may not make this call; %s",
 			      c == VM_POWER_ON || c == VM_POWER_OFF || c == VM_RESET ? "an operator may" : "an administrator may");
 	else
-		status = call(v, req, c, name, &out, &e);
+		status = vm_call_run(v, req, c, name, &out, &e);
 	if (c != VM_LIST && c != VM_GET && c != VM_CONSOLE && (status != 404 || name[0]))
 		vlog(v, LOG_NOTICE, "%s (%s) from %s: %s %s: %s (%d%s%s)", user, hc_role_name(r), peer, method, path,
 		     status > 0 ? "done" : "refused", status > 0 ? status : e.status, status < 0 && e.field[0] ? ", field " : "",
