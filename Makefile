@@ -22,8 +22,9 @@ CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages
 LIBS     = -larchive -lcrypto -lblkid -lcrypt
 # hostcfg's: libarchive for the state archive, zlib to check its gzip stream whole, libxcrypt.
 HOSTCFG_LIBS = -larchive -lz -lcrypt
-# hostd's: libevent's evhttp on OpenSSL, jansson for JSON (recipes/runtime carries them shared).
-HOSTD_LIBS   = -levent_openssl -levent_extra -levent_core -ljansson -lssl -lcrypto
+# hostd's: libevent's bufferevents on OpenSSL, jansson for JSON (recipes/runtime carries them
+# shared), Debian's http-parser linked in (packages/hostd/server.h says why not evhttp).
+HOSTD_LIBS   = -Wl,-Bstatic -lhttp_parser -Wl,-Bdynamic -levent_openssl -levent_core -ljansson -lssl -lcrypto
 # hostctl's: OpenSSL for TLS, jansson for JSON (both in recipes/runtime).
 HOSTCTL_LIBS = -ljansson -lssl -lcrypto
 
@@ -77,7 +78,7 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 HOSTD_API     = packages/hostd/api.c
 # VMs (packages/hostd/vms.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
 HOSTD_VMDEF   = packages/hostd/vmdef.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/server.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
                 packages/hostd/datastore.c lib/run.c packages/hostd/cert.c packages/hostd/vms.c \
                 $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c packages/auth/cache.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
@@ -99,7 +100,7 @@ HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
            packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/auth/cache.c $(HOSTCFG_LIB) \
-           $(HOSTD_API) $(HOSTD_VMDEF) $(HOSTCTL_LIB) $(DCUI_LIB) $(LIB_HOST))
+           $(HOSTD_API) $(HOSTD_VMDEF) packages/hostd/server.c $(HOSTCTL_LIB) $(DCUI_LIB) $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -225,10 +226,10 @@ $(OUT)/target/dcui: $(dcui_SRC:%.c=$(OUT)/obj/static/%.o) $(OUT)/obj/static/pack
 
 $(OUT)/test/plain/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS) $(HOSTCFG_LIBS) -ljansson
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/plain/%.o) $(LIBS) $(HOSTCFG_LIBS) $(HOSTD_LIBS)
 $(OUT)/test/asan/%: tests/unit/%.c $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) tests/unit/tap.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS) $(HOSTCFG_LIBS) -ljansson
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_LIB:%.c=$(OUT)/obj/asan/%.o) $(LIBS) $(HOSTCFG_LIBS) $(HOSTD_LIBS)
 
 unit-tests: $(UNIT_TESTS:%=$(OUT)/test/plain/%) $(UNIT_TESTS:%=$(OUT)/test/asan/%) $(OUT)/test/login
 

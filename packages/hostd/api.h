@@ -1,7 +1,7 @@
 /* hostd's API without the network (docs/api.md): the routes and who may call them, the JSON of the
  * configuration model, the checks of a PATCH body, the Basic credentials and the host's facts read
  * from files. Every function here is pure or reads only the files it names, for the unit tests and
- * the fuzz target; hostd.c puts them on libevent's evhttp. */
+ * the fuzz target; hostd.c puts them on its HTTP server (server.c). */
 #ifndef HOSTD_API_H
 #define HOSTD_API_H
 
@@ -94,23 +94,6 @@ int api_password_body(const char *body, size_t len, json_t **root, const char **
 long api_lines_param(const char *query, long def);
 /* The last n lines of text as a JSON array of strings (invalid UTF-8 replaced). New reference. */
 json_t *api_tail_json(const char *text, size_t len, long n);
-
-/*
- * The head of an HTTP/1.x request ("METHOD TARGET HTTP/1.x\r\n" and header lines, up to and
- * without the blank line), as hostd's stream filter reads it before evhttp does (stream.c): the
- * method, the path (the target without its query, not decoded), Content-Length (-1 none),
- * whether the body is chunked, whether the client waits for "100 Continue", and the
- * Authorization value. false when it is no request head (evhttp then refuses it).
- */
-#define API_HEAD_MAX 16384
-struct api_head {
-	char method[16];
-	char path[4096];
-	long long length;
-	bool chunked, expect_continue;
-	char authorization[1024];
-};
-bool api_head_parse(const char *text, size_t len, struct api_head *h);
 
 /*
  * A datastore path (the decoded rest of /api/datastore/PATH): relative, components of at most

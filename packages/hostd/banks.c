@@ -1,11 +1,19 @@
 /* hostd's calls about the boot banks, through bankctl (docs/ab-boot.md): its status as it prints
- * it, the rollback, and the staging of a bundle uploaded in the request body (spooled to the
- * datastore by stream.c, never held whole in memory; bankctl reads a bundle from a file, as it
- * seeks in it). bankctl runs to its end before hostd answers the next request. */
+ * it, the rollback, and the staging of a bundle uploaded in the request body: `bankctl stage -`
+ * starts when the request's head is read and gets the body on its stdin as it arrives (it checks
+ * the signature first and writes the inactive bank in one pass, docs/ab-boot.md), so a bundle is
+ * never held whole in memory nor on a disk. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "hostd.h"
 #include "run.h"
@@ -89,23 +97,83 @@ static void staged_version(struct hostd *hd, json_t *o)
 	buf_free(&out);
 }
 
+int stage_begin(struct hostd *hd, struct spool *sp, struct api_error *e)
+{
+	char *argv[] = {(char *)hd->bankctl, "stage", "-", NULL};
+	posix_spawn_file_actions_t fa;
+	int in[2], r;
+
+	if ((sp->out = memfd_create("bankctl-output", MFD_CLOEXEC)) < 0 || pipe2(in, O_CLOEXEC) < 0) {
+		logf_(hd, LOG_ERR, "bankctl stage: %s", strerror(errno));
+		return error_set(e, 500, "cannot start bankctl; see the host's log");
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, sp->out, 1);
+	posix_spawn_file_actions_adddup2(&fa, sp->out, 2);
+	r = posix_spawnp(&sp->pid, hd->bankctl, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	if (r != 0) {
+		close(in[1]);
+		sp->pid = 0;
+		logf_(hd, LOG_ERR, "cannot run %s: %s", hd->bankctl, strerror(r));
+		return error_set(e, 500, "cannot start bankctl; see the host's log");
+	}
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	sp->fd = in[1];
+	return 0;
+}
+
+int stage_end(struct spool *sp)
+{
+	int st, r = -1;
+
+	if (sp->pid > 0) {
+		if (sp->fd >= 0) /* the upload did not end: bankctl must not take a short bundle */
+			kill(sp->pid, SIGTERM);
+		while (waitpid(sp->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		r = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		sp->pid = 0;
+	}
+	return r;
+}
+
+/* bankctl's output so far, from its memfd. */
+static void stage_output(struct spool *sp, struct buf *out)
+{
+	char chunk[4096];
+	ssize_t n;
+	off_t at = 0;
+
+	while (sp->out >= 0 && (n = pread(sp->out, chunk, sizeof(chunk), at)) > 0) {
+		buf_add(out, chunk, (size_t)n);
+		at += n;
+	}
+	buf_puts(out, ""); /* NUL-terminated */
+}
+
 void post_stage(struct call *c)
 {
+	struct spool *sp = c->spool;
 	struct buf out = {0};
-	struct api_error e = {0};
 	json_t *o;
 	int r;
 
-	if (c->spool->err) {
-		logf_(c->hd, LOG_ERR, "upload to %s: %s", c->spool->path, strerror(c->spool->err));
-		error_set(&e, 507, "the bundle could not be written to the datastore; see the host's log");
-		return refuse(c, "", &e);
+	close(sp->fd); /* the end of the bundle: bankctl verifies, reads back, marks the trial */
+	sp->fd = -1;
+	r = stage_end(sp);
+	stage_output(sp, &out);
+	if (sp->err && sp->err != EPIPE)
+		logf_(c->hd, LOG_ERR, "bankctl stage: writing the upload: %s", strerror(sp->err));
+	if (r != 0) {
+		bankctl_reply(c, r, &out, "");
+	} else {
+		o = json_pack("{s:s, s:I}", "result", last_line(out.data), "size", (json_int_t)sp->size);
+		staged_version(c->hd, o);
+		audit(c, "", NULL);
+		reply(c->req, 200, o);
 	}
-	if ((r = bankctl(c->hd, &out, "stage", c->spool->path)) != 0)
-		return bankctl_reply(c, r, &out, ""), buf_free(&out);
-	o = json_pack("{s:s, s:I}", "result", last_line(out.data), "size", (json_int_t)c->spool->size);
-	staged_version(c->hd, o);
-	audit(c, "", NULL);
-	reply(c->req, 200, o);
 	buf_free(&out);
 }

@@ -1,13 +1,11 @@
 /* hostd's datastore calls (GET, PUT, DELETE /api/datastore/PATH) under hd->datastore
  * (/vmfs/volumes/datastore1). Every path is opened with openat2(RESOLVE_BENEATH) from the
  * datastore's folder, so neither ".." nor a symbolic link leads out of it; a file is sent in
- * pieces as the connection takes them and written from the spooled upload (stream.c), renamed
- * into place once whole. */
+ * pieces as the connection takes them (server.c) and written from the upload spooled as it
+ * arrived (hostd.c), fsynced and renamed into place once whole. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -20,8 +18,6 @@
 
 #include "hostd.h"
 #include "util.h"
-
-#define PIECE (256 * 1024)
 
 /* Without openat2 (a kernel before 5.6, valgrind): rel walked a component at a time from top,
  * no symbolic link followed at all (ELOOP). api_datastore_path() has refused "..". */
@@ -118,64 +114,6 @@ static json_t *listing(int fd, const char *path)
 	return json_pack("{s:s, s:o}", "path", path, "entries", a);
 }
 
-/* A file being sent: the next piece goes when the last has left. */
-struct sending {
-	int fd;
-	struct evhttp_request *req;
-};
-
-/* The last piece is out: the reply ended (evhttp may free the request there: s goes first). */
-static void send_done(struct sending *s)
-{
-	struct evhttp_request *req = s->req;
-
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
-	close(s->fd);
-	free(s);
-	evhttp_send_reply_end(req);
-}
-
-/* The client went away: evhttp frees the request. */
-static void send_closed(struct evhttp_connection *con, void *arg)
-{
-	struct sending *s = arg;
-
-	(void)con;
-	close(s->fd);
-	free(s);
-}
-
-static void send_piece(struct evhttp_connection *con, void *arg)
-{
-	struct sending *s = arg;
-	struct evbuffer *b = evbuffer_new();
-	int n = evbuffer_read(b, s->fd, PIECE);
-
-	(void)con;
-	if (n <= 0) {
-		evbuffer_free(b);
-		send_done(s);
-		return;
-	}
-	evhttp_send_reply_chunk_with_cb(s->req, b, send_piece, s);
-	evbuffer_free(b);
-}
-
-static void send_file(struct call *c, int fd, off_t size)
-{
-	struct sending *s = xmalloc(sizeof(*s));
-	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-	char len[32];
-
-	*s = (struct sending){fd, c->req};
-	snprintf(len, sizeof(len), "%lld", (long long)size);
-	evhttp_add_header(h, "Content-Type", "application/octet-stream");
-	evhttp_add_header(h, "Content-Length", len);
-	evhttp_send_reply_start(c->req, 200, "OK");
-	evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), send_closed, s);
-	send_piece(NULL, s);
-}
-
 void get_datastore(struct call *c)
 {
 	struct api_error e = {0};
@@ -196,7 +134,7 @@ void get_datastore(struct call *c)
 		error_set(&e, 409, "not a file or folder");
 		return reply_error(c->req, &e);
 	}
-	send_file(c, fd, st.st_size);
+	sreq_reply_fd(c->req, 200, "application/octet-stream", fd, st.st_size); /* takes fd */
 }
 
 /* The spooled upload renamed to base in the folder dir, the folder fsynced. */
@@ -204,8 +142,8 @@ static int put_file(struct call *c, int dir, const char *base, struct api_error 
 {
 	struct stat st;
 
-	if (c->spool->err) {
-		logf_(c->hd, LOG_ERR, "upload to %s: %s", c->spool->path, strerror(c->spool->err));
+	if (c->spool->err || fsync(c->spool->fd) < 0) {
+		logf_(c->hd, LOG_ERR, "upload to %s: %s", c->spool->path, strerror(c->spool->err ? c->spool->err : errno));
 		return error_set(e, 507, "the upload could not be written to the datastore; see the host's log");
 	}
 	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))

@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <event2/http.h>
 #include <ifaddrs.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -238,7 +237,7 @@ void post_restore(struct call *c)
 /* The last lines of /var/log/messages: its last MiB read. */
 void get_logs(struct call *c)
 {
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(c->req));
+	const char *q = sreq_query(c->req);
 	long n = api_lines_param(q, 200);
 	char *path = host_path(&c->hd->h, "var/log/messages"), *buf = xmalloc(API_BODY_MAX + 1);
 	struct api_error e;

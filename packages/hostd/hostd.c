@@ -1,15 +1,11 @@
 /* hostd: the host's management API over HTTPS and a local UNIX socket (docs/api.md), on
- * libevent's evhttp with OpenSSL; the configuration through packages/hostcfg, the passwords
+ * server.c (libevent, OpenSSL and http-parser); the configuration through packages/hostcfg, the passwords
  * through packages/auth. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 #include <getopt.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -35,8 +31,6 @@
 #include "vmdef.h"
 #include "vms.h"
 
-static void spool_release(void);
-
 
 static const char usage[] =
 	"Usage: hostd [--root DIR] [--listen ADDR:PORT] [--socket PATH] [--cert FILE] [--key FILE]\n"
@@ -45,10 +39,11 @@ static const char usage[] =
 	"The host's management API (docs/api.md): HTTPS on ADDR:PORT (default 0.0.0.0:443) and the same\n"
 	"API without TLS on the UNIX socket PATH (default /run/hostd.sock; its root peer is an\n"
 	"administrator). The certificate (default /etc/hostcfg/hostd.crt and hostd.key) is made at the\n"
-	"first start when missing. Uploads (POST /api/banks/stage, PUT /api/datastore/PATH) are written\n"
-	"to /vmfs/volumes/datastore1/.hostd-spool as they arrive. --bankctl names the bankctl to run\n"
-	"(default: bankctl in PATH). --root DIR works on a directory tree instead of the host (tests):\n"
-	"reboot, shutdown and restore-defaults are then only written to DIR/run/hostd-action.\n";
+	"first start when missing. Uploads are written as they arrive: a bundle (POST /api/banks/stage)\n"
+	"to bankctl stage -, a file (PUT /api/datastore/PATH) to /vmfs/volumes/datastore1/.hostd-spool.\n"
+	"At most 64 connections at once. --bankctl names the bankctl to run (default: bankctl in PATH).\n"
+	"--root DIR works on a directory tree instead of the host (tests): reboot, shutdown and\n"
+	"restore-defaults are then only written to DIR/run/hostd-action.\n";
 
 static void usage_error(const char *what)
 {
@@ -72,11 +67,10 @@ void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 	}
 }
 
-void reply_error(struct evhttp_request *req, const struct api_error *e)
+void reply_error(struct sreq *req, const struct api_error *e)
 {
 	if (e->status == 401)
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-				  "Basic realm=\"hostd\", charset=\"UTF-8\"");
+		sreq_add_header(req, "WWW-Authenticate", "Basic realm=\"hostd\", charset=\"UTF-8\"");
 	reply(req, e->status, api_error_json(e));
 }
 
@@ -224,7 +218,7 @@ void get_health(struct call *c)
 	reply(c->req, 200, facts(c->hd));
 }
 
-int conf_load(struct hostd *hd, struct hc_config *c, struct evhttp_request *req)
+int conf_load(struct hostd *hd, struct hc_config *c, struct sreq *req)
 {
 	struct diag d;
 	struct api_error e;
@@ -318,134 +312,126 @@ void peer_of(int fd, bool local, char *out, size_t size)
 	snprintf(out, size, "%s", strncmp(addr, "::ffff:", 7) == 0 ? addr + 7 : addr);
 }
 
-static enum api_method method_of(struct evhttp_request *req)
+/* A request between its head and its answer: who called, the route, and for an upload where its
+ * body goes (struct spool: a file on the datastore, or bankctl's stdin). */
+struct job {
+	struct caller who;
+	struct api_route rt;
+	bool vm;     /* under /api/vms: vms.c answers */
+	bool upload; /* sp set up by upload_begin() */
+	struct spool sp;
+};
+
+/* A STREAM route's sink, made once the caller may make the call: bankctl stage - for a bundle
+ * (banks.c), else a file under hd->spool, renamed into place by the handler. */
+static int upload_begin(struct hostd *hd, struct job *j, struct api_error *e)
 {
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return API_GET;
-	case EVHTTP_REQ_POST:
-		return API_POST;
-	case EVHTTP_REQ_PUT:
-		return API_PUT;
-	case EVHTTP_REQ_PATCH:
-		return API_PATCH;
-	case EVHTTP_REQ_DELETE:
-		return API_DELETE;
-	default:
-		return API_OTHER;
-	}
-}
-
-/* The call made: its argument decoded, its JSON body NUL-terminated, its streamed body spooled;
- * or e filled. */
-static int call_run(struct call *c, const struct api_route *rt, struct api_error *e)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	size_t len = evbuffer_get_length(in);
-	char arg[4096] = "";
-
-	if (rt->arg && !api_arg_decode(rt->arg, rt->arglen, arg, sizeof(arg)))
-		return error_field(e, "path", "a bad %-escape, a NUL or too long a name in the path");
-	c->arg = arg;
-	if (api_body_kind(c->id) == API_BODY_JSON) {
-		if (len > API_BODY_MAX)
-			return error_set(e, 413, "the body is over 1 MiB; JSON bodies are limited to 1 MiB");
-		evbuffer_add(in, "", 1);
-		c->body = (const char *)evbuffer_pullup(in, -1);
-		c->len = len;
-	}
-	handlers[c->id](c);
-	if (c->spool)
-		spool_release();
-	return 0;
-}
-
-/* A STREAM route's body (evhttp has read it whole, at most UPLOAD_MAX) written to a file under
- * hd->spool and fsynced, after the caller and its role are checked; c->spool names it. */
-static struct spool upload;
-
-static int streamed(struct endpoint *ep, struct evhttp_request *req, int fd, struct caller *who, struct call *c,
-		    struct api_error *e)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct hostd *hd = ep->hd;
-	int out, r = util_mkdir_p(hd->spool, 0700);
-
-	if (caller_check(hd, ep->local, fd, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
-			 c->id, who, e) < 0)
-		return -1;
-	if (r < 0)
+	if (j->rt.call == API_BANKS_STAGE)
+		return stage_begin(hd, &j->sp, e);
+	if (util_mkdir_p(hd->spool, 0700) < 0)
 		return error_set(e, 507, "no folder to hold the upload; see the host's log");
-	snprintf(upload.path, sizeof(upload.path), "%s/upload.XXXXXX", hd->spool);
-	if ((out = mkostemp(upload.path, O_CLOEXEC)) < 0)
+	snprintf(j->sp.path, sizeof(j->sp.path), "%s/upload.XXXXXX", hd->spool);
+	if ((j->sp.fd = mkostemp(j->sp.path, O_CLOEXEC)) < 0) {
+		j->sp.path[0] = '\0';
 		return error_set(e, 500, "cannot make a file for the upload on the datastore; see the host's log");
-	upload.size = (long long)evbuffer_get_length(in);
-	upload.err = 0;
-	while (evbuffer_get_length(in) && (r = evbuffer_write(in, out)) > 0)
-		;
-	if (evbuffer_get_length(in) || fsync(out) < 0)
-		upload.err = errno ? errno : EIO;
-	close(out);
-	c->spool = &upload;
+	}
 	return 0;
 }
 
-static void spool_release(void)
+/* What upload_begin() made, undone: the spool file removed, bankctl ended (aborted) or reaped. */
+static void job_free(struct job *j)
 {
-	if (upload.path[0])
-		unlink(upload.path);
-	upload.path[0] = '\0';
-}
-
-static void handle(struct evhttp_request *req, void *arg)
-{
-	struct endpoint *ep = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	struct api_route rt = api_route(method_of(req), path ? path : "");
-	struct caller who = {.role = HC_READ_ONLY};
-	struct api_error e = {0};
-	struct call c = {.hd = ep->hd, .req = req, .who = &who, .id = rt.call, .arg = "", .body = "", .len = 0};
-	int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
-
-	peer_of(fd, ep->local, who.peer, sizeof(who.peer));
-	if (path && vm_path_is_ours(path)) { /* /api/vms: vms.c routes and answers */
-		if (authenticate(ep->hd, ep->local, fd,
-				 evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), &who, &e) == 0)
-			return vms_request(ep->hd->vms, req, path, who.user, who.role, who.peer);
-		return reply_error(req, &e);
-	}
-	if (rt.status == 405)
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", rt.allow);
-	if (rt.status == 0 && api_body_kind(rt.call) != API_BODY_STREAM &&
-	    evbuffer_get_length(evhttp_request_get_input_buffer(req)) > API_BODY_MAX)
-		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
-	else if (rt.status)
-		error_set(&e, rt.status, rt.status == 404 ? "no such path; docs/api.md lists the calls"
-							  : "method not allowed on this path");
-	else if (api_body_kind(rt.call) == API_BODY_STREAM ? streamed(ep, req, fd, &who, &c, &e) < 0
-							    : caller_check(ep->hd, ep->local, fd,
-									   evhttp_find_header(evhttp_request_get_input_headers(req),
-											      "Authorization"),
-									   rt.call, &who, &e) < 0)
-		;
-	else if (call_run(&c, &rt, &e) == 0)
+	if (!j)
 		return;
-	reply_error(req, &e);
+	stage_end(&j->sp);
+	if (j->sp.fd >= 0)
+		close(j->sp.fd);
+	if (j->sp.out >= 0)
+		close(j->sp.out);
+	if (j->sp.path[0])
+		unlink(j->sp.path);
+	free(j);
 }
 
-static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+static const char *authorization(const struct sreq *r)
 {
-	struct endpoint *ep = arg;
-	struct bufferevent *b = bufferevent_openssl_socket_new(base, -1, SSL_new(ep->tls), BUFFEREVENT_SSL_ACCEPTING,
-								BEV_OPT_CLOSE_ON_FREE);
-
-	return b;
+	return sreq_header(r, "Authorization");
 }
 
-static struct bufferevent *plain_bev(struct event_base *base, void *arg)
+/* The head of a request: routed, its caller checked, an upload's sink made; or answered now. */
+static void on_head(struct sreq *r, void *arg)
 {
+	struct hostd *hd = arg;
+	const char *path = sreq_path(r);
+	struct job *j = xmalloc(sizeof(*j));
+	struct api_error e = {0};
+	bool local = sreq_local(r);
+
+	*j = (struct job){.who = {.role = HC_READ_ONLY}, .sp = {.fd = -1, .out = -1}};
+	peer_of(sreq_fd(r), local, j->who.peer, sizeof(j->who.peer));
+	j->rt = api_route(api_method_find(sreq_method(r)), path);
+	j->vm = vm_path_is_ours(path);
+	if (j->vm)
+		authenticate(hd, local, sreq_fd(r), authorization(r), &j->who, &e);
+	else if (j->rt.status == 405)
+		sreq_add_header(r, "Allow", j->rt.allow), error_set(&e, 405, "method not allowed on this path");
+	else if (j->rt.status)
+		error_set(&e, j->rt.status, "no such path; docs/api.md lists the calls");
+	else if (api_body_kind(j->rt.call) != API_BODY_STREAM && sreq_length(r) > API_BODY_MAX)
+		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
+	else if (caller_check(hd, local, sreq_fd(r), authorization(r), j->rt.call, &j->who, &e) == 0 &&
+		 api_body_kind(j->rt.call) == API_BODY_STREAM && upload_begin(hd, j, &e) == 0)
+		j->upload = true, sreq_sink(r, j->sp.fd);
+	if (e.status) {
+		job_free(j);
+		return reply_error(r, &e);
+	}
+	srv_body_max(r, API_BODY_MAX);
+	sreq_set_data(r, j);
+}
+
+/* The request whole: its handler answers. */
+static void on_request(struct sreq *r, void *arg)
+{
+	struct hostd *hd = arg;
+	struct job *j = sreq_data(r);
+	struct api_error e = {0};
+	struct call c = {.hd = hd, .req = r, .who = &j->who, .id = j->rt.call, .arg = "", .body = "", .len = 0};
+	char name[4096] = "";
+	bool over;
+
+	c.body = sreq_body(r, &c.len, &over);
+	if (j->vm)
+		vms_request(hd->vms, r, sreq_path(r), j->who.user, j->who.role, j->who.peer);
+	else if (over)
+		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
+	else if (j->rt.arg && !api_arg_decode(j->rt.arg, j->rt.arglen, name, sizeof(name)))
+		error_field(&e, "path", "a bad %-escape, a NUL or too long a name in the path");
+	else {
+		c.arg = name;
+		if (j->upload) {
+			j->sp.size = sreq_received(r), j->sp.err = sreq_sink_error(r);
+			c.spool = &j->sp;
+		}
+		handlers[c.id](&c);
+	}
+	if (e.status)
+		reply_error(r, &e);
+	sreq_set_data(r, NULL);
+	job_free(j);
+}
+
+/* The connection ended before the body was whole: the upload undone. */
+static void on_abort(struct sreq *r, void *arg)
+{
+	struct job *j = sreq_data(r);
+
 	(void)arg;
-	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (j && j->upload)
+		logf_(arg, LOG_WARNING, "%s from %s: the connection ended during the upload; nothing kept",
+		      api_call_name(j->rt.call), j->who.peer);
+	sreq_set_data(r, NULL);
+	job_free(j);
 }
 
 static SSL_CTX *tls_context(const struct hostd *hd)
@@ -465,56 +451,39 @@ static SSL_CTX *tls_context(const struct hostd *hd)
 
 int tls_reload(struct hostd *hd)
 {
-	SSL_CTX *ctx = tls_context(hd), *old = hd->tls->tls;
+	SSL_CTX *ctx = tls_context(hd), *old = hd->ctx;
 
 	if (!ctx)
 		return -1;
-	hd->tls->tls = ctx;
+	hd->ctx = ctx;
 	SSL_CTX_free(old); /* the connections open keep their own reference */
 	logf_(hd, LOG_NOTICE, "the TLS certificate is reloaded from %s", hd->cert);
 	return 0;
 }
 
-static struct evhttp *http_new(struct event_base *base, struct endpoint *ep)
+/* The listening TCP socket of spec (ADDR:PORT, [V6]:PORT), or -1 (said). */
+static int listen_tls(const char *spec)
 {
-	struct evhttp *http = evhttp_new(base);
+	struct sockaddr_storage sa;
+	int len = sizeof(sa), fd, one = 1;
 
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_max_body_size(http, UPLOAD_MAX); /* JSON bodies: API_BODY_MAX, checked in handle() */
-	evhttp_set_max_headers_size(http, 16384);
-	evhttp_set_timeout(http, 30);
-	evhttp_set_gencb(http, handle, ep);
-	evhttp_set_bevcb(http, ep->local ? plain_bev : tls_bev, ep);
-	return http;
-}
-
-static int listen_tls(struct evhttp *http, const char *spec)
-{
-	const char *colon = strrchr(spec, ':');
-	char *addr;
-	long port;
-	char *end;
-	struct evhttp_bound_socket *bound;
-	int r = 0;
-
-	if (!colon || (port = strtol(colon + 1, &end, 10)) < 1 || port > 65535 || *end)
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&sa, &len) < 0 || !strrchr(spec, ':'))
 		usage_error("--listen takes ADDR:PORT");
-	addr = xstrndup(spec, (size_t)(colon - spec));
-	if (!(bound = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port))) {
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Answers are written whole, but a last TLS record must not wait for the client's delayed
+	 * ACK (Nagle): TCP_NODELAY, inherited by the accepted sockets and set on each again. */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+	    listen(fd, 128) < 0) {
 		fprintf(stderr, "hostd: cannot listen on %s: %s; is another server there?\n", spec, strerror(errno));
-		r = -1;
-	} else {
-		/* Answers go out as several TLS records: without TCP_NODELAY (which accepted sockets
-		 * inherit on Linux) Nagle holds the last one for the client's delayed ACK, 40 ms a call. */
-		int one = 1;
-		setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
-	free(addr);
-	return r;
+	return fd;
 }
 
-static int listen_unix(struct evhttp *http, const char *path)
+static int listen_unix(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -523,14 +492,13 @@ static int listen_unix(struct evhttp *http, const char *path)
 		usage_error("--socket: the path is too long");
 	strcpy(sa.sun_path, path);
 	unlink(path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0 ||
-	    !evhttp_accept_socket_with_handle(http, fd)) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
 		fprintf(stderr, "hostd: cannot listen on %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	return 0;
+	return fd;
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *base)
@@ -557,35 +525,33 @@ static int cert_make(struct hostd *hd)
 static int serve(struct hostd *hd)
 {
 	struct event_base *base = hd->base = event_base_new();
-	struct endpoint tls = {.hd = hd, .local = false}, local = {.hd = hd, .local = true};
-	SSL_CTX *ctx = cert_make(hd) == 0 ? tls_context(hd) : NULL;
-	struct evhttp *https, *unix_http;
+	const struct srv_calls calls = {.head = on_head, .request = on_request, .abort = on_abort, .arg = hd};
 	struct event *term = evsignal_new(base, SIGTERM, on_stop, base), *intr = evsignal_new(base, SIGINT, on_stop, base);
-	int r;
+	int tcp = -1, local = -1, r;
 
-	tls.tls = ctx;
-	hd->tls = &tls;
-	https = http_new(base, &tls), unix_http = http_new(base, &local);
-	r = ctx && listen_tls(https, hd->listen) == 0 && listen_unix(unix_http, hd->socket) == 0 ? 0 : 1;
-
+	hd->ctx = cert_make(hd) == 0 ? tls_context(hd) : NULL;
+	hd->srv = srv_new(base, &calls, CONNECTIONS_MAX);
+	r = hd->ctx && (tcp = listen_tls(hd->listen)) >= 0 && (local = listen_unix(hd->socket)) >= 0 &&
+			    srv_listen_tls(hd->srv, tcp, &hd->ctx) == 0 && srv_listen_local(hd->srv, local) == 0
+		    ? 0
+		    : 1;
 	if (r == 0) {
 		event_add(term, NULL), event_add(intr, NULL);
 		logf_(hd, LOG_INFO, "listening on https://%s and %s", hd->listen, hd->socket);
 		hd->vms = vms_new(base, &hd->h);
 		vms_autostart(hd->vms);
 		event_base_dispatch(base);
+		srv_free(hd->srv); /* uploads in flight undone */
 		vms_free(hd->vms); /* hostd's VMs stop with it; autostart ones start again with it */
 		unlink(hd->socket);
-		/* Not evhttp_free(): with stream.c's filters under its connections, libevent 2.1 was
-		 * seen to loop in that teardown ("event_del_: event has no event_base set" without
-		 * end) after a long session. The process ends here; the kernel closes the sockets. */
 		logf_(hd, LOG_INFO, "stopped");
-		fflush(NULL);
-		_exit(0);
+	} else {
+		srv_free(hd->srv);
+		if (tcp >= 0 && local < 0)
+			close(tcp);
 	}
 	event_free(term), event_free(intr);
-	evhttp_free(https), evhttp_free(unix_http);
-	SSL_CTX_free(tls.tls);
+	SSL_CTX_free(hd->ctx);
 	event_base_free(base);
 	return r;
 }

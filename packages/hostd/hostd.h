@@ -4,15 +4,16 @@
 #define HOSTD_HOSTD_H
 
 #include <event2/event.h>
-#include <event2/http.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "api.h"
 #include "auth.h"
 #include "cache.h"
 #include "host.h"
 #include "reply.h"
+#include "server.h"
 
 struct hostd {
 	struct host h;
@@ -24,22 +25,23 @@ struct hostd {
 	char *spool;               /* owned: datastore/.hostd-spool, where uploads land */
 	const char *bankctl;       /* the bankctl program (--bankctl, tests) */
 	struct event_base *base;
-	struct endpoint *tls;      /* the HTTPS listener, whose SSL_CTX tls_reload() replaces */
+	struct srv *srv;           /* the HTTPS and UNIX socket listeners and their connections */
+	SSL_CTX *ctx;              /* for new TLS connections; tls_reload() replaces it */
 	struct vms *vms;           /* the VMs (vms.c), while serving */
 };
 
-/* Each listener: HTTPS (local false) or the UNIX socket (local true). */
-struct endpoint {
-	struct hostd *hd;
-	bool local;
-	void *tls; /* the SSL_CTX of the HTTPS one */
-};
+/* Connections at once (HTTPS and the UNIX socket together); more are answered 503. */
+#define CONNECTIONS_MAX 64
 
-/* A request body spooled to a file by stream.c before its handler runs (STREAM routes): the
- * file (path, fsynced) and its size, or err (an errno) when it could not be written. The handler
- * may rename the file; whatever is left at path is removed after it. */
+/* Where a STREAM route's body went as it arrived (hostd.c upload_begin(), banks.c stage_begin()):
+ * a file at path (PUT /api/datastore/PATH: the handler renames it; whatever is left at path is
+ * removed after it), or the stdin (fd) of bankctl stage - (pid; its output in the memfd out).
+ * size is the bytes the body had, err the errno of the first failed write (0). */
 struct spool {
 	char path[4096];
+	int fd;
+	pid_t pid;
+	int out;
 	long long size;
 	int err;
 };
@@ -56,7 +58,7 @@ struct caller {
  * at most API_BODY_MAX bytes, NUL-terminated). The handler replies exactly once. */
 struct call {
 	struct hostd *hd;
-	struct evhttp_request *req;
+	struct sreq *req;
 	const struct caller *who;
 	enum api_call id;
 	const char *arg;
@@ -80,12 +82,14 @@ int tls_reload(struct hostd *hd);
 /* The peer's address for the log. */
 void peer_of(int fd, bool local, char *out, size_t size);
 
-/* The largest upload (POST /api/banks/stage, PUT /api/datastore/PATH): libevent 2.1's evhttp
- * reads a request's whole body into memory before its handler runs, and hostd spools it to a
- * file from there (a filter that spooled bodies as they arrived proved unstable under evhttp). */
-#define UPLOAD_MAX (64LL * 1024 * 1024)
+/* POST /api/banks/stage's sink: bankctl stage - started with its stdin a pipe (sp->fd, non-blocking)
+ * and its output a memfd (sp->out). 0, or -1 with e. */
+int stage_begin(struct hostd *hd, struct spool *sp, struct api_error *e);
+/* bankctl of sp ended: killed when the upload was not whole (sp->fd still open), else reaped;
+ * its exit status (or -1 when sp started none). sp->out stays open. */
+int stage_end(struct spool *sp);
 
-void reply_error(struct evhttp_request *req, const struct api_error *e);
+void reply_error(struct sreq *req, const struct api_error *e);
 /* Fill e with status and msg (no field); returns -1. */
 int error_set(struct api_error *e, int status, const char *msg);
 /* Fill e with a 400 about field. Returns -1. */
@@ -102,6 +106,6 @@ json_t *facts(const struct hostd *hd);
 /* A file under the root, or "" when it cannot be read; owned by the caller. */
 char *root_file(const struct hostd *hd, const char *rel);
 /* The configuration, or a 500 replied (then -1). */
-int conf_load(struct hostd *hd, struct hc_config *cf, struct evhttp_request *req);
+int conf_load(struct hostd *hd, struct hc_config *cf, struct sreq *req);
 
 #endif

@@ -2,10 +2,11 @@
 #ifndef HOSTD_REPLY_H
 #define HOSTD_REPLY_H
 
-#include <event2/http.h>
 #include <jansson.h>
 
+#include "server.h"
+
 /* Reply with status and body (taken), indented JSON with a final newline. */
-void reply(struct evhttp_request *req, int status, json_t *body);
+void reply(struct sreq *req, int status, json_t *body);
 
 #endif

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -518,16 +517,13 @@ static json_t *list_json(const struct vms *v)
 	return a;
 }
 
-static int body(struct evhttp_request *req, const char **text, size_t *len)
+static int body(struct sreq *req, const char **text, size_t *len)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-
-	*len = evbuffer_get_length(in);
-	*text = *len ? (const char *)evbuffer_pullup(in, -1) : "";
+	*text = sreq_body(req, len, NULL);
 	return 0;
 }
 
-static int create(struct vms *v, struct evhttp_request *req, json_t **out, struct api_error *e)
+static int create(struct vms *v, struct sreq *req, json_t **out, struct api_error *e)
 {
 	struct vm_def d, old;
 	const char *text;
@@ -546,7 +542,7 @@ static int create(struct vms *v, struct evhttp_request *req, json_t **out, struc
 	return 201;
 }
 
-static int patch(struct vms *v, struct evhttp_request *req, const char *name, json_t **out, struct api_error *e)
+static int patch(struct vms *v, struct sreq *req, const char *name, json_t **out, struct api_error *e)
 {
 	struct vm_def cur, d;
 	const char *text;
@@ -610,7 +606,7 @@ static int power(struct vms *v, enum vm_call c, const char *name, json_t **out, 
 }
 
 /* The console: console.log.1 (when rotated) and console.log, as text. */
-static void console_reply(struct vms *v, struct evhttp_request *req, const char *name)
+static void console_reply(struct vms *v, struct sreq *req, const char *name)
 {
 	struct evbuffer *b = evbuffer_new();
 	const char *leaves[] = {"console.log.1", "console.log"};
@@ -625,31 +621,12 @@ static void console_reply(struct vms *v, struct evhttp_request *req, const char 
 			close(fd);
 		free(path);
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
-	evhttp_send_reply(req, 200, NULL, b);
+	sreq_reply_buffer(req, 200, "text/plain; charset=utf-8", b);
 	evbuffer_free(b);
 }
 
-static const char *method_name(struct evhttp_request *req)
-{
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_PUT:
-		return "PUT";
-	default:
-		return "OTHER";
-	}
-}
-
 /* A call; the status with *out, or -1 with e. */
-static int vm_call_run(struct vms *v, struct evhttp_request *req, enum vm_call c, const char *name, json_t **out,
+static int vm_call_run(struct vms *v, struct sreq *req, enum vm_call c, const char *name, json_t **out,
 		struct api_error *e)
 {
 	struct vm_def d;
@@ -679,10 +656,10 @@ static int vm_call_run(struct vms *v, struct evhttp_request *req, enum vm_call c
 	}
 }
 
-void vms_request(struct vms *v, struct evhttp_request *req, const char *path, const char *user, enum hc_role r,
+void vms_request(struct vms *v, struct sreq *req, const char *path, const char *user, enum hc_role r,
 		 const char *peer)
 {
-	const char *method = method_name(req), *allow = "";
+	const char *method = sreq_method(req), *allow = "";
 	char name[VM_NAME_MAX + 1] = "";
 	struct api_error e = {0};
 	enum vm_call c = VM_LIST;
@@ -690,7 +667,7 @@ void vms_request(struct vms *v, struct evhttp_request *req, const char *path, co
 	int status = vm_route(method, path, &c, name, sizeof(name), &allow);
 
 	if (status == 405)
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		sreq_add_header(req, "Allow", allow);
 	if (status)
 		status = fail(&e, status, "", status == 404 ? "no such path; docs/api.md lists the calls" : "method not allowed on this path");
 	else if (!vm_call_allowed(c, r))

@@ -5,10 +5,10 @@
 #define HOSTD_VMS_H
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "host.h"
 #include "hostconfig.h"
+#include "server.h"
 
 struct vms;
 
@@ -21,7 +21,7 @@ void vms_autostart(struct vms *v);
 /* Stop every running VM (SIGTERM, SIGKILL after 3 s) and free v. */
 void vms_free(struct vms *v);
 /* A request whose path vm_path_is_ours(), from an authenticated user of role r: answered. */
-void vms_request(struct vms *v, struct evhttp_request *req, const char *path, const char *user, enum hc_role r,
+void vms_request(struct vms *v, struct sreq *req, const char *path, const char *user, enum hc_role r,
 		 const char *peer);
 
 #endif

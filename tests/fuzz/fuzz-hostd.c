@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "server.h"
 
 static char *text(const uint8_t *data, size_t size)
 {
@@ -87,16 +88,27 @@ static void patch(const uint8_t *data, size_t size)
 	hc_free(&cur);
 }
 
+/* Each request the server reads from the stream: a method, a path without its query, a body
+ * within the limit. */
+static void each(struct sreq *r, void *arg)
+{
+	size_t len;
+	bool over;
+	const char *body = sreq_body(r, &len, &over);
+
+	(void)arg;
+	if (!*sreq_method(r) || strchr(sreq_path(r), '?') || len > 64 || body[len] != '\0' || (over && len) ||
+	    sreq_length(r) < -1)
+		abort();
+}
+
 static void head_and_path(const uint8_t *data, size_t size, const char *s)
 {
-	struct api_head h;
 	struct api_error e;
 	char parent[4096], base[256];
 	bool folder;
 
-	if (api_head_parse((const char *)data, size, &h) &&
-	    (h.path[0] != '/' || strchr(h.path, '?') || h.length < -1 || strlen(h.method) == 0))
-		abort();
+	srv_parse_buffer((const char *)data, size, 64, each, NULL);
 	if (api_datastore_path(s, parent, sizeof(parent), base, sizeof(base), &folder, &e) == 0) {
 		if (strstr(s, "..") && (strcmp(base, "..") == 0 || strstr(parent, "/../") || strncmp(parent, "../", 3) == 0))
 			abort();

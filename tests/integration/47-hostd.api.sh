@@ -45,7 +45,15 @@ cat >"$t/bankctl" <<EOF
 echo "\$*" >>"$t/bankctl.args"
 case "\$1" in
 status) echo '{"next": "A", "banks": [{"bank": "A", "version": "1.0.0"}, {"bank": "B", "version": null}]}' ;;
-stage) sha256sum "\$2" | cut -d" " -f1 >"$t/bankctl.staged"; echo "bankctl: staged 9.9.9 into bank B; reboot to try it" ;;
+stage) # a slow reader when $t/slow exists: hostd must hold the upload back, not buffer it
+	if [ -e "$t/slow" ]; then
+		python3 -c 'import hashlib, sys, time
+h = hashlib.sha256()
+while b := sys.stdin.buffer.read(4 << 20):
+    h.update(b); time.sleep(0.02)
+print(h.hexdigest())'
+	else sha256sum "\$2" | cut -d" " -f1; fi >"$t/bankctl.staged"
+	echo "bankctl: staged 9.9.9 into bank B; reboot to try it" ;;
 rollback) echo "bankctl: bank B holds no good image; nothing changed" >&2; exit 1 ;;
 esac
 EOF
@@ -208,20 +216,28 @@ step eval 'call -u "viewer:$VIEW_PW" -T "$t/small" /api/datastore/ro.bin && stat
 	call -T "$t/small" /api/datastore/ro.bin && status 401 && [ ! -e "$DS/ro.bin" ] && [ -z "$(ls "$DS/.hostd-spool")" ]'
 
 rss() { awk "/^$1:/ {print \$2}" "/proc/$pid/status"; }
-WHAT="a 48 MiB PUT is stored whole and read back; a body over 64 MiB (UPLOAD_MAX) gets 413 and nothing is written"
+WHAT="uploads stream: a 256 MiB PUT is stored whole and read back, a 256 MiB bundle reaches a slow bankctl stage - whole, and hostd's peak memory stays under 40 MiB"
 big() {
-	head -c $((48 * 1024 * 1024)) /dev/urandom >"$t/big.bin"
-	call -u "admin:$ADMIN_PW" -T "$t/big.bin" /api/datastore/isos/big.bin && status 201 && cmp -s "$t/big.bin" "$DS/isos/big.bin" || return 1
-	call -u "viewer:$VIEW_PW" /api/datastore/isos/big.bin && status 200 && cmp -s "$t/big.bin" "$t/body" || return 1
-	head -c $((65 * 1024 * 1024)) /dev/zero >"$t/huge.bin"
-	call -u "admin:$ADMIN_PW" -T "$t/huge.bin" /api/datastore/isos/huge.bin; [ "$(cat "$t/status")" = 413 ] && [ ! -e "$DS/isos/huge.bin" ]
+	head -c $((256 * 1024 * 1024)) /dev/urandom >"$t/big.bin"
+	call -u "admin:$ADMIN_PW" -T "$t/big.bin" /api/datastore/isos/big.bin && status 201 && cmp -s "$t/big.bin" "$DS/isos/big.bin" ||
+		{ echo "# PUT: $(cat "$t/status") $(head -c 300 "$t/body") $(cat "$t/curl.err")"; return 1; }
+	call -u "viewer:$VIEW_PW" /api/datastore/isos/big.bin && status 200 && cmp -s "$t/big.bin" "$t/body" ||
+		{ echo "# GET: $(cat "$t/status") $(cat "$t/curl.err")"; return 1; }
+	rm -f "$DS/isos/big.bin" "$t/body"
+	touch "$t/slow"
+	call -u "admin:$ADMIN_PW" -X POST -T "$t/big.bin" /api/banks/stage && status 200 &&
+		[ "$(cat "$t/bankctl.staged")" = "$(sha256sum <"$t/big.bin" | cut -d" " -f1)" ] ||
+		{ echo "# stage: $(cat "$t/status") $(head -c 300 "$t/body") $(cat "$t/curl.err")"; return 1; }
+	rm -f "$t/slow" "$t/big.bin"
+	echo "# hostd's peak resident memory: $(rss VmHWM) KiB"
+	[ "$(rss VmHWM)" -lt 40960 ]
 }
 step big
 
 WHAT="GET /api/banks: what bankctl status --json prints"
 step eval 'call -u "viewer:$VIEW_PW" /api/banks && status 200 && [ "$(field next)" = A ] && grep -qx "status --json" "$t/bankctl.args"'
 
-WHAT="POST /api/banks/stage: the bundle streamed to a file bankctl stages from (same bytes), 200 with its message; the spool emptied"
+WHAT="POST /api/banks/stage: the bundle streamed to bankctl stage - on its stdin (same bytes), 200 with its message; nothing spooled"
 step eval 'call -u "admin:$ADMIN_PW" -H "Content-Type: application/octet-stream" --data-binary @"$t/small" /api/banks/stage && status 200 &&
 	[ "$(cat "$t/bankctl.staged")" = "$(sha256sum <"$t/small" | cut -d" " -f1)" ] && field result | grep -q "staged 9.9.9" &&
 	[ -z "$(ls "$DS/.hostd-spool")" ]'
@@ -274,6 +290,27 @@ step eval 'grep -q "admin (administrator) from 127.0.0.1: PATCH /api/config host
 	grep -q "admin (administrator) from 127.0.0.1: POST /api/users/\*/unlock viewer: done" "$t/hostd.log" &&
 	! grep -qF -e N3wbie-pass -e N3wer-pass "$t/hostd.log" &&
 	! grep -qF -e "$ADMIN_PW" -e "$VIEW_PW" -e wrong-pass "$t/hostd.log"'
+
+WHAT="at most 64 connections: with 64 open, the 65th gets 503 and is closed; once one closes, a new one is served"
+conns() {
+	python3 - "$port" "$R/etc/hostcfg/hostd.crt" "$(cat "$R/etc/hostname")" <<'PY'
+import socket, ssl, sys
+port, ca, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+def conn():
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=name)
+def status(s):
+    s.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    return s.recv(4096).split(b"\r\n")[0].decode()
+held = [conn() for _ in range(64)]
+print("# the 65th:", over := status(conn()))
+held.pop().close()
+import time; time.sleep(0.3)
+print("# after one closed:", again := status(conn()))
+sys.exit(0 if over.startswith("HTTP/1.1 503") and again.startswith("HTTP/1.1 200") else 1)
+PY
+}
+step conns
 
 WHAT="SIGTERM: hostd stops within 5 s with status 0 and removes its socket"
 step eval 'stop_bounded "$pid" && wait "$pid"; st=$?; pid=; [ $st -eq 0 ] && [ ! -e "$t/hostd.sock" ]'

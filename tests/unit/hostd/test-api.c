@@ -1,10 +1,12 @@
 /* hostd's API without the network (packages/hostd/api.h): routes and roles, the PATCH body's
  * checks (all or nothing, the field named), Basic credentials and the host's facts. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "server.h"
 #include "tap.h"
 
 static void test_routes(void)
@@ -165,27 +167,61 @@ static void test_bodies(void)
 	   "arg: %%-decoded; NUL, bad escapes, too long refused");
 }
 
-static bool head(const char *text, struct api_head *h)
+/* What srv_parse_buffer() gives a handler, kept for the checks. */
+struct seen {
+	int n;
+	char method[16], path[256], query[64], auth[64], body[64];
+	long long length;
+	bool over;
+};
+
+static void each(struct sreq *r, void *arg)
 {
-	return api_head_parse(text, strlen(text), h);
+	struct seen *s = arg;
+	size_t len;
+	const char *b = sreq_body(r, &len, &s->over), *q = sreq_query(r), *a = sreq_header(r, "authorization");
+
+	s->n++;
+	snprintf(s->method, sizeof(s->method), "%s", sreq_method(r));
+	snprintf(s->path, sizeof(s->path), "%s", sreq_path(r));
+	snprintf(s->query, sizeof(s->query), "%s", q ? q : "(none)");
+	snprintf(s->auth, sizeof(s->auth), "%s", a ? a : "(none)");
+	snprintf(s->body, sizeof(s->body), "%.*s", (int)len, b);
+	s->length = sreq_length(r);
+}
+
+static int parse(const char *text, size_t max, struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	return srv_parse_buffer(text, strlen(text), max, each, s);
 }
 
 static void test_head(void)
 {
-	struct api_head h;
-	const char *put = "PUT /api/datastore/a%20b?x=1 HTTP/1.1\r\nHost: h\r\ncontent-length:  1234 \r\n"
-			  "Expect: 100-continue\r\nAuthorization: Basic YTpi\r\n\r\n";
-	const char *chunked = "POST /api/banks/stage HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+	struct seen s;
+	const char *put = "PUT /api/datastore/a%20b?x=1 HTTP/1.1\r\nHost: h\r\ncontent-length:  5 \r\n"
+			  "Expect: 100-continue\r\nAuthorization: Basic YTpi\r\n\r\nhello";
+	const char *chunked = "POST /api/banks/stage HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nGET /api/health HTTP/1.1\r\n\r\n";
+	char big[SRV_HEAD_MAX + 64];
 
-	ok(api_head_parse(put, strlen(put), &h) && strcmp(h.method, "PUT") == 0 && strcmp(h.path, "/api/datastore/a%20b") == 0 &&
-		   h.length == 1234 && h.expect_continue && !h.chunked && strcmp(h.authorization, "Basic YTpi") == 0,
-	   "head: method, path without the query, Content-Length, Expect, Authorization");
-	ok(api_head_parse(chunked, strlen(chunked), &h) && h.chunked && h.length == -1, "head: chunked, no length");
-	ok(!head("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h) &&
-		   !head("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", &h) &&
-		   !head("GET /\r\n\r\n", &h) && !head("GET x HTTP/1.1\r\n\r\n", &h) &&
-		   !head("GET / HTTP/1.1\r\nno colon\r\n\r\n", &h),
-	   "head: two lengths, a negative one, no version, a relative target, a line without ':' refused");
+	ok(parse(put, 1024, &s) == 1 && strcmp(s.method, "PUT") == 0 && strcmp(s.path, "/api/datastore/a%20b") == 0 &&
+		   strcmp(s.query, "x=1") == 0 && s.length == 5 && strcmp(s.auth, "Basic YTpi") == 0 &&
+		   strcmp(s.body, "hello") == 0,
+	   "server: method, path without the query, the query, Content-Length, a header by any case, the body");
+	ok(parse(chunked, 1024, &s) == 2 && strcmp(s.path, "/api/health") == 0 && s.length == -1,
+	   "server: a chunked body, then a second request on the same stream");
+	ok(parse(chunked, 1024, &s) == 2 && parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 4, &s) == 1 && s.over &&
+		   !s.body[0],
+	   "server: a body over the limit is dropped and said");
+	ok(parse("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 16, &s) == -1 &&
+		   parse("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 16, &s) == -1 &&
+		   parse("GET / HTTP/1.1\r\nno colon\r\n\r\n", 16, &s) == -1 && parse("BREW / HTTP/1.1\r\n\r\n", 16, &s) == -1,
+	   "server: two lengths, a negative one, a line without ':', an unknown method refused");
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	memcpy(big + sizeof(big) - 5, "\r\n\r\n", 5);
+	ok(parse(big, 16, &s) == -1 && s.n == 0, "server: a head over SRV_HEAD_MAX refused");
 }
 
 static bool ds(const char *path, const char *parent, const char *base, bool folder)
