@@ -22,9 +22,9 @@ CPPFLAGS = -Ilib -Ibootbank -Iimage -Isigning -Ibuilder -Ialtbootbank -Ipackages
 LIBS     = -larchive -lcrypto -lblkid -lcrypt
 # hostcfg's: libarchive for the state archive, zlib to check its gzip stream whole, libxcrypt.
 HOSTCFG_LIBS = -larchive -lz -lcrypt
-# hostd's: libevent's bufferevents on OpenSSL, jansson for JSON (recipes/runtime carries them
+# hostd's: libevent's event loop, OpenSSL for TLS, jansson for JSON (recipes/runtime carries them
 # shared), Debian's http-parser linked in (packages/hostd/server.h says why not evhttp).
-HOSTD_LIBS   = -Wl,-Bstatic -lhttp_parser -Wl,-Bdynamic -levent_openssl -levent_core -ljansson -lssl -lcrypto
+HOSTD_LIBS   = -Wl,-Bstatic -lhttp_parser -Wl,-Bdynamic -levent_core -ljansson -lssl -lcrypto
 # hostctl's: OpenSSL for TLS, jansson for JSON (both in recipes/runtime).
 HOSTCTL_LIBS = -ljansson -lssl -lcrypto
 
@@ -78,7 +78,7 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 HOSTD_API     = packages/hostd/api.c
 # VMs (packages/hostd/vms.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
 HOSTD_VMDEF   = packages/hostd/vmdef.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/server.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/server.c packages/hostd/facts.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
                 packages/hostd/datastore.c lib/run.c packages/hostd/cert.c packages/hostd/vms.c \
                 $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c packages/auth/cache.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)

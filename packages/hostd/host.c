@@ -14,6 +14,7 @@
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cert.h"
@@ -128,27 +129,44 @@ static json_t *disk(const char *dir, const char *name)
 	return o;
 }
 
+/* The CPUs online: sysconf() reads /sys each time; counted once a second at most. */
+static long cpus_online(void)
+{
+	static long n;
+	static time_t at;
+	time_t now = time(NULL);
+
+	if (!n || now != at)
+		n = sysconf(_SC_NPROCESSORS_ONLN), at = now;
+	return n;
+}
+
 void get_host(struct call *c)
 {
-	struct hc_config cf = {0};
+	struct diag d;
+	const struct hc_config *cf = conf_get(c->hd, &d);
 	struct sysinfo si;
-	char *net = host_path(&c->hd->h, "sys/class/net"), *block = host_path(&c->hd->h, "sys/block");
+	char *net, *block;
 	json_t *o;
+	struct api_error e;
 
-	if (conf_load(c->hd, &cf, c->req) == 0) {
-		o = facts(c->hd);
-		json_object_del(o, "status");
-		sysinfo(&si);
-		json_object_set_new(o, "hostname", json_string(cf.val[HC_HOSTNAME]));
-		json_object_set_new(o, "uptime", json_integer(si.uptime));
-		json_object_set_new(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-		json_object_set_new(o, "memory", json_integer((json_int_t)si.totalram * si.mem_unit));
-		json_object_set_new(o, "nics", each_entry(net, not_nic, nic));
-		json_object_set_new(o, "disks", each_entry(block, not_disk, disk));
-		hc_free(&cf);
-		reply(c->req, 200, o);
+	if (!cf) {
+		logf_(c->hd, LOG_ERR, "%s", d.msg);
+		error_set(&e, 500, "the configuration cannot be read; see the host's log");
+		return reply_error(c->req, &e);
 	}
+	net = host_path(&c->hd->h, "sys/class/net"), block = host_path(&c->hd->h, "sys/block");
+	o = facts(c->hd);
+	json_object_del(o, "status");
+	sysinfo(&si);
+	json_object_set_new(o, "hostname", json_string(cf->val[HC_HOSTNAME]));
+	json_object_set_new(o, "uptime", json_integer(si.uptime));
+	json_object_set_new(o, "cpus", json_integer(cpus_online()));
+	json_object_set_new(o, "memory", json_integer((json_int_t)si.totalram * si.mem_unit));
+	json_object_set_new(o, "nics", each_entry(net, not_nic, nic));
+	json_object_set_new(o, "disks", each_entry(block, not_disk, disk));
 	free(net), free(block);
+	reply(c->req, 200, o);
 }
 
 /* What a power call does once its reply is sent. */

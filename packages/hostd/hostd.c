@@ -140,19 +140,18 @@ static int auth_refused(const struct hostd *hd, const struct caller *who, enum a
 /* The role of an authenticated user, from the model. */
 static int role_of(struct hostd *hd, struct caller *who, struct api_error *e)
 {
-	struct hc_config c = {0};
-	struct hc_user *u;
 	struct diag d;
-	int r = 0;
+	const struct hc_config *c = conf_get(hd, &d);
+	const struct hc_user *u;
 
-	if (host_conf_load(&hd->h, &c, &d) < 0)
+	if (!c) {
+		logf_(hd, LOG_ERR, "%s", d.msg);
 		return error_set(e, 500, "the configuration cannot be read; see the host's log");
-	if ((u = hc_user_find(&c, who->user)))
-		who->role = u->role;
-	else
-		r = error_set(e, 403, "the user has no role on this host");
-	hc_free(&c);
-	return r;
+	}
+	if (!(u = hc_user_find((struct hc_config *)c, who->user)))
+		return error_set(e, 403, "the user has no role on this host");
+	who->role = u->role;
+	return 0;
 }
 
 static int authenticate(struct hostd *hd, bool local, int fd, const char *hdr, struct caller *who, struct api_error *e)
@@ -187,48 +186,9 @@ int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum a
 	return error_set(e, 403, "the user's role may not make this call; an administrator may");
 }
 
-/* A file under the root, or "" when it cannot be read; owned by the caller. */
-char *root_file(const struct hostd *hd, const char *rel)
-{
-	char *path = host_path(&hd->h, rel), *data = NULL;
-	size_t len;
-
-	if (util_read_file(path, &data, &len) < 0)
-		data = xstrdup("");
-	free(path);
-	return data;
-}
-
-json_t *facts(const struct hostd *hd)
-{
-	char *health = root_file(hd, "run/health"), *osr = root_file(hd, "etc/os-release"),
-	     *cmdline = root_file(hd, "proc/cmdline"), *version = api_os_version(osr);
-	json_t *o = json_pack("{s:s, s:s, s:s}", "status", api_health_status(health), "version", version, "bank",
-			      api_bank(cmdline));
-
-	free(health);
-	free(osr);
-	free(cmdline);
-	free(version);
-	return o;
-}
-
 void get_health(struct call *c)
 {
 	reply(c->req, 200, facts(c->hd));
-}
-
-int conf_load(struct hostd *hd, struct hc_config *c, struct sreq *req)
-{
-	struct diag d;
-	struct api_error e;
-
-	if (host_conf_load(&hd->h, c, &d) == 0)
-		return 0;
-	logf_(hd, LOG_ERR, "%s", d.msg);
-	error_set(&e, 500, "the configuration cannot be read; see the host's log");
-	reply_error(req, &e);
-	return -1;
 }
 
 void get_config(struct call *c)
@@ -297,21 +257,6 @@ static void (*const handlers[API_NCALLS])(struct call *) = {
 #undef ROUTE
 };
 
-void peer_of(int fd, bool local, char *out, size_t size)
-{
-	struct sockaddr_storage sa;
-	socklen_t n = sizeof(sa);
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (local) {
-		snprintf(out, size, "the local socket");
-		return;
-	}
-	if (getpeername(fd, (struct sockaddr *)&sa, &n) == 0)
-		getnameinfo((struct sockaddr *)&sa, n, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
-	snprintf(out, size, "%s", strncmp(addr, "::ffff:", 7) == 0 ? addr + 7 : addr);
-}
-
 /* A request between its head and its answer: who called, the route, and for an upload where its
  * body goes (struct spool: a file on the datastore, or bankctl's stdin). */
 struct job {
@@ -368,7 +313,7 @@ static void on_head(struct sreq *r, void *arg)
 	bool local = sreq_local(r);
 
 	*j = (struct job){.who = {.role = HC_READ_ONLY}, .sp = {.fd = -1, .out = -1}};
-	peer_of(sreq_fd(r), local, j->who.peer, sizeof(j->who.peer));
+	snprintf(j->who.peer, sizeof(j->who.peer), "%s", sreq_peer(r));
 	j->rt = api_route(api_method_find(sreq_method(r)), path);
 	j->vm = vm_path_is_ours(path);
 	if (j->vm)
@@ -438,6 +383,8 @@ static SSL_CTX *tls_context(const struct hostd *hd)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
+	if (ctx) /* a TLS record read with one read(), not its header and then its body */
+		SSL_CTX_set_read_ahead(ctx, 1);
 	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) &&
 	    SSL_CTX_use_certificate_chain_file(ctx, hd->cert) == 1 &&
 	    SSL_CTX_use_PrivateKey_file(ctx, hd->key, SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(ctx) == 1)
@@ -612,6 +559,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = serve(&hd);
+	facts_free(&hd);
 	free(hd.socket), free(hd.cert), free(hd.key), free(hd.datastore), free(hd.spool);
 	free((char *)hd.auth.shadow), free((char *)hd.auth.faillock);
 	return r;

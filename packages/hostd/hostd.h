@@ -28,6 +28,7 @@ struct hostd {
 	struct srv *srv;           /* the HTTPS and UNIX socket listeners and their connections */
 	SSL_CTX *ctx;              /* for new TLS connections; tls_reload() replaces it */
 	struct vms *vms;           /* the VMs (vms.c), while serving */
+	struct facts *facts;       /* what facts.c keeps of the host's files */
 };
 
 /* Connections at once (HTTPS and the UNIX socket together); more are answered 503. */
@@ -79,8 +80,6 @@ int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum a
 void cert_follow(struct hostd *hd, const char *old, const char *name);
 /* A new SSL_CTX from hd->cert and hd->key for the connections to come. 0 or -1 (kept). */
 int tls_reload(struct hostd *hd);
-/* The peer's address for the log. */
-void peer_of(int fd, bool local, char *out, size_t size);
 
 /* POST /api/banks/stage's sink: bankctl stage - started with its stdin a pipe (sp->fd, non-blocking)
  * and its output a memfd (sp->out). 0, or -1 with e. */
@@ -101,11 +100,15 @@ void logf_(const struct hostd *hd, int prio, const char *fmt, ...) __attribute__
 void audit(const struct call *c, const char *what, const struct api_error *e);
 /* Reply e to a change, audited. */
 void refuse(const struct call *c, const char *what, const struct api_error *e);
+/* What hostd reads of the host (facts.c), read again only when its file changed. */
 /* {"status", "version", "bank"} of the host. New reference. */
-json_t *facts(const struct hostd *hd);
+json_t *facts(struct hostd *hd);
 /* A file under the root, or "" when it cannot be read; owned by the caller. */
-char *root_file(const struct hostd *hd, const char *rel);
-/* The configuration, or a 500 replied (then -1). */
+char *root_file(struct hostd *hd, const char *rel);
+/* The configuration: hostd's copy, valid until the next call; NULL with d when it cannot be read. */
+const struct hc_config *conf_get(struct hostd *hd, struct diag *d);
+/* A copy of the configuration into cf (hc_free it), or a 500 replied (then -1). */
 int conf_load(struct hostd *hd, struct hc_config *cf, struct sreq *req);
+void facts_free(struct hostd *hd);
 
 #endif

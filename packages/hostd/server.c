@@ -8,11 +8,11 @@
 #include "server.h"
 
 #include <errno.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <http_parser.h>
 #include <limits.h>
+#include <openssl/err.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -52,9 +52,12 @@ struct sreq {
 struct conn {
 	struct srv *s;
 	struct conn *prev, *next;
-	struct bufferevent *bev;
 	int fd;
+	SSL *ssl;                 /* NULL on the UNIX socket */
+	struct event *rev, *wev;  /* readable (always, but while held), writable (while output waits) */
+	struct evbuffer *in, *out;
 	bool local, refused;
+	char peer[64]; /* the client's address, for the log */
 	http_parser p;
 	struct sreq r;
 	struct evbuffer *pending; /* body bytes the sink has not taken yet */
@@ -62,9 +65,12 @@ struct conn {
 	int file;                 /* a file answer being sent, and what is left of it */
 	off_t file_left;
 	bool headed;  /* head() called, request() not yet: abort() owed if the connection ends */
-	bool busy;    /* the request is whole: no more reading until it is answered */
-	bool feeding; /* inside conn_feed() */
+	bool busy;    /* the request is whole: no more parsing until it is answered */
+	bool feeding; /* inside conn_continue() */
 	bool closing; /* close once the output has left */
+	bool held;    /* not reading: the sink is full, or enough waits unparsed */
+	bool failed;  /* the socket failed or the client left: free at the end of the callback */
+	bool write_waits_read, read_waits_write; /* TLS wants the other direction first */
 };
 
 struct srv {
@@ -182,7 +188,7 @@ static int on_head(http_parser *p)
 	if (!r->answered && r->body_expected) {
 		const char *expect = sreq_header(r, "Expect");
 		if (expect && strcasecmp(expect, "100-continue") == 0)
-			bufferevent_write(r->c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			evbuffer_add(r->c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	}
 	return 0;
 }
@@ -260,6 +266,11 @@ int sreq_fd(const struct sreq *r)
 	return r->c ? r->c->fd : -1;
 }
 
+const char *sreq_peer(const struct sreq *r)
+{
+	return r->c ? r->c->peer : "";
+}
+
 bool sreq_local(const struct sreq *r)
 {
 	return r->c && r->c->local;
@@ -313,8 +324,41 @@ void sreq_add_header(struct sreq *r, const char *name, const char *value)
 
 /* ---- the sink ---- */
 
-static void sink_ready(evutil_socket_t fd, short what, void *arg);
-static bool conn_settle(struct conn *c);
+static void conn_after(struct conn *c);
+static void conn_continue(struct conn *c);
+
+/* Reading stops (the sink is full, or enough is waiting unparsed) or starts again. */
+static void conn_hold(struct conn *c, bool hold)
+{
+	struct timeval idle = {IDLE_S, 0};
+
+	if (hold == c->held)
+		return;
+	c->held = hold;
+	if (hold)
+		event_del(c->rev);
+	else
+		event_add(c->rev, &idle);
+}
+
+static void sink_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int n = evbuffer_write(c->pending, fd);
+
+	(void)what;
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		c->r.sink_err = errno;
+		evbuffer_drain(c->pending, evbuffer_get_length(c->pending));
+	}
+	if (evbuffer_get_length(c->pending) == 0) {
+		event_free(c->sink_ev);
+		c->sink_ev = NULL;
+		conn_hold(c, false);
+		conn_continue(c);
+	}
+	conn_after(c);
+}
 
 /* len bytes for the sink: written, or kept while the sink is full (the connection then stops
  * reading until sink_ready() has written them). */
@@ -333,7 +377,7 @@ static void sink_put(struct sreq *r, const char *at, size_t len)
 			continue;
 		if (n < 0 && errno == EAGAIN && c) {
 			evbuffer_add(c->pending, at, len);
-			bufferevent_disable(c->bev, EV_READ);
+			conn_hold(c, true);
 			c->sink_ev = event_new(c->s->base, r->sink, EV_WRITE | EV_PERSIST, sink_ready, c);
 			event_add(c->sink_ev, NULL);
 			return;
@@ -343,25 +387,6 @@ static void sink_put(struct sreq *r, const char *at, size_t len)
 		else
 			at += n, len -= (size_t)n;
 	}
-}
-
-static void sink_ready(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	int n = evbuffer_write(c->pending, fd);
-
-	(void)what;
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		c->r.sink_err = errno;
-		evbuffer_drain(c->pending, evbuffer_get_length(c->pending));
-	}
-	if (evbuffer_get_length(c->pending) == 0) {
-		event_free(c->sink_ev);
-		c->sink_ev = NULL;
-		bufferevent_enable(c->bev, EV_READ);
-		conn_continue(c);
-	}
-	conn_settle(c);
 }
 
 /* ---- answers ---- */
@@ -394,7 +419,7 @@ static struct evbuffer *answer_head(struct sreq *r, int status, const char *type
 static void answer_send(struct sreq *r, struct evbuffer *o)
 {
 	if (r->c)
-		bufferevent_write_buffer(r->c->bev, o);
+		evbuffer_add_buffer(r->c->out, o);
 	evbuffer_free(o);
 	if (r->c && r->complete && r->c->file < 0)
 		request_done(r->c);
@@ -425,22 +450,18 @@ void sreq_reply_buffer(struct sreq *r, int status, const char *type, struct evbu
 	answer_send(r, o);
 }
 
+/* A piece of the file answer into the output; the answer done at its end. */
 static void file_more(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int n;
+	int n = evbuffer_read(c->out, c->file, c->file_left < PIECE ? (int)c->file_left : PIECE);
 
-	while (c->file_left > 0 && evbuffer_get_length(out) < PIECE) {
-		n = evbuffer_read(out, c->file, c->file_left < PIECE ? (int)c->file_left : PIECE);
-		if (n <= 0) { /* the file shrank or cannot be read: the answer cannot be whole */
-			close(c->file);
-			c->file = -1;
-			c->closing = true;
-			return;
-		}
-		c->file_left -= n;
+	if (n <= 0) { /* the file shrank or cannot be read: the answer cannot be whole */
+		close(c->file);
+		c->file = -1;
+		c->closing = true;
+		return;
 	}
-	if (c->file_left > 0)
+	if ((c->file_left -= n) > 0)
 		return;
 	close(c->file);
 	c->file = -1;
@@ -456,14 +477,77 @@ void sreq_reply_fd(struct sreq *r, int status, const char *type, int fd, off_t s
 		return;
 	}
 	o = answer_head(r, status, type, (long long)size, 0);
-	bufferevent_write_buffer(r->c->bev, o);
+	evbuffer_add_buffer(r->c->out, o);
 	evbuffer_free(o);
 	r->c->file = fd;
 	r->c->file_left = size;
-	file_more(r->c);
+	if (size == 0)
+		close(fd), r->c->file = -1, request_done(r->c);
 }
 
-/* ---- connections ---- */
+/* ---- the socket: TLS or plain, read and written here, never through a bufferevent (whose
+ * deferred writes cost a round of the event loop and four epoll_ctl() calls per answer) ---- */
+
+/* What the socket has, into c->in. false when the client left or the connection failed. */
+static bool conn_fill(struct conn *c)
+{
+	struct evbuffer_iovec v;
+	int n, e;
+
+	for (int round = 0; round < 8; round++) {
+		if (evbuffer_reserve_space(c->in, 16384, &v, 1) < 1)
+			return false;
+		if (c->ssl) {
+			ERR_clear_error();
+			if ((n = SSL_read(c->ssl, v.iov_base, 16384)) <= 0) {
+				e = SSL_get_error(c->ssl, n);
+				if (e == SSL_ERROR_WANT_WRITE)
+					c->read_waits_write = true, event_add(c->wev, NULL);
+				return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+			}
+		} else if ((n = (int)read(c->fd, v.iov_base, 16384)) <= 0) {
+			return n < 0 && (errno == EAGAIN || errno == EINTR);
+		}
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(c->in, &v, 1);
+		if (n < 16384 && (!c->ssl || !SSL_has_pending(c->ssl)))
+			return true; /* all there was: no read() to hear EAGAIN */
+	}
+	return true;
+}
+
+/* c->out to the socket until it is full (then the write event waits). false when it failed. */
+static bool conn_flush(struct conn *c)
+{
+	struct timeval idle = {IDLE_S, 0};
+	struct evbuffer_iovec v;
+	int n, e;
+
+	while (evbuffer_peek(c->out, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		size_t len = v.iov_len < 1 << 30 ? v.iov_len : 1 << 30;
+		if (c->ssl) {
+			ERR_clear_error();
+			if ((n = SSL_write(c->ssl, v.iov_base, (int)len)) <= 0) {
+				e = SSL_get_error(c->ssl, n);
+				if (e == SSL_ERROR_WANT_READ)
+					c->write_waits_read = true;
+				else if (e == SSL_ERROR_WANT_WRITE)
+					event_add(c->wev, &idle);
+				return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+			}
+		} else if ((n = (int)write(c->fd, v.iov_base, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				event_add(c->wev, &idle);
+			return errno == EAGAIN;
+		}
+		evbuffer_drain(c->out, (size_t)n);
+	}
+	if (!c->read_waits_write)
+		event_del(c->wev);
+	return true;
+}
 
 static void conn_free(struct conn *c)
 {
@@ -475,7 +559,14 @@ static void conn_free(struct conn *c)
 		close(c->file);
 	if (c->sink_ev)
 		event_free(c->sink_ev);
-	bufferevent_free(c->bev); /* closes the socket (and frees the SSL) */
+	event_free(c->rev), event_free(c->wev);
+	if (c->ssl) {
+		if (!c->failed)
+			SSL_shutdown(c->ssl); /* close_notify, not waited for */
+		SSL_free(c->ssl);
+	}
+	close(c->fd);
+	evbuffer_free(c->in), evbuffer_free(c->out);
 	evbuffer_free(c->r.body), evbuffer_free(c->r.out), evbuffer_free(c->pending);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -490,38 +581,41 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* Whether c is done with (then freed): it is closing and its output has left. Called last by
- * every libevent callback of the connection, never from deeper. */
-static bool conn_settle(struct conn *c)
+/* The last thing every callback of c does, and only they: the answers written (a file answer
+ * topped up as the socket takes it), and c freed when it failed or is done. */
+static void conn_after(struct conn *c)
 {
-	if (!c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-		return false;
-	conn_free(c);
-	return true;
+	if (!c->failed && !conn_flush(c))
+		c->failed = true;
+	while (!c->failed && c->file >= 0 && evbuffer_get_length(c->out) == 0) {
+		file_more(c);
+		if (!conn_flush(c))
+			c->failed = true;
+	}
+	if (c->failed || (c->closing && evbuffer_get_length(c->out) == 0))
+		conn_free(c);
 }
 
 /* The answer is out (or queued): next request, or close. */
 static void request_done(struct conn *c)
 {
 	if (!c->r.keep_alive || c->r.early) {
-		c->closing = true;
-		bufferevent_disable(c->bev, EV_READ);
+		c->closing = true; /* what still comes is read and dropped (TLS may need it) */
 		return;
 	}
 	c->busy = false;
 	c->r.complete = false;
 	http_parser_pause(&c->p, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	if (!c->sink_ev)
+		conn_hold(c, false);
 	if (!c->feeding)
 		conn_continue(c);
 }
 
-/* The request is whole: to its handler (no reading meanwhile, so no idle timeout while a long
- * answer is sent). */
+/* The request is whole: to its handler. */
 static void dispatch(struct conn *c)
 {
 	c->busy = true;
-	bufferevent_disable(c->bev, EV_READ);
 	if (c->r.answered) { /* from head(): a body was dropped */
 		request_done(c);
 		return;
@@ -548,13 +642,11 @@ static void refuse_bad(struct conn *c)
 		r->head_too_big ? sreq_reply(r, 431, "application/json", big, sizeof(big) - 1)
 				: sreq_reply(r, 400, "application/json", bad, sizeof(bad) - 1);
 	c->closing = true;
-	bufferevent_disable(c->bev, EV_READ);
 }
 
 /* Parse what has arrived, one request at a time. */
 static void conn_continue(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer_iovec v;
 	size_t n;
 
@@ -564,94 +656,132 @@ static void conn_continue(struct conn *c)
 			dispatch(c);
 			continue;
 		}
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		if (evbuffer_peek(c->in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		n = http_parser_execute(&c->p, &settings, v.iov_base, v.iov_len);
-		evbuffer_drain(in, n);
+		evbuffer_drain(c->in, n);
 		if (HTTP_PARSER_ERRNO(&c->p) != HPE_OK && HTTP_PARSER_ERRNO(&c->p) != HPE_PAUSED)
 			refuse_bad(c);
 	}
 	c->feeding = false;
+	if (c->busy && evbuffer_get_length(c->in) > SRV_HEAD_MAX * 4)
+		conn_hold(c, true); /* pipelined requests enough: the rest waits in the socket */
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Whether c has nothing in flight (the idle timeout then closes it). */
+static bool conn_idle(const struct conn *c)
+{
+	return !c->busy && !c->sink_ev && c->file < 0 && evbuffer_get_length(c->out) == 0;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
-	if (c->refused) {
-		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		c->failed = conn_idle(c);
+		return conn_after(c);
+	}
+	if (c->write_waits_read) {
+		c->write_waits_read = false;
+		if (!conn_flush(c))
+			c->failed = true;
+	}
+	if (!c->failed && !c->held && !conn_fill(c))
+		c->failed = true;
+	if (c->refused || c->closing)
+		evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	else if (!c->failed)
+		conn_continue(c);
+	conn_after(c);
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) { /* the client took nothing for IDLE_S */
+		c->failed = true;
+		return conn_after(c);
+	}
+	if (c->read_waits_write) {
+		c->read_waits_write = false;
+		if (!conn_fill(c))
+			c->failed = true;
+		else if (!c->refused)
+			conn_continue(c);
+	}
+	conn_after(c);
+}
+
+/* The numeric address of sa ("the local socket" for a UNIX one), IPv4-mapped ones as IPv4. */
+static void peer_name(const struct sockaddr *sa, int len, char *out, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_UNIX) {
+		snprintf(out, size, "the local socket");
 		return;
 	}
-	conn_continue(c);
-	conn_settle(c);
+	getnameinfo(sa, (socklen_t)len, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+	snprintf(out, size, "%s", strncmp(addr, "::ffff:", 7) == 0 ? addr + 7 : addr);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static struct conn *conn_new(struct srv *s, int fd, SSL_CTX *ctx, bool refused)
 {
-	struct conn *c = arg;
-
-	(void)bev;
-	if (c->file >= 0)
-		file_more(c);
-	conn_settle(c);
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_free(arg);
-}
-
-static void conn_new(struct srv *s, int fd, SSL_CTX *ctx, bool refused)
-{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 71\r\nConnection: close\r\n\r\n"
+				   "{\"error\": \"too many connections to hostd; close some and try again\"}\n";
 	struct conn *c = xmalloc(sizeof(*c));
 	struct timeval idle = {IDLE_S, 0};
 	int one = 1;
 
 	*c = (struct conn){.s = s, .fd = fd, .local = ctx == NULL, .refused = refused, .file = -1, .next = s->conns};
-	c->bev = ctx ? bufferevent_openssl_socket_new(s->base, fd, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING,
-						      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
-		     : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (ctx && (c->ssl = SSL_new(ctx))) {
+		SSL_set_fd(c->ssl, fd);
+		SSL_set_accept_state(c->ssl);
+		SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	c->in = evbuffer_new(), c->out = evbuffer_new();
 	c->r.c = c;
 	c->r.body = evbuffer_new(), c->r.out = evbuffer_new(), c->pending = evbuffer_new();
 	c->r.body_max = 1024 * 1024;
 	c->r.sink = -1;
 	c->p.data = &c->r;
 	http_parser_init(&c->p, HTTP_REQUEST);
+	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+	event_add(c->rev, &idle);
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
 	*(refused ? &s->refusing : &s->n) += 1;
-	if (ctx)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->failed = ctx && !c->ssl;
 	if (refused) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-					   "Content-Length: 71\r\nConnection: close\r\n\r\n"
-					   "{\"error\": \"too many connections to hostd; close some and try again\"}\n";
-		bufferevent_write(c->bev, busy, sizeof(busy) - 1);
+		evbuffer_add(c->out, busy, sizeof(busy) - 1);
 		c->closing = true;
 	}
+	return c;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
 	struct srv *s = arg;
+	struct conn *c;
 	int i;
 
-	(void)sa, (void)len;
 	for (i = 0; i < s->nls && s->ls[i] != l; i++)
 		;
-	if (s->n < s->max)
-		conn_new(s, fd, s->ctx[i] ? *s->ctx[i] : NULL, false);
-	else if (s->refusing < REFUSED_MAX)
-		conn_new(s, fd, s->ctx[i] ? *s->ctx[i] : NULL, true);
-	else
+	if (s->n >= s->max && s->refusing >= REFUSED_MAX) {
 		close(fd);
+		return;
+	}
+	c = conn_new(s, fd, s->ctx[i] ? *s->ctx[i] : NULL, s->n >= s->max);
+	peer_name(sa, len, c->peer, sizeof(c->peer));
+	conn_after(c);
 }
 
 static int listen_on(struct srv *s, int fd, SSL_CTX *const *ctx)

@@ -1,6 +1,5 @@
-/* hostd's HTTP/1.1 server (server.c): connections on libevent bufferevents (TLS through
- * bufferevent_openssl on the network, plain on the local UNIX socket), requests read by Debian's
- * http-parser, the body of each request either kept in memory (bounded) or written as it arrives to
+/* hostd's HTTP/1.1 server (server.c): connections on libevent's event loop (TLS with OpenSSL on
+ * the network, plain on the local UNIX socket), requests read by Debian's http-parser, the body of each request either kept in memory (bounded) or written as it arrives to
  * a file or pipe its head named (a sink), answers written whole in one TLS record where they fit.
  *
  * Why not libevent's evhttp: version 2.1 (Debian 12) reads a request's whole body into memory before
@@ -58,6 +57,7 @@ const char *sreq_header(const struct sreq *r, const char *name); /* NULL when ab
 long long sreq_length(const struct sreq *r);       /* Content-Length, or -1 (none or chunked) */
 int sreq_fd(const struct sreq *r);
 bool sreq_local(const struct sreq *r);
+const char *sreq_peer(const struct sreq *r);       /* the client's address, "the local socket" */
 void sreq_set_data(struct sreq *r, void *data);
 void *sreq_data(const struct sreq *r);
 
