@@ -262,7 +262,6 @@ static void (*const handlers[API_NCALLS])(struct call *) = {
 struct job {
 	struct caller who;
 	struct api_route rt;
-	bool vm;     /* under /api/vms: vms.c answers */
 	bool upload; /* sp set up by upload_begin() */
 	struct spool sp;
 };
@@ -315,10 +314,7 @@ static void on_head(struct sreq *r, void *arg)
 	*j = (struct job){.who = {.role = HC_READ_ONLY}, .sp = {.fd = -1, .out = -1}};
 	snprintf(j->who.peer, sizeof(j->who.peer), "%s", sreq_peer(r));
 	j->rt = api_route(api_method_find(sreq_method(r)), path);
-	j->vm = vm_path_is_ours(path);
-	if (j->vm)
-		authenticate(hd, local, sreq_fd(r), authorization(r), &j->who, &e);
-	else if (j->rt.status == 405)
+	if (j->rt.status == 405)
 		sreq_add_header(r, "Allow", j->rt.allow), error_set(&e, 405, "method not allowed on this path");
 	else if (j->rt.status)
 		error_set(&e, j->rt.status, "no such path; docs/api.md lists the calls");
@@ -346,9 +342,7 @@ static void on_request(struct sreq *r, void *arg)
 	bool over;
 
 	c.body = sreq_body(r, &c.len, &over);
-	if (j->vm)
-		vms_request(hd->vms, r, sreq_path(r), j->who.user, j->who.role, j->who.peer);
-	else if (over)
+	if (over)
 		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
 	else if (j->rt.arg && !api_arg_decode(j->rt.arg, j->rt.arglen, name, sizeof(name)))
 		error_field(&e, "path", "a bad %-escape, a NUL or too long a name in the path");

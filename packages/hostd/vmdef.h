@@ -57,14 +57,4 @@ void vm_argv_free(char **argv);
 unsigned long long vm_memory_max(const struct vm_def *d);
 void vm_cpu_max(const struct vm_def *d, char *out, size_t size);
 
-/* The calls under /api/vms (docs/api.md). */
-enum vm_call { VM_LIST, VM_CREATE, VM_GET, VM_PATCH, VM_DELETE, VM_POWER_ON, VM_POWER_OFF, VM_RESET, VM_CONSOLE };
-/* Whether path is /api/vms or under it. */
-bool vm_path_is_ours(const char *path);
-/* The call of method ("GET", "POST", ...) and path, with the VM's name in name; or 404 (no such
- * path, or a bad name), or 405 with *allow the methods the path takes. */
-int vm_route(const char *method, const char *path, enum vm_call *call, char *name, size_t nsize, const char **allow);
-/* Roles: every one reads; an operator also powers VMs on and off; an administrator does all. */
-bool vm_call_allowed(enum vm_call c, enum hc_role r);
-
 #endif

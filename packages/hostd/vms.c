@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "hostd.h"
 #include "reply.h"
 #include "sysfile.h"
 #include "util.h"
@@ -517,19 +518,10 @@ static json_t *list_json(const struct vms *v)
 	return a;
 }
 
-static int body(struct sreq *req, const char **text, size_t *len)
-{
-	*text = sreq_body(req, len, NULL);
-	return 0;
-}
-
-static int create(struct vms *v, struct sreq *req, json_t **out, struct api_error *e)
+static int create(struct vms *v, const char *text, size_t len, json_t **out, struct api_error *e)
 {
 	struct vm_def d, old;
-	const char *text;
-	size_t len;
 
-	body(req, &text, &len);
 	if (vm_def_parse(text, len, NULL, &d, e) < 0)
 		return -1;
 	if (def_load(v, d.name, &old, e) == 0 || e->status != 404)
@@ -542,13 +534,10 @@ static int create(struct vms *v, struct sreq *req, json_t **out, struct api_erro
 	return 201;
 }
 
-static int patch(struct vms *v, struct sreq *req, const char *name, json_t **out, struct api_error *e)
+static int patch(struct vms *v, const char *text, size_t len, const char *name, json_t **out, struct api_error *e)
 {
 	struct vm_def cur, d;
-	const char *text;
-	size_t len;
 
-	body(req, &text, &len);
 	if (def_load(v, name, &cur, e) < 0 || vm_def_parse(text, len, &cur, &d, e) < 0 || def_save(v, &d, e) < 0)
 		return -1;
 	*out = vm_summary(v, &d, true);
@@ -587,33 +576,127 @@ static json_t *state_json(const struct vms *v, const char *name)
 	return o;
 }
 
-static int power(struct vms *v, enum vm_call c, const char *name, json_t **out, struct api_error *e)
+enum power { POWER_ON, POWER_OFF, RESET };
+
+static int power(struct vms *v, enum power c, const char *name, json_t **out, struct api_error *e)
 {
 	struct vm_def d;
 
 	if (def_load(v, name, &d, e) < 0)
 		return -1;
-	if (c == VM_POWER_ON && running(v, name))
+	if (c == POWER_ON && running(v, name))
 		return fail(e, 409, "", "%s is already running", name);
-	if (c != VM_POWER_ON && !running(v, name))
+	if (c != POWER_ON && !running(v, name))
 		return fail(e, 409, "", "%s is not running; power it on", name);
-	if (c != VM_POWER_ON)
+	if (c != POWER_ON)
 		vms_stop(v, name, STOP_MS);
-	if (c != VM_POWER_OFF && vm_start(v, &d, e) < 0)
+	if (c != POWER_OFF && vm_start(v, &d, e) < 0)
 		return -1;
 	*out = state_json(v, name);
 	return 200;
 }
 
-/* The console: console.log.1 (when rotated) and console.log, as text. */
-static void console_reply(struct vms *v, struct sreq *req, const char *name)
+/* ---- the calls (routes.def): the VM's name checked, the answer given, a change audited ---- */
+
+/* c->arg is a VM's name (404 when it cannot be one: it names no file). */
+static int named(const struct call *c, struct api_error *e)
 {
-	struct evbuffer *b = evbuffer_new();
+	return vm_name_valid(c->arg) ? 0 : fail(e, 404, "name", "no VM named %s; GET /api/vms lists them", c->arg);
+}
+
+static void answer(struct call *c, int status, json_t *out, struct api_error *e)
+{
+	if (status > 0 && api_changes(c->id))
+		audit(c, c->arg, NULL);
+	if (status > 0)
+		reply(c->req, status, out);
+	else if (api_changes(c->id))
+		refuse(c, c->arg, e);
+	else
+		reply_error(c->req, e);
+}
+
+void get_vms(struct call *c)
+{
+	reply(c->req, 200, list_json(c->hd->vms));
+}
+
+void post_vm(struct call *c)
+{
+	struct api_error e = {0};
+	json_t *out = NULL;
+	int status = create(c->hd->vms, c->body, c->len, &out, &e);
+
+	answer(c, status, out, &e);
+}
+
+void get_vm(struct call *c)
+{
+	struct api_error e = {0};
+	struct vm_def d;
+
+	if (named(c, &e) < 0 || def_load(c->hd->vms, c->arg, &d, &e) < 0)
+		return answer(c, -1, NULL, &e);
+	answer(c, 200, vm_summary(c->hd->vms, &d, true), &e);
+}
+
+void patch_vm(struct call *c)
+{
+	struct api_error e = {0};
+	json_t *out = NULL;
+	int status = named(c, &e) < 0 ? -1 : patch(c->hd->vms, c->body, c->len, c->arg, &out, &e);
+
+	answer(c, status, out, &e);
+}
+
+void delete_vm_call(struct call *c)
+{
+	struct api_error e = {0};
+	json_t *out = NULL;
+	int status = named(c, &e) < 0 ? -1 : delete_vm(c->hd->vms, c->arg, &out, &e);
+
+	answer(c, status, out, &e);
+}
+
+static void power_call(struct call *c, enum power p)
+{
+	struct api_error e = {0};
+	json_t *out = NULL;
+	int status = named(c, &e) < 0 ? -1 : power(c->hd->vms, p, c->arg, &out, &e);
+
+	answer(c, status, out, &e);
+}
+
+void post_vm_power_on(struct call *c)
+{
+	power_call(c, POWER_ON);
+}
+
+void post_vm_power_off(struct call *c)
+{
+	power_call(c, POWER_OFF);
+}
+
+void post_vm_reset(struct call *c)
+{
+	power_call(c, RESET);
+}
+
+/* The console: console.log.1 (when rotated) and console.log, as text. */
+void get_vm_console(struct call *c)
+{
+	struct vms *v = c->hd->vms;
+	struct api_error e = {0};
+	struct vm_def d;
+	struct evbuffer *b;
 	const char *leaves[] = {"console.log.1", "console.log"};
 	struct stat st;
 
+	if (named(c, &e) < 0 || def_load(v, c->arg, &d, &e) < 0)
+		return answer(c, -1, NULL, &e);
+	b = evbuffer_new();
 	for (size_t i = 0; i < 2; i++) {
-		char *path = vm_file(v, name, leaves[i]);
+		char *path = vm_file(v, c->arg, leaves[i]);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
 			evbuffer_add_file(b, fd, 0, st.st_size); /* takes fd */
@@ -621,68 +704,8 @@ static void console_reply(struct vms *v, struct sreq *req, const char *name)
 			close(fd);
 		free(path);
 	}
-	sreq_reply_buffer(req, 200, "text/plain; charset=utf-8", b);
+	sreq_reply_buffer(c->req, 200, "text/plain; charset=utf-8", b);
 	evbuffer_free(b);
-}
-
-/* A call; the status with *out, or -1 with e. */
-static int vm_call_run(struct vms *v, struct sreq *req, enum vm_call c, const char *name, json_t **out,
-		struct api_error *e)
-{
-	struct vm_def d;
-
-	switch (c) {
-	case VM_LIST:
-		*out = list_json(v);
-		return 200;
-	case VM_CREATE:
-		return create(v, req, out, e);
-	case VM_GET:
-		if (def_load(v, name, &d, e) < 0)
-			return -1;
-		*out = vm_summary(v, &d, true);
-		return 200;
-	case VM_PATCH:
-		return patch(v, req, name, out, e);
-	case VM_DELETE:
-		return delete_vm(v, name, out, e);
-	case VM_CONSOLE:
-		if (def_load(v, name, &d, e) < 0)
-			return -1;
-		console_reply(v, req, name);
-		return 0;
-	default:
-		return power(v, c, name, out, e);
-	}
-}
-
-void vms_request(struct vms *v, struct sreq *req, const char *path, const char *user, enum hc_role r,
-		 const char *peer)
-{
-	const char *method = sreq_method(req), *allow = "";
-	char name[VM_NAME_MAX + 1] = "";
-	struct api_error e = {0};
-	enum vm_call c = VM_LIST;
-	json_t *out = NULL;
-	int status = vm_route(method, path, &c, name, sizeof(name), &allow);
-
-	if (status == 405)
-		sreq_add_header(req, "Allow", allow);
-	if (status)
-		status = fail(&e, status, "", status == 404 ? "no such path; docs/api.md lists the calls" : "method not allowed on this path");
-	else if (!vm_call_allowed(c, r))
-		status = fail(&e, 403, "", "the user's role may not make this call; %s",
-			      c == VM_POWER_ON || c == VM_POWER_OFF || c == VM_RESET ? "an operator may" : "an administrator may");
-	else
-		status = vm_call_run(v, req, c, name, &out, &e);
-	if (c != VM_LIST && c != VM_GET && c != VM_CONSOLE && (status != 404 || name[0]))
-		vlog(v, LOG_NOTICE, "%s (%s) from %s: %s %s: %s (%d%s%s)", user, hc_role_name(r), peer, method, path,
-		     status > 0 ? "done" : "refused", status > 0 ? status : e.status, status < 0 && e.field[0] ? ", field " : "",
-		     status < 0 ? e.field : "");
-	if (status > 0)
-		reply(req, status, out);
-	else if (status < 0 || e.status)
-		reply(req, e.status, api_error_json(&e));
 }
 
 /* ---- setup ---- */

@@ -1,6 +1,6 @@
 /* Virtual machines in hostd (docs/vms.md): definitions on the datastore, each powered-on VM its
  * own vmm process in its own cgroup v2 group, its serial console captured in a bounded file, the
- * calls under /api/vms. hostd.c hands it every request under /api/vms once authenticated. */
+ * calls under /api/vms (routes.def). */
 #ifndef HOSTD_VMS_H
 #define HOSTD_VMS_H
 
@@ -20,8 +20,6 @@ struct vms *vms_new(struct event_base *base, const struct host *h);
 void vms_autostart(struct vms *v);
 /* Stop every running VM (SIGTERM, SIGKILL after 3 s) and free v. */
 void vms_free(struct vms *v);
-/* A request whose path vm_path_is_ours(), from an authenticated user of role r: answered. */
-void vms_request(struct vms *v, struct sreq *req, const char *path, const char *user, enum hc_role r,
-		 const char *peer);
+/* The calls under /api/vms are routes of routes.def, answered in vms.c (hostd.h). */
 
 #endif

@@ -167,6 +167,24 @@ static void test_bodies(void)
 	   "arg: %%-decoded; NUL, bad escapes, too long refused");
 }
 
+static void test_vm_routes(void)
+{
+	struct api_route r = api_route(API_POST, "/api/vms/web1/power-on");
+
+	ok(r.status == 0 && r.call == API_VM_POWER_ON && r.arglen == 4 && !strncmp(r.arg, "web1", 4) &&
+		   api_allowed(API_VM_POWER_ON, HC_OPERATOR) && !api_allowed(API_VM_POWER_ON, HC_READ_ONLY),
+	   "vms: power-on with the name; an operator may, read-only not");
+	r = api_route(API_GET, "/api/vms/web1/power-off");
+	ok(r.status == 405 && strstr(r.allow, "POST"), "vms: GET of power-off: 405, Allow: POST");
+	ok(api_route(API_GET, "/api/vms").call == API_VMS && api_route(API_POST, "/api/vms").call == API_VM_CREATE &&
+		   api_route(API_GET, "/api/vms/a/console").call == API_VM_CONSOLE &&
+		   api_route(API_DELETE, "/api/vms").status == 405 && api_route(API_GET, "/api/vms/a/nothing").status == 404,
+	   "vms: list, create, console; DELETE of the list 405; an unknown action 404");
+	ok(api_allowed(API_VM_GET, HC_READ_ONLY) && !api_allowed(API_VM_CREATE, HC_OPERATOR) &&
+		   api_allowed(API_VM_DELETE, HC_ADMINISTRATOR) && api_allowed(API_VM_RESET, HC_OPERATOR),
+	   "vms: roles: read-only reads, an operator powers, an administrator changes");
+}
+
 /* What srv_parse_buffer() gives a handler, kept for the checks. */
 struct seen {
 	int n;
@@ -338,6 +356,7 @@ int main(void)
 	test_patch_lists();
 	test_bodies();
 	test_head();
+	test_vm_routes();
 	test_datastore_path();
 	test_patch_big();
 	test_json();

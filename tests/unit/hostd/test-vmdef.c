@@ -122,33 +122,6 @@ static void test_argv_and_limits(void)
 	ok(!strcmp(cpu, "300000 100000"), "vmdef: cpu.max gives 3 CPUs' time (%s)", cpu);
 }
 
-static void test_routes(void)
-{
-	enum vm_call c;
-	char name[64];
-	const char *allow = "";
-
-	ok(vm_path_is_ours("/api/vms") && vm_path_is_ours("/api/vms/a") && !vm_path_is_ours("/api/vmsx") &&
-		   !vm_path_is_ours("/api/vm"),
-	   "vmdef: the paths under /api/vms");
-	ok(vm_route("GET", "/api/vms", &c, name, sizeof(name), &allow) == 0 && c == VM_LIST, "vmdef: GET /api/vms lists");
-	ok(vm_route("POST", "/api/vms", &c, name, sizeof(name), &allow) == 0 && c == VM_CREATE, "vmdef: POST creates");
-	ok(vm_route("POST", "/api/vms/web1/power-on", &c, name, sizeof(name), &allow) == 0 && c == VM_POWER_ON &&
-		   !strcmp(name, "web1"),
-	   "vmdef: power-on with the name");
-	ok(vm_route("GET", "/api/vms/web1/console", &c, name, sizeof(name), &allow) == 0 && c == VM_CONSOLE,
-	   "vmdef: the console");
-	ok(vm_route("GET", "/api/vms/web1/power-off", &c, name, sizeof(name), &allow) == 405 && !strcmp(allow, "POST"),
-	   "vmdef: GET of power-off: 405, Allow: POST");
-	ok(vm_route("DELETE", "/api/vms", &c, name, sizeof(name), &allow) == 405, "vmdef: DELETE /api/vms: 405");
-	ok(vm_route("GET", "/api/vms/web1/nothing", &c, name, sizeof(name), &allow) == 404, "vmdef: an unknown action: 404");
-	ok(vm_route("GET", "/api/vms/..", &c, name, sizeof(name), &allow) == 404, "vmdef: a bad name: 404");
-	ok(vm_call_allowed(VM_GET, HC_READ_ONLY) && !vm_call_allowed(VM_POWER_ON, HC_READ_ONLY) &&
-		   vm_call_allowed(VM_RESET, HC_OPERATOR) && !vm_call_allowed(VM_CREATE, HC_OPERATOR) &&
-		   vm_call_allowed(VM_DELETE, HC_ADMINISTRATOR),
-	   "vmdef: roles: read-only reads, an operator powers, an administrator changes");
-}
-
 int main(void)
 {
 	test_defaults();
@@ -156,6 +129,5 @@ int main(void)
 	test_refused();
 	test_patch();
 	test_argv_and_limits();
-	test_routes();
 	return tap_done();
 }
