@@ -78,7 +78,7 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 HOSTD_API     = packages/hostd/api.c
 # VMs (packages/hostd/vms.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
 HOSTD_VMDEF   = packages/hostd/vmdef.c
-hostd_SRC     = packages/hostd/hostd.c packages/hostd/server.c packages/hostd/facts.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
+hostd_SRC     = packages/hostd/hostd.c packages/hostd/server.c packages/hostd/call.c packages/hostd/tls.c packages/hostd/facts.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
                 packages/hostd/datastore.c lib/run.c packages/hostd/cert.c packages/hostd/vms.c \
                 $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c packages/auth/cache.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)

@@ -51,61 +51,6 @@ static void usage_error(const char *what)
 	exit(2);
 }
 
-void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsyslog(prio, fmt, ap);
-	va_end(ap);
-	if (!hd->h.live) {
-		va_start(ap, fmt);
-		fputs("hostd: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputs("\n", stderr);
-		va_end(ap);
-	}
-}
-
-void reply_error(struct sreq *req, const struct api_error *e)
-{
-	if (e->status == 401)
-		sreq_add_header(req, "WWW-Authenticate", "Basic realm=\"hostd\", charset=\"UTF-8\"");
-	reply(req, e->status, api_error_json(e));
-}
-
-int error_set(struct api_error *e, int status, const char *msg)
-{
-	e->status = status;
-	e->field[0] = '\0';
-	snprintf(e->msg, sizeof(e->msg), "%s", msg);
-	return -1;
-}
-
-int error_field(struct api_error *e, const char *field, const char *msg)
-{
-	error_set(e, 400, msg);
-	snprintf(e->field, sizeof(e->field), "%s", field);
-	return -1;
-}
-
-void audit(const struct call *c, const char *what, const struct api_error *e)
-{
-	const struct caller *w = c->who;
-	char result[128] = "done";
-
-	if (e && e->status)
-		snprintf(result, sizeof(result), "refused (%d%s%s)", e->status, e->field[0] ? ", field " : "", e->field);
-	logf_(c->hd, LOG_NOTICE, "%s (%s) from %s: %s%s%s: %s", w->user, hc_role_name(w->role), w->peer,
-	      api_call_name(c->id), what && *what ? " " : "", what ? what : "", result);
-}
-
-void refuse(const struct call *c, const char *what, const struct api_error *e)
-{
-	audit(c, what, e);
-	reply_error(c->req, e);
-}
-
 /* The UNIX socket's peer: root is an administrator; others give credentials. */
 static bool local_root(int fd, struct caller *who)
 {
@@ -199,18 +144,6 @@ void get_config(struct call *c)
 		reply(c->req, 200, api_config_json(&cf));
 		hc_free(&cf);
 	}
-}
-
-/* hostd's own certificate follows a new host name (a certificate put through the API stays). */
-void cert_follow(struct hostd *hd, const char *old, const char *name)
-{
-	struct diag d;
-	int r = cert_renew(hd->cert, hd->key, old, name, &d);
-
-	if (r < 0)
-		logf_(hd, LOG_ERR, "%s", d.msg);
-	else if (r > 0 && tls_reload(hd) == 0)
-		logf_(hd, LOG_NOTICE, "a new certificate for %s", name);
 }
 
 /* The body checked against the running configuration and committed, under hostcfg's lock. */
@@ -371,35 +304,6 @@ static void on_abort(struct sreq *r, void *arg)
 		      api_call_name(j->rt.call), j->who.peer);
 	sreq_set_data(r, NULL);
 	job_free(j);
-}
-
-static SSL_CTX *tls_context(const struct hostd *hd)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-
-	if (ctx) /* a TLS record read with one read(), not its header and then its body */
-		SSL_CTX_set_read_ahead(ctx, 1);
-	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) &&
-	    SSL_CTX_use_certificate_chain_file(ctx, hd->cert) == 1 &&
-	    SSL_CTX_use_PrivateKey_file(ctx, hd->key, SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(ctx) == 1)
-		return ctx;
-	fprintf(stderr, "hostd: %s, %s: cannot load the certificate and key; remove both to have new ones made\n",
-		hd->cert, hd->key);
-	ERR_print_errors_fp(stderr);
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
-int tls_reload(struct hostd *hd)
-{
-	SSL_CTX *ctx = tls_context(hd), *old = hd->ctx;
-
-	if (!ctx)
-		return -1;
-	hd->ctx = ctx;
-	SSL_CTX_free(old); /* the connections open keep their own reference */
-	logf_(hd, LOG_NOTICE, "the TLS certificate is reloaded from %s", hd->cert);
-	return 0;
 }
 
 /* The listening TCP socket of spec (ADDR:PORT, [V6]:PORT), or -1 (said). */

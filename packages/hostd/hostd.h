@@ -78,6 +78,8 @@ int caller_check(struct hostd *hd, bool local, int fd, const char *authz, enum a
 		 struct api_error *e);
 /* After the host name changed from old to name: hostd's own certificate made again for it. */
 void cert_follow(struct hostd *hd, const char *old, const char *name);
+/* An SSL_CTX from hd->cert and hd->key (TLS 1.2 or later), or NULL (said on stderr). */
+SSL_CTX *tls_context(const struct hostd *hd);
 /* A new SSL_CTX from hd->cert and hd->key for the connections to come. 0 or -1 (kept). */
 int tls_reload(struct hostd *hd);
 
