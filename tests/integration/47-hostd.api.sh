@@ -234,6 +234,49 @@ big() {
 }
 step big
 
+WHAT="a chunked upload (no Content-Length) is stored whole; two requests pipelined on one connection are both answered, in order"
+chunked() {
+	head -c 3000000 /dev/urandom >"$t/chunk.bin"
+	call -u "admin:$ADMIN_PW" -T - /api/datastore/isos/chunk.bin <"$t/chunk.bin" && status 201 && cmp -s "$t/chunk.bin" "$DS/isos/chunk.bin" || return 1
+	python3 - "$port" "$R/etc/hostcfg/hostd.crt" "$(cat "$R/etc/hostname")" <<'PY'
+import socket, ssl, sys
+port, ca, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=name)
+s.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\nGET /api/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+data = b""
+while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+import re
+codes = re.findall(rb"HTTP/1\.1 (\d+) ", data)
+print("# pipelined:", codes)
+sys.exit(0 if codes == [b"200", b"404"] else 1)
+PY
+}
+step chunked
+
+WHAT="an upload cut off midway: nothing kept on the datastore, bankctl stopped, hostd answers on"
+cutoff() {
+	python3 - "$port" "$R/etc/hostcfg/hostd.crt" "$(cat "$R/etc/hostname")" "$(printf 'admin:%s' "$ADMIN_PW" | base64)" <<'PY'
+import socket, ssl, sys, time
+port, ca, name, cred = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+for path in (b"/api/datastore/isos/cut.bin", b"/api/banks/stage"):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=name)
+    method = b"PUT" if b"datastore" in path else b"POST"
+    s.sendall(method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + cred.encode() +
+              b"\r\nContent-Length: 10000000\r\n\r\n" + b"x" * 1000000)
+    time.sleep(0.3)
+    s.close()
+PY
+	sleep 0.5
+	[ ! -e "$DS/isos/cut.bin" ] && [ -z "$(ls "$DS/.hostd-spool")" ] && ! pgrep -f "$t/bankctl stage" >/dev/null &&
+		grep -q "the connection ended during the upload" "$t/hostd.log" && call /api/health && status 200
+}
+step cutoff
+
 WHAT="GET /api/banks: what bankctl status --json prints"
 step eval 'call -u "viewer:$VIEW_PW" /api/banks && status 200 && [ "$(field next)" = A ] && grep -qx "status --json" "$t/bankctl.args"'
 
