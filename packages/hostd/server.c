@@ -432,7 +432,8 @@ void sreq_reply(struct sreq *r, int status, const char *type, const void *body, 
 	if (r->answered)
 		return;
 	o = answer_head(r, status, type, (long long)len, len < 65536 ? len : 0);
-	evbuffer_add(o, body, len);
+	if (!r->method || strcmp(r->method, "HEAD") != 0) /* HEAD: the head alone */
+		evbuffer_add(o, body, len);
 	answer_send(r, o);
 }
 
