@@ -131,6 +131,24 @@ call -X PATCH -d '{"kernel":"images/escape"}' /api/vms/nok
 call -X POST /api/vms/nok/power-on
 WHAT="power-on with a kernel that is a symlink out of the datastore: 400 naming kernel"
 step eval 'status 400 && [ "$(field field)" = kernel ] && ! grep -q "fake-vmm" "$DS/nok/console.log" 2>/dev/null'
+# NICs (packages/hostd/vmnet.c): taps in the bridge vSwitch0 are made only on a live host; the
+# test tree has no bridge, then no /dev/net/tun: power-on is refused with the reason, nothing runs.
+call -X POST -d '{"name":"n1","kernel":"images/bzImage","nics":9}' /api/vms
+WHAT="nics 9: 400 naming nics"; step eval 'status 400 && [ "$(field field)" = nics ]'
+call -X POST -d '{"name":"n1","kernel":"images/bzImage","nics":2}' /api/vms
+WHAT="a VM with 2 NICs: 201"; step status 201
+call /api/vms/n1
+WHAT="GET shows each NIC's tap and stable MAC (network_adapters)"
+step python3 -c 'import json,re,sys; a=json.load(open(sys.argv[1]))["network_adapters"]; sys.exit(not ([x["tap"] for x in a] == ["vm-n1-0","vm-n1-1"] and all(re.fullmatch("02(:[0-9a-f]{2}){5}", x["mac"]) for x in a) and a[0]["mac"][:14] == a[1]["mac"][:14] and a[0]["mac"] != a[1]["mac"]))' "$t/body"
+call -X POST /api/vms/n1/power-on
+WHAT="power-on without the bridge vSwitch0: 409 naming nics and the bridge, still stopped, vmm not run"
+step eval 'status 409 && [ "$(field field)" = nics ] && field error | grep -q "virtual switch vSwitch0 is missing" &&
+	call /api/vms/n1 && [ "$(field state)" = stopped ] && ! grep -q fake-vmm "$DS/n1/console.log" 2>/dev/null'
+mkdir -p "$R/sys/class/net/vSwitch0/bridge"
+call -X POST /api/vms/n1/power-on
+WHAT="with a bridge but no /dev/net/tun: 500 naming nics and $R/dev/net/tun, still stopped, vmm not run"
+step eval 'status 500 && [ "$(field field)" = nics ] && field error | grep -qF "$R/dev/net/tun: No such file or directory" &&
+	call /api/vms/n1 && [ "$(field state)" = stopped ] && ! grep -q fake-vmm "$DS/n1/console.log" 2>/dev/null'
 rm "$R/dev/kvm"
 call -X POST /api/vms/rb/power-on
 WHAT="no /dev/kvm: 409 saying /dev/kvm is missing"; step eval 'status 409 && field error | grep -q "^/dev/kvm is missing: "'
