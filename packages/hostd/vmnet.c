@@ -133,7 +133,7 @@ static int tap_remove(const struct vmnet *n, const char *name)
 /* NIC i's tap: any stale one removed, then made, persistent, in the bridge and up. */
 static int nic_up(const struct vmnet *n, const struct vm_def *d, int i, struct api_error *e)
 {
-	char tap[VM_TAP_SIZE];
+	char tap[VM_TAP_SIZE], mac[VM_MAC_SIZE];
 	const char *what = "removing a stale tap of that name";
 	int fd, r;
 
@@ -145,8 +145,11 @@ static int nic_up(const struct vmnet *n, const struct vm_def *d, int i, struct a
 		else
 			r = tap_attach(tap, &what);
 	}
-	if (r == 0)
+	if (r == 0) {
+		vm_nic_mac(d->name, i, mac);
+		syslog(LOG_INFO, "VM %s: NIC %d: tap %s, MAC %s, in %s", d->name, i, tap, mac, VMNET_BRIDGE);
 		return 0;
+	}
 	return fail(e, 500, "NIC %d: cannot make its tap device %s: %s: %s%s; see the host's log", i, tap, what,
 		    strerror(errno), errno == EBUSY ? " (a process has it open: another VM's?)" : "");
 }
