@@ -22,6 +22,8 @@
 struct vmnet {
 	char *tun;    /* /dev/net/tun */
 	char *bridge; /* /sys/class/net/vSwitch0/bridge: there when the bridge is */
+	char *ipv6;   /* /proc/sys/net/ipv6/conf */
+	bool waited;  /* vmnet_wait waited once */
 };
 
 struct vmnet *vmnet_new(const struct host *h)
@@ -30,20 +32,25 @@ struct vmnet *vmnet_new(const struct host *h)
 
 	n->tun = host_path(h, "dev/net/tun");
 	n->bridge = host_path(h, "sys/class/net/" VMNET_BRIDGE "/bridge");
+	n->ipv6 = host_path(h, "proc/sys/net/ipv6/conf");
+	n->waited = false;
 	return n;
 }
 
 void vmnet_free(struct vmnet *n)
 {
 	if (n)
-		free(n->tun), free(n->bridge);
+		free(n->tun), free(n->bridge), free(n->ipv6);
 	free(n);
 }
 
-bool vmnet_wait(const struct vmnet *n, int ms)
+bool vmnet_wait(struct vmnet *n, int ms)
 {
 	const struct timespec tick = {0, 100 * 1000000L};
 
+	if (n->waited)
+		ms = 0;
+	n->waited = true;
 	for (; access(n->bridge, F_OK) != 0; ms -= 100) {
 		if (ms <= 0)
 			return false;
@@ -90,6 +97,21 @@ static int tap_persist(int fd, bool on)
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+/* The tap carries no addresses of the host (a port of the bridge, as the uplink): no IPv6
+ * link-local address, no router solicitations. Best effort. */
+static void tap_no_ipv6(const struct vmnet *n, const char *name)
+{
+	char *path = xasprintf("%s/%s/disable_ipv6", n->ipv6, name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "1\n", 2) != 2)
+			syslog(LOG_WARNING, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	free(path);
 }
 
 /* The tap into the bridge and up; 0 or -1 with errno, *what the step that failed. */
@@ -143,7 +165,7 @@ static int nic_up(const struct vmnet *n, const struct vm_def *d, int i, struct a
 		if ((fd = tap_open(n, tap)) < 0 || tap_persist(fd, true) < 0)
 			r = -1;
 		else
-			r = tap_attach(tap, &what);
+			tap_no_ipv6(n, tap), r = tap_attach(tap, &what);
 	}
 	if (r == 0) {
 		vm_nic_mac(d->name, i, mac);

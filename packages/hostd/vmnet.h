@@ -20,8 +20,8 @@ struct vmnet;
 struct vmnet *vmnet_new(const struct host *h);
 void vmnet_free(struct vmnet *n);
 /* Wait at most ms for the bridge to appear (hostd's autostart at boot may come before the network
- * service made it); whether it is there. */
-bool vmnet_wait(const struct vmnet *n, int ms);
+ * service made it), the first time only (later calls do not wait); whether it is there. */
+bool vmnet_wait(struct vmnet *n, int ms);
 /* The taps of d's NICs made, in the bridge and up; a stale tap of the same name (a hostd that was
  * killed) is replaced. 0, or -1 with e (409: no bridge; 500: a tap could not be made, named with
  * the reason) and none of d's taps left. */
