@@ -76,10 +76,10 @@ hostcfg_SRC   = packages/hostcfg/hostcfg.c packages/hostcfg/commit.c packages/ho
 # configuration through hostcfg's library and commit (the same code as `hostcfg set`), checks
 # passwords through packages/auth.
 HOSTD_API     = packages/hostd/api.c
-# VMs (packages/hostd/vms.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
+# VMs (packages/hostd/vms.c, its NICs vmnet.c, docs/vms.md): the definitions' checks pure in vmdef.c (unit tests, fuzz).
 HOSTD_VMDEF   = packages/hostd/vmdef.c
 hostd_SRC     = packages/hostd/hostd.c packages/hostd/server.c packages/hostd/call.c packages/hostd/tls.c packages/hostd/facts.c packages/hostd/reply.c packages/hostd/host.c packages/hostd/users.c packages/hostd/banks.c \
-                packages/hostd/datastore.c lib/run.c packages/hostd/cert.c packages/hostd/vms.c \
+                packages/hostd/datastore.c lib/run.c packages/hostd/cert.c packages/hostd/vms.c packages/hostd/vmnet.c \
                 $(HOSTD_VMDEF) $(HOSTD_API) packages/auth/auth.c packages/auth/cache.c packages/hostcfg/commit.c \
                 packages/hostcfg/save.c $(HOSTCFG_LIB) lib/util.c lib/kvcheck.c $(LIB_CORE)
 # hostctl (packages/hostctl, docs/hostctl.md), hostd's command-line client: HOSTCTL_LIB is its pure

@@ -73,22 +73,33 @@ static json_t *addresses(const char *name)
 	return a;
 }
 
+/* The last component of the symbolic link dir/name/leaf, in out; "" when there is none. */
+static void link_leaf(const char *dir, const char *name, const char *leaf, char *out, size_t size)
+{
+	char *path = NULL, link[256];
+	ssize_t n = -1;
+
+	if (asprintf(&path, "%s/%s/%s", dir, name, leaf) >= 0)
+		n = readlink(path, link, sizeof(link) - 1);
+	free(path);
+	link[n > 0 ? n : 0] = '\0';
+	snprintf(out, size, "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+}
+
+/* An interface: "driver" that of its device ("" for a virtual one); "bridge" the virtual switch
+ * it is a port of (the physical NIC as vSwitch0's uplink, a VM's tap), only when it is one. */
 static json_t *nic(const char *dir, const char *name)
 {
-	char *mac = sys_line(dir, name, "address"), *flags = sys_line(dir, name, "flags"), *path = NULL, link[256];
-	const char *driver = "";
-	ssize_t n = -1;
+	char *mac = sys_line(dir, name, "address"), *flags = sys_line(dir, name, "flags"), driver[256], bridge[256];
 	json_t *o;
 
-	if (asprintf(&path, "%s/%s/device/driver", dir, name) >= 0)
-		n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		driver = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
-	}
+	link_leaf(dir, name, "device/driver", driver, sizeof(driver));
+	link_leaf(dir, name, "master", bridge, sizeof(bridge));
 	o = json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", name, "mac", mac, "driver", driver, "up",
 		      (strtoul(flags, NULL, 16) & IFF_UP) != 0, "addresses", addresses(name));
-	free(mac), free(flags), free(path);
+	if (bridge[0])
+		json_object_set_new(o, "bridge", json_string(bridge));
+	free(mac), free(flags);
 	return o;
 }
 

@@ -123,12 +123,8 @@ static int set_key(const char *k, json_t *v, const struct vm_def *base, struct v
 		return get_int(v, k, VM_MEM_MIN, VM_MEM_MAX, &d->memory_mib, e);
 	if (!strcmp(k, "cpus"))
 		return get_int(v, k, 1, VM_CPUS_MAX, &d->cpus, e);
-	if (!strcmp(k, "nics")) {
-		if (get_int(v, k, 0, 8, &d->nics, e) < 0)
-			return -1;
-		return d->nics ? bad(e, k, "nics: virtual NICs need a bridge to the host's network, which hostd does "
-					   "not set up yet; use 0") : 0;
-	}
+	if (!strcmp(k, "nics"))
+		return get_int(v, k, 0, VM_NICS_MAX, &d->nics, e);
 	if (!strcmp(k, "kernel") || !strcmp(k, "initrd"))
 		return get_path(v, k, k[0] == 'i', k[0] == 'k' ? d->kernel : d->initrd, e);
 	if (!strcmp(k, "cmdline"))
@@ -207,6 +203,45 @@ json_t *vm_def_json(const struct vm_def *d)
 			 "nics", d->nics, "autostart", d->autostart);
 }
 
+/* FNV-1a, 32 bits. */
+static unsigned name_hash(const char *name)
+{
+	unsigned h = 2166136261u;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = (h ^ *c) * 16777619u;
+	return h;
+}
+
+void vm_tap_name(const char *name, int i, char out[VM_TAP_SIZE])
+{
+	if (strlen(name) <= VM_TAP_SIZE - 6)
+		snprintf(out, VM_TAP_SIZE, "vm-%.10s-%c", name, '0' + (i & 7));
+	else
+		snprintf(out, VM_TAP_SIZE, "vm%08x-%c", name_hash(name), '0' + (i & 7));
+}
+
+void vm_nic_mac(const char *name, int i, char out[VM_MAC_SIZE])
+{
+	unsigned h = name_hash(name);
+
+	snprintf(out, VM_MAC_SIZE, "02:%02x:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff,
+		 i & 0xff);
+}
+
+json_t *vm_nics_json(const struct vm_def *d)
+{
+	json_t *a = json_array();
+	char tap[VM_TAP_SIZE], mac[VM_MAC_SIZE];
+
+	for (int i = 0; i < d->nics; i++) {
+		vm_tap_name(d->name, i, tap);
+		vm_nic_mac(d->name, i, mac);
+		json_array_append_new(a, json_pack("{s:s, s:s}", "tap", tap, "mac", mac));
+	}
+	return a;
+}
+
 void vm_argv(const struct vm_def *d, const char *vmm, const char *dir, char **argv)
 {
 	int n = 0;
@@ -227,6 +262,13 @@ void vm_argv(const struct vm_def *d, const char *vmm, const char *dir, char **ar
 	for (int i = 0; i < d->ndisks; i++) {
 		argv[n++] = xstrdup("--disk");
 		argv[n++] = xasprintf("%s/%s", dir, d->disks[i]);
+	}
+	for (int i = 0; i < d->nics; i++) {
+		char tap[VM_TAP_SIZE], mac[VM_MAC_SIZE];
+		vm_tap_name(d->name, i, tap);
+		vm_nic_mac(d->name, i, mac);
+		argv[n++] = xstrdup("--net");
+		argv[n++] = xasprintf("%s,mac=%s", tap, mac);
 	}
 	argv[n++] = xstrdup("--console");
 	argv[n++] = xstrdup("stdio");

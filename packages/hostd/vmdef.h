@@ -18,6 +18,10 @@
 #define VM_MEM_MIN 16
 #define VM_MEM_MAX (256 * 1024)
 #define VM_CPUS_MAX 8
+#define VM_NICS_MAX 8
+/* A NIC's tap device name (at most IFNAMSIZ - 1) and MAC ("02:..", 17 characters) with their NULs. */
+#define VM_TAP_SIZE 16
+#define VM_MAC_SIZE 18
 /* What the cgroup allows above the guest's RAM: vmm's own memory, its threads' stacks, page
  * tables and the kernel's KVM structures. */
 #define VM_MEM_OVERHEAD_MIB 64
@@ -48,9 +52,21 @@ int vm_def_parse(const char *text, size_t len, const struct vm_def *base, struct
 /* The definition as JSON, every key. New reference. */
 json_t *vm_def_json(const struct vm_def *d);
 
-/* vmm's arguments for d, its datastore at dir (absolute): argv[0] = vmm, NULL-terminated, in
- * argv (at least VM_ARGV_MAX entries); the strings are owned by the caller (vm_argv_free). */
-#define VM_ARGV_MAX (16 + 2 * VM_DISKS_MAX)
+/*
+ * NIC i (0 to VM_NICS_MAX - 1) of the VM name: its tap device, "vm-NAME-I" for a name of at most
+ * 10 characters, else "vm" + 8 hex digits of a hash of the name + "-I" (the two forms differ in
+ * their third character, '-' or a hex digit, so short names never clash); its MAC, 02 (locally
+ * administered, unicast), 4 bytes of the same hash, and i: the same for the name on every host.
+ */
+void vm_tap_name(const char *name, int i, char out[VM_TAP_SIZE]);
+void vm_nic_mac(const char *name, int i, char out[VM_MAC_SIZE]);
+/* [{"tap", "mac"}, ...] of d's NICs. New reference. */
+json_t *vm_nics_json(const struct vm_def *d);
+
+/* vmm's arguments for d, its datastore at dir (absolute): argv[0] = vmm, "--net TAP,mac=MAC" for
+ * each NIC (vm_tap_name, vm_nic_mac), NULL-terminated, in argv (at least VM_ARGV_MAX entries);
+ * the strings are owned by the caller (vm_argv_free). */
+#define VM_ARGV_MAX (16 + 2 * VM_DISKS_MAX + 2 * VM_NICS_MAX)
 void vm_argv(const struct vm_def *d, const char *vmm, const char *dir, char **argv);
 void vm_argv_free(char **argv);
 /* The cgroup v2 limits: memory.max in bytes, cpu.max as "QUOTA PERIOD". */

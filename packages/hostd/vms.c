@@ -26,6 +26,7 @@
 #include "sysfile.h"
 #include "util.h"
 #include "vmdef.h"
+#include "vmnet.h"
 
 #define DATASTORE "vmfs/volumes/datastore1"
 #define CGROUP "/sys/fs/cgroup"
@@ -51,6 +52,7 @@ struct vms {
 	bool live, cgroups;
 	char *ds, *kvm, *vmm; /* the datastore's folder, /dev/kvm, the vmm program */
 	struct vm *run;      /* the running VMs */
+	struct vmnet *net;   /* their NICs' taps */
 };
 
 static void vlog(const struct vms *v, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -273,6 +275,7 @@ static void vm_ended(struct vms *v, struct vm *m, int st)
 	if (m->log_fd >= 0)
 		close(m->log_fd);
 	cgroup_remove(v, m->name);
+	vmnet_down(v->net, m->name);
 	vm_unlink(v, m);
 	if (again && def_load(v, m->name, &d, &e) == 0 && vm_start(v, &d, &e) < 0)
 		vlog(v, LOG_ERR, "VM %s: cannot boot it again after its reboot: %s", m->name, e.msg);
@@ -392,13 +395,16 @@ static int vm_start(struct vms *v, const struct vm_def *d, struct api_error *e)
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (start_checks(v, d, e) < 0 || (v->cgroups && (procs = cgroup_make(d, e)) < 0))
+	if (start_checks(v, d, e) < 0 || vmnet_up(v->net, d, e) < 0)
 		return -1;
+	if (v->cgroups && (procs = cgroup_make(d, e)) < 0)
+		return vmnet_down(v->net, d->name), -1;
 	if ((log = console_open(v, d->name, true)) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
 		if (log >= 0)
 			close(log);
 		if (procs >= 0)
 			close(procs);
+		vmnet_down(v->net, d->name);
 		return fail(e, 500, "", "cannot make the VM's console log: %s; is the datastore mounted?", strerror(errno));
 	}
 	vm_argv(d, v->vmm, v->ds, argv);
@@ -410,12 +416,14 @@ static int vm_start(struct vms *v, const struct vm_def *d, struct api_error *e)
 		close(procs);
 	if (pid < 0) {
 		close(pipefd[0]), close(log);
+		vmnet_down(v->net, d->name);
 		return fail(e, 500, "", "cannot start vmm: %s", strerror(errno));
 	}
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	struct vm *m = vm_new(v, d->name, pipefd[0], log);
 	m->pid = pid, m->start = t0;
-	vlog(v, LOG_INFO, "VM %s: vmm started (pid %d, %d MiB, %d vCPUs)", d->name, (int)pid, d->memory_mib, d->cpus);
+	vlog(v, LOG_INFO, "VM %s: vmm started (pid %d, %d MiB, %d vCPUs, %d NICs)", d->name, (int)pid, d->memory_mib,
+	     d->cpus, d->nics);
 	return 0;
 }
 
@@ -470,6 +478,8 @@ static json_t *vm_summary(const struct vms *v, const struct vm_def *d, bool full
 	}
 	if (m && full)
 		json_object_set_new(o, "pid", json_integer(m->pid));
+	if (full)
+		json_object_set_new(o, "network_adapters", vm_nics_json(d));
 	return o;
 }
 
@@ -741,6 +751,7 @@ struct vms *vms_new(struct event_base *base, const struct host *h)
 	v->kvm = host_path(h, "dev/kvm");
 	v->vmm = xstrdup(vmm && *vmm ? vmm : "/usr/bin/vmm");
 	v->cgroups = v->live && cgroups_setup(v);
+	v->net = vmnet_new(h);
 	v->sigchld = evsignal_new(base, SIGCHLD, on_sigchld, v);
 	event_add(v->sigchld, NULL);
 	return v;
@@ -755,6 +766,8 @@ void vms_autostart(struct vms *v)
 
 	for (size_t i = 0; i < n; i++) {
 		if (def_load(v, names[i], &d, &e) == 0 && d.autostart && !running(v, d.name)) {
+			if (d.nics && !vmnet_wait(v->net, 10000)) /* at boot the network service may not have made it yet */
+				vlog(v, LOG_WARNING, "VM %s: the bridge " VMNET_BRIDGE " is not there after 10 s", d.name);
 			if (vm_start(v, &d, &e) < 0)
 				vlog(v, LOG_ERR, "VM %s: autostart failed: %s", d.name, e.msg);
 			else
@@ -768,6 +781,7 @@ void vms_autostart(struct vms *v)
 void vms_free(struct vms *v)
 {
 	vms_stop(v, NULL, EXIT_MS);
+	vmnet_free(v->net);
 	event_free(v->sigchld);
 	free(v->ds), free(v->kvm), free(v->vmm);
 	free(v);

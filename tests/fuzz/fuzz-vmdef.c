@@ -1,5 +1,6 @@
 /* libFuzzer target: a VM definition (packages/hostd/vmdef.h) as POST /api/vms and PATCH take it;
- * a good one must come back the same through its JSON, and give vmm's arguments. */
+ * a good one must come back the same through its JSON, and give vmm's arguments and its NICs'
+ * tap names (each a valid interface name) and MACs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	vm_argv(&d, "/usr/bin/vmm", "/ds", argv);
 	vm_argv_free(argv);
+	for (int i = 0; i < d.nics; i++) {
+		char tap[VM_TAP_SIZE], mac[VM_MAC_SIZE];
+		vm_tap_name(d.name, i, tap);
+		vm_nic_mac(d.name, i, mac);
+		if (strlen(tap) > 15 || strchr(tap, '/') || strchr(tap, ':') || strlen(mac) != 17)
+			abort();
+	}
+	json_decref(vm_nics_json(&d));
 	free(text);
 	json_decref(o);
 	return 0;

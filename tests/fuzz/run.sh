@@ -52,7 +52,7 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 		printf '5\r\nhello\r\n7;x=1\r\n, world\r\n0\r\nT: x\r\n\r\n' >"$dir/corpus/chunked"
 		printf '{"hostname":"esx-01","memory":34359738368,"nics":[{"name":"eth0","up":true,"addresses":["10.0.2.15/24"]}]}' >"$dir/corpus/host"
 		printf '[{"name":"web-1","state":"running","memory_mib":512,"autostart":false}]' >"$dir/corpus/vms" ;;
-	vmdef) printf '{"name":"web1","memory_mib":64,"cpus":2,"kernel":"images/bzImage","initrd":"images/initrd.cpio","cmdline":"console=ttyS0 quiet","disks":["web1/disk.img"],"nics":0,"autostart":true}' >"$dir/corpus/full"
+	vmdef) printf '{"name":"web1","memory_mib":64,"cpus":2,"kernel":"images/bzImage","initrd":"images/initrd.cpio","cmdline":"console=ttyS0 quiet","disks":["web1/disk.img"],"nics":2,"autostart":true}' >"$dir/corpus/full"
 		printf '{"name":"a","kernel":"k"}' >"$dir/corpus/min" ;;
 	dcui) printf '\033OQ\033[24~\033[[B\033[1;3Pl\r\177\033' >"$dir/corpus/keys"
 		printf 'localadmin:x:990:ann,ops\nbootbank=A\nVERSION_ID="1.0"\n' >"$dir/corpus/texts" ;;

@@ -101,11 +101,12 @@ run 'logger -t svctest after-restart-42; echo "n=$(cat /var/log/messages | grep 
 counts=$(echo "$out" | grep -oE '^n=[0-9]+$')
 check 9 "the restarted logd logs again (logger, then /var/log/messages) (got: $counts)" test "$counts" = n=1
 
-# The network service's default, DHCP (busybox udhcpc), on the virtio NIC: QEMU's user network
-# leases 10.0.2.15/24 with the gateway 10.0.2.2 and the name server 10.0.2.3.
-run 'for i in $(seq 100); do [ -e /run/network/up ] && break; sleep 0.2; done; ip -4 addr show eth0; ip route; cat /etc/resolv.conf'
-check 13 "DHCP by default: eth0 leased 10.0.2.15/24, default route via 10.0.2.2, nameserver 10.0.2.3 (got: $(echo "$out" | grep -oE 'inet [0-9./]+|default via [0-9.]+|nameserver [0-9.]+' | tr '\n' ' '))" \
-	bash -c 'grep -q "inet 10.0.2.15/24" <<<"$1" && grep -q "default via 10.0.2.2" <<<"$1" && grep -q "^nameserver 10.0.2.3" <<<"$1"' _ "$out"
+# The network service's default, DHCP (busybox udhcpc), on the virtual switch vSwitch0 whose
+# uplink is the virtio NIC eth0 (docs/network.md): QEMU's user network leases 10.0.2.15/24 with
+# the gateway 10.0.2.2 and the name server 10.0.2.3.
+run 'for i in $(seq 100); do [ -e /run/network/up ] && break; sleep 0.2; done; ip -4 addr show vSwitch0; ip route; cat /etc/resolv.conf; echo "port=$(basename "$(readlink /sys/class/net/eth0/master)")"'
+check 13 "DHCP by default: vSwitch0 (uplink eth0) leased 10.0.2.15/24, default route via 10.0.2.2, nameserver 10.0.2.3 (got: $(echo "$out" | grep -oE 'inet [0-9./]+|default via [0-9.]+|nameserver [0-9.]+|port=.*' | tr '\n' ' '))" \
+	bash -c 'grep -q "inet 10.0.2.15/24" <<<"$1" && grep -q "default via 10.0.2.2" <<<"$1" && grep -q "^nameserver 10.0.2.3" <<<"$1" && grep -qx "port=vSwitch0" <<<"$1"' _ "$out"
 
 # poweroff: the stop commands first, then the services stopped in the reverse of their start order
 # (hostcfg-saver, crasher, logd, network, then hostd and saver once logd is ready, then the sessions after BOOT-OK).

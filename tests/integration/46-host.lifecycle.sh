@@ -63,8 +63,8 @@ WHAT="the host's health is ok: every service file good, none given up (/run/heal
 step eval 'run "sed -n \"1s/^/health=/p\" /run/health" && grep -qx "health=ok" <<<"$out"'
 WHAT="the host name is ks.cfg's (esx-lab), and the console's prompt says so"
 step eval 'run hostname && [ "$out" = esx-lab ] && qemu_log | grep -q "esx-lab login:"'
-WHAT="eth0 has ks.cfg's static address 10.0.2.50/24 and routes through 10.0.2.2"
-step eval 'run "ip -4 addr show eth0; ip route" && grep -q "inet 10.0.2.50/24" <<<"$out" && grep -q "default via 10.0.2.2" <<<"$out"'
+WHAT="the management interface vSwitch0 (uplink eth0) has ks.cfg's static address 10.0.2.50/24 and routes through 10.0.2.2"
+step eval 'run "ip -4 addr show vSwitch0; ip route" && grep -q "inet 10.0.2.50/24" <<<"$out" && grep -q "default via 10.0.2.2 dev vSwitch0" <<<"$out"'
 WHAT="the %firstboot command ran (its file is there) and the console said so"
 step eval 'run "cat /run/firstboot-test" && [ "$out" = ran-42 ] && qemu_log | grep -q "the %firstboot commands ran"'
 WHAT="a wrong password at the console: Login incorrect (and the right one still works after)"

@@ -7,12 +7,17 @@
 # a VM is created and powered on through the HTTPS API (port 443 forwarded), its console shows the
 # guest's marker, its vmm runs in its cgroup with memory.max and cpu.max; marked autostart, it runs
 # again after a reboot with its marker; with kvm_amd unloaded power-on is refused (409, "/dev/kvm
-# is missing"); a reinstall without --overwritevmfs keeps the datastore and the VM. Prints the
-# seconds from power-on to the guest's first console line (make bench).
+# is missing"); a reinstall without --overwritevmfs keeps the datastore and the VM. A VM with a NIC
+# (nics 1): its tap in the bridge vSwitch0 whose uplink is the appliance's eth0, its guest (address
+# 10.0.2.30, the appliance has 10.0.2.15) reaches QEMU's user network and through it a UDP peer on
+# this build host's loopback (vmm-guest-init peer) and gets its answer; GET /api/host still lists
+# the physical NIC with its driver. Prints the seconds from power-on to the guest's first console
+# line (make bench).
 . "$(dirname "$0")/common.sh"
 [ -f "$OUT/test/guest-bzImage" ] || { echo "no $OUT/test/guest-bzImage: run make check (or make vmm-guest-kernel)"; exit 1; }
 t=$(mktemp -d)
-trap 'qemu_kill 2>/dev/null; rm -rf "$t"' EXIT
+peer=
+trap 'qemu_kill 2>/dev/null; [ -n "$peer" ] && kill "$peer" 2>/dev/null; rm -rf "$t"' EXIT
 disk=$t/disk.img
 n=0
 FAILED=0
@@ -20,6 +25,7 @@ step() { n=$((n + 1)); if "$@"; then echo "ok $n - $WHAT"; else echo "not ok $n 
 fail_log() { echo "# console:"; [ -n "${QEMU_DIR:-}" ] && [ -d "$QEMU_DIR" ] && qemu_log | tail -n 25 | sed 's/^/#   /'; }
 PW='S3cret-pw!x'
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+uport=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 run() {
 	qemu_mark
@@ -45,11 +51,11 @@ reboot_host() {
 	for _ in $(seq 60); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 0.5; done
 	qemu_kill
 }
-# console_has TEXT TIMEOUT_S: the VM's console (GET .../console) shows TEXT within the time.
+# console_has TEXT TIMEOUT_S [VM]: the VM's console (GET .../console) shows TEXT within the time.
 console_has() {
 	local deadline=$((SECONDS + $2))
 	while [ "$SECONDS" -lt "$deadline" ]; do
-		api /api/vms/test1/console && grep -q "$1" "$t/body" && return 0
+		api "/api/vms/${3:-test1}/console" && grep -q "$1" "$t/body" && return 0
 		sleep 1
 	done
 	return 1
@@ -108,6 +114,33 @@ WHAT="hostd logs the time from power-on to the guest's first console output ($se
 WHAT="vmm runs in /sys/fs/cgroup/vms/test1 with memory.max = 64+64 MiB and cpu.max = 1 CPU"
 step eval 'run "cat /sys/fs/cgroup/vms/test1/memory.max /sys/fs/cgroup/vms/test1/cpu.max; cat /proc/\$(cat /sys/fs/cgroup/vms/test1/cgroup.procs | head -n 1)/comm" &&
 	grep -qx 134217728 <<<"$out" && grep -qx "100000 100000" <<<"$out" && grep -qx vmm <<<"$out"'
+
+# A VM on the network: its NIC a tap in vSwitch0 (uplink eth0, QEMU's user network), the guest at
+# 10.0.2.30 sends a UDP datagram to 10.0.2.2:$uport, which QEMU hands to this host's 127.0.0.1,
+# where the peer answers (the same vmm-guest-init, run here).
+timeout 600 "$t/g/root/init" peer 127.0.0.1 "$uport" >"$t/peer.log" 2>&1 &
+peer=$!
+api -X POST -d "{\"name\":\"net1\",\"memory_mib\":64,\"kernel\":\"images/bzImage\",\"initrd\":\"images/initrd.cpio\",\"cmdline\":\"console=ttyS0 quiet vmmtest=net vmmip=10.0.2.30 vmmport=$uport\",\"nics\":1}" /api/vms
+WHAT="POST a VM with nics 1: 201"; step status 201
+api -X POST /api/vms/net1/power-on
+WHAT="its power-on: 200 running"; step eval 'status 200 && [ "$(field state)" = running ]'
+api /api/vms/net1
+WHAT="GET shows its NIC: tap vm-net1-0 with a MAC 02:..."
+step python3 -c 'import json,re,sys; a=json.load(open(sys.argv[1]))["network_adapters"]; sys.exit(not (len(a) == 1 and a[0]["tap"] == "vm-net1-0" and re.fullmatch("02(:[0-9a-f]{2}){5}", a[0]["mac"])))' "$t/body"
+mac=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["network_adapters"][0]["mac"])' "$t/body" 2>/dev/null)
+WHAT="the guest's console shows the peer's reply: it reached this host through tap, bridge, eth0 and QEMU"
+step console_has "VMMTEST net-rx hello-from-host" 180 net1
+WHAT="the peer on this host got the guest's datagram"; step grep -q "^VMMHOST net-got hello-from-guest" "$t/peer.log"
+WHAT="hostd logged the NIC: tap vm-net1-0 with MAC $mac in vSwitch0"
+step eval 'run "grep \"VM net1: NIC 0\" /var/log/messages" && grep -q "VM net1: NIC 0: tap vm-net1-0, MAC $mac, in vSwitch0" <<<"$out"'
+for _ in $(seq 60); do api /api/vms/net1 && [ "$(field state)" = stopped ] && break; sleep 1; done
+WHAT="the guest powered off after its check: the VM is stopped and its tap removed"
+step eval '[ "$(field state)" = stopped ] && run "ls -1 /sys/class/net" && ! grep -q "vm-net1" <<<"$out" && grep -qx vSwitch0 <<<"$out"'
+api /api/host
+WHAT="GET /api/host lists eth0 with its driver (e1000) as the uplink of vSwitch0, and vSwitch0 with 10.0.2.15/24"
+step python3 -c 'import json,sys; n={x["name"]: x for x in json.load(open(sys.argv[1]))["nics"]}; sys.exit(not (n["eth0"]["driver"] == "e1000" and n["eth0"].get("bridge") == "vSwitch0" and "10.0.2.15/24" in n["vSwitch0"]["addresses"]))' "$t/body"
+api -X DELETE /api/vms/net1
+
 api -X PATCH -d '{"autostart":true}' /api/vms/test1
 WHAT="PATCH autostart: true"; step eval 'status 200 && [ "$(field autostart)" = True ]'
 reboot_host

@@ -131,6 +131,24 @@ call -X PATCH -d '{"kernel":"images/escape"}' /api/vms/nok
 call -X POST /api/vms/nok/power-on
 WHAT="power-on with a kernel that is a symlink out of the datastore: 400 naming kernel"
 step eval 'status 400 && [ "$(field field)" = kernel ] && ! grep -q "fake-vmm" "$DS/nok/console.log" 2>/dev/null'
+# NICs (packages/hostd/vmnet.c): taps in the bridge vSwitch0 are made only on a live host; the
+# test tree has no bridge, then no /dev/net/tun: power-on is refused with the reason, nothing runs.
+call -X POST -d '{"name":"n1","kernel":"images/bzImage","nics":9}' /api/vms
+WHAT="nics 9: 400 naming nics"; step eval 'status 400 && [ "$(field field)" = nics ]'
+call -X POST -d '{"name":"n1","kernel":"images/bzImage","nics":2}' /api/vms
+WHAT="a VM with 2 NICs: 201"; step status 201
+call /api/vms/n1
+WHAT="GET shows each NIC's tap and stable MAC (network_adapters)"
+step python3 -c 'import json,re,sys; a=json.load(open(sys.argv[1]))["network_adapters"]; sys.exit(not ([x["tap"] for x in a] == ["vm-n1-0","vm-n1-1"] and all(re.fullmatch("02(:[0-9a-f]{2}){5}", x["mac"]) for x in a) and a[0]["mac"][:14] == a[1]["mac"][:14] and a[0]["mac"] != a[1]["mac"]))' "$t/body"
+call -X POST /api/vms/n1/power-on
+WHAT="power-on without the bridge vSwitch0: 409 naming nics and the bridge, still stopped, vmm not run"
+step eval 'status 409 && [ "$(field field)" = nics ] && field error | grep -q "virtual switch vSwitch0 is missing" &&
+	call /api/vms/n1 && [ "$(field state)" = stopped ] && ! grep -q fake-vmm "$DS/n1/console.log" 2>/dev/null'
+mkdir -p "$R/sys/class/net/vSwitch0/bridge"
+call -X POST /api/vms/n1/power-on
+WHAT="with a bridge but no /dev/net/tun: 500 naming nics and $R/dev/net/tun, still stopped, vmm not run"
+step eval 'status 500 && [ "$(field field)" = nics ] && field error | grep -qF "$R/dev/net/tun: No such file or directory" &&
+	call /api/vms/n1 && [ "$(field state)" = stopped ] && ! grep -q fake-vmm "$DS/n1/console.log" 2>/dev/null'
 rm "$R/dev/kvm"
 call -X POST /api/vms/rb/power-on
 WHAT="no /dev/kvm: 409 saying /dev/kvm is missing"; step eval 'status 409 && field error | grep -q "^/dev/kvm is missing: "'
@@ -150,5 +168,42 @@ sleep 0.5
 WHAT="hostd killed (SIGKILL): its VMs end too (parent-death signal), none left running unowned"
 # (gone, or a zombie: its new parent may not reap it here)
 step eval '[ -n "$webpid" ] && { ! kill -0 "$webpid" 2>/dev/null || grep -q "^State:.*zombie" "/proc/$webpid/status"; }'
+
+# The real taps (vmnet.c's ioctls) in a network namespace of their own, never the build host's
+# network: hostd runs there (as root) with a bridge vSwitch0, the tree's sys, proc/sys and
+# dev/net the namespace's own. A stale tap of the VM's name is replaced; both NICs are taps in
+# vSwitch0, up, without IPv6; power-off removes them.
+ns() { nsenter -t "$pid" -n -m "$@"; }
+if [ "$(id -u)" != 0 ] || ! unshare -n -m true 2>/dev/null || [ ! -c /dev/net/tun ]; then
+	for w in "a stale tap replaced" "2 NICs: taps in vSwitch0, up, no IPv6" "vmm got --net TAP,mac=MAC" "power-off removes the taps"; do
+		n=$((n + 1)); echo "ok $n - $w # SKIP needs root, unshare -n and /dev/net/tun (a network namespace)"
+	done
+else
+	: >"$R/dev/kvm"
+	rm -rf "$R/sys" "$R/dev/net" "$R/proc/sys"
+	ln -s /sys "$R/sys"; ln -s /dev/net "$R/dev/net"; ln -s /proc/sys "$R/proc/sys"
+	rm -f "$t/hostd.sock"
+	HOSTD_VMM=$t/vmm unshare -n -m sh -c 'mount -t sysfs sysfs /sys && ip link set lo up &&
+		ip link add vSwitch0 type bridge && ip addr add 192.0.2.1/24 dev vSwitch0 && ip link set vSwitch0 up &&
+		exec "$@"' sh ${HOSTD_WRAP:-} "$HOSTD" --root "$R" --listen "127.0.0.1:$port" --socket "$t/hostd.sock" >>"$t/hostd.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$t/hostd.sock" ] && break; sleep 0.1; done
+	ns ip tuntap add dev vm-n1-0 mode tap
+	call -X POST /api/vms/n1/power-on
+	WHAT="a stale tap of the VM's name (a killed hostd's) is replaced: power-on 200 running"
+	step eval 'status 200 && [ "$(field state)" = running ]'
+	WHAT="2 NICs: taps vm-n1-0 and vm-n1-1 in vSwitch0, up, IPv6 off"
+	step eval 'for i in 0 1; do ns sh -c "readlink /sys/class/net/vm-n1-\$0/master | grep -q /vSwitch0\$ &&
+		ip link show vm-n1-\$0 | grep -q \",UP\" && [ \$(cat /proc/sys/net/ipv6/conf/vm-n1-\$0/disable_ipv6) = 1 ]" $i || exit 1; done'
+	wait_for "$DS/n1/console.log" "fake-vmm"
+	call /api/vms/n1
+	WHAT="vmm got --net vm-n1-0,mac=MAC0 --net vm-n1-1,mac=MAC1, the MACs GET shows"
+	step python3 -c 'import json,re,sys; a=json.load(open(sys.argv[1]))["network_adapters"]; c=open(sys.argv[2]).read(); sys.exit(not all(" --net %s,mac=%s " % (x["tap"], x["mac"]) in c for x in a))' "$t/body" "$DS/n1/console.log"
+	call -X POST /api/vms/n1/power-off
+	WHAT="power-off: stopped, both taps removed, the bridge kept"
+	step eval 'status 200 && [ "$(field state)" = stopped ] && ! ns ip link show vm-n1-0 2>/dev/null &&
+		! ns ip link show vm-n1-1 2>/dev/null && ns ip link show vSwitch0 >/dev/null'
+	stop_bounded "$pid"; wait "$pid" 2>/dev/null; pid=
+fi
 echo "1..$n"
 [ "${FAILED:-0}" = 0 ]

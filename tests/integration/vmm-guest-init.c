@@ -2,11 +2,14 @@
  * kernel parameter vmmtest= (an environment variable for init), then powers off or reboots.
  *   vmmtest=poweroff  marker and CPU count, then poweroff     vmmtest=reboot  ... then reboot
  *   vmmtest=disk      write a pattern to /dev/vda, flush, read it back, then poweroff
- *   vmmtest=net       eth0 10.0.2.15/24: send a UDP datagram to 10.0.2.2:5555, wait for a reply
+ *   vmmtest=net       eth0 10.0.2.15/24 (vmmip=A.B.C.D another address), send a UDP datagram to
+ *                     10.0.2.2:5555 (vmmport=N another port), wait for a reply
  *   vmmtest=wait      stay up (the test stops vmm with a signal)
  *   vmmtest=echo      read a line from the console and print it back
  *   vmmtest=bench     time reading and writing 32 MiB of /dev/vda (O_DIRECT), then stay up
- * The same binary serves the outer (TCG) side: `vmm-guest-init peer` answers the net check, and
+ * The same binary serves the outer (TCG) side: `vmm-guest-init peer [ADDR [PORT]]` answers the
+ * net check on 10.0.2.2:5555 (or ADDR:PORT, e.g. 127.0.0.1 of a build host behind QEMU's user
+ * network, which 10.0.2.2 reaches), and
  * `vmm-guest-init check-disk FILE` checks the pattern the disk check wrote, and
  * `vmm-guest-init console SOCKET` attaches to vmm's console socket, types a line after the marker
  * and copies the console to stdout until vmm closes it. */
@@ -66,9 +69,12 @@ static int net_up(void)
 	struct ifreq ifr = {0};
 	struct sockaddr_in *a = (struct sockaddr_in *)&ifr.ifr_addr;
 
+	const char *ip = getenv("vmmip");
+
 	strcpy(ifr.ifr_name, "eth0");
 	a->sin_family = AF_INET;
-	inet_pton(AF_INET, "10.0.2.15", &a->sin_addr);
+	if (inet_pton(AF_INET, ip ? ip : "10.0.2.15", &a->sin_addr) != 1)
+		return printf("VMMTEST net: vmmip=%s is not an IPv4 address\n", ip), -1;
 	if (ioctl(s, SIOCSIFADDR, &ifr))
 		return printf("VMMTEST net: no eth0\n"), -1;
 	inet_pton(AF_INET, "255.255.255.0", &a->sin_addr);
@@ -83,7 +89,8 @@ static int net_check(void)
 {
 	int s = net_up();
 	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(5556)};
-	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(5555)};
+	const char *port = getenv("vmmport");
+	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(port ? (uint16_t)atoi(port) : 5555)};
 	struct timeval tv = {1, 0};
 	char buf[128];
 
@@ -138,23 +145,22 @@ static void disk_bench(void)
 	free(buf);
 }
 
-/* The outer side of the net check: answer one datagram on 10.0.2.2:5555. */
-static int peer(void)
+/* The outer side of the net check: answer one datagram on addr:port (10.0.2.2:5555), to where
+ * it came from (the guest's port 5556, or QEMU's user network's socket standing for it). */
+static int peer(const char *addr, const char *port)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(5555)}, from;
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))}, from;
 	socklen_t fl = sizeof(from);
 	char buf[128];
 
-	inet_pton(AF_INET, "10.0.2.2", &me.sin_addr);
-	if (bind(s, (struct sockaddr *)&me, sizeof(me)))
-		return printf("VMMHOST peer: cannot bind 10.0.2.2:5555\n"), 1;
+	if (inet_pton(AF_INET, addr, &me.sin_addr) != 1 || bind(s, (struct sockaddr *)&me, sizeof(me)))
+		return printf("VMMHOST peer: cannot bind %s:%s\n", addr, port), 1;
 	ssize_t n = recvfrom(s, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &fl);
 	if (n <= 0)
 		return 1;
 	buf[n] = 0;
-	printf("VMMHOST net-got %s\n", strtok(buf, "\n"));
-	from.sin_port = htons(5556);
+	printf("VMMHOST net-got %s from %s\n", strtok(buf, "\n"), inet_ntoa(from.sin_addr));
 	sendto(s, "hello-from-host\n", 16, 0, (struct sockaddr *)&from, sizeof(from));
 	return 0;
 }
@@ -207,7 +213,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc > 1)
-		return !strcmp(argv[1], "peer") ? peer()
+		return !strcmp(argv[1], "peer") ? peer(argc > 2 ? argv[2] : "10.0.2.2", argc > 3 ? argv[3] : "5555")
 		       : argc < 3		  ? 2
 		       : !strcmp(argv[1], "console") ? console_client(argv[2])
 						     : check_disk(argv[2]);

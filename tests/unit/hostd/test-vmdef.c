@@ -75,7 +75,9 @@ static void test_refused(void)
 		{"{\"name\":\"a\",\"kernel\":\"k\",\"disks\":\"a.img\"}", "disks"},
 		{"{\"name\":\"a\",\"kernel\":\"k\",\"disks\":[1]}", "disks"},
 		{"{\"name\":\"a\",\"kernel\":\"k\",\"disks\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}", "disks"},
-		{"{\"name\":\"a\",\"kernel\":\"k\",\"nics\":1}", "nics"},
+		{"{\"name\":\"a\",\"kernel\":\"k\",\"nics\":9}", "nics"},
+		{"{\"name\":\"a\",\"kernel\":\"k\",\"nics\":-1}", "nics"},
+		{"{\"name\":\"a\",\"kernel\":\"k\",\"nics\":\"1\"}", "nics"},
 		{"{\"name\":\"a\",\"kernel\":\"k\",\"autostart\":\"yes\"}", "autostart"},
 		{"{\"name\":\"a\",\"kernel\":\"k\",\"memory\":256}", "memory"},
 	};
@@ -122,6 +124,61 @@ static void test_argv_and_limits(void)
 	ok(!strcmp(cpu, "300000 100000"), "vmdef: cpu.max gives 3 CPUs' time (%s)", cpu);
 }
 
+static void test_nics(void)
+{
+	struct vm_def d;
+	struct api_error e;
+	char *argv[VM_ARGV_MAX], joined[1024] = "", tap[VM_TAP_SIZE], mac[VM_MAC_SIZE], other[VM_MAC_SIZE], want[512];
+	json_t *o;
+	char *text;
+
+	ok(parse("{\"name\":\"web1\",\"kernel\":\"k\",\"initrd\":\"i\",\"nics\":8,\"disks\":[\"1\",\"2\",\"3\",\"4\","
+		 "\"5\",\"6\",\"7\",\"8\"]}",
+		 NULL, &d, &e) == 0 &&
+		   d.nics == 8,
+	   "vmdef: nics 8 taken");
+	vm_argv(&d, "vmm", "/ds", argv);
+	int n = 0;
+	while (argv[n])
+		n++;
+	ok(n < VM_ARGV_MAX && !strncmp(argv[n - 3], "vm-web1-7,mac=02:", 17),
+	   "vmdef: 8 disks and 8 NICs fit vmm's arguments (%d of %d)", n, VM_ARGV_MAX);
+	vm_argv_free(argv);
+	ok(parse("{\"name\":\"web1\",\"kernel\":\"k\",\"nics\":2}", NULL, &d, &e) == 0 && d.nics == 2,
+	   "vmdef: nics 2 taken");
+	vm_tap_name("web1", 1, tap);
+	ok(!strcmp(tap, "vm-web1-1"), "vmdef: the tap of a short name: vm-NAME-I (%s)", tap);
+	vm_tap_name("abcdefghij", 7, tap);
+	ok(!strcmp(tap, "vm-abcdefghij-7") && strlen(tap) < VM_TAP_SIZE, "vmdef: a 10-character name still fits (%s)", tap);
+	vm_tap_name("abcdefghijk", 0, tap);
+	ok(strlen(tap) == 12 && !strncmp(tap, "vm", 2) && tap[2] != '-' && !strcmp(tap + 10, "-0"),
+	   "vmdef: a longer name: vm + 8 hex digits of its hash + -I (%s)", tap);
+	vm_tap_name("abcdefghijl", 0, joined);
+	ok(strcmp(tap, joined) != 0, "vmdef: two long names with the same start: different taps (%s, %s)", tap, joined);
+	vm_nic_mac("web1", 1, mac);
+	vm_nic_mac("web1", 1, other);
+	ok(strlen(mac) == 17 && !strncmp(mac, "02:", 3) && !strcmp(mac + 15, "01") && !strcmp(mac, other),
+	   "vmdef: the MAC: locally administered, unicast, stable, ending in the NIC's index (%s)", mac);
+	vm_nic_mac("web2", 1, other);
+	ok(strcmp(mac, other) != 0, "vmdef: another VM's NIC: another MAC (%s)", other);
+	joined[0] = '\0';
+	vm_argv(&d, "vmm", "/ds", argv);
+	for (int i = 0; argv[i]; i++)
+		strcat(strcat(joined, i ? " " : ""), argv[i]);
+	vm_nic_mac("web1", 0, mac);
+	vm_nic_mac("web1", 1, other);
+	snprintf(want, sizeof(want), "--net vm-web1-0,mac=%s --net vm-web1-1,mac=%s --console stdio", mac, other);
+	ok(strstr(joined, want) != NULL, "vmdef: vmm gets --net TAP,mac=MAC per NIC (%s)", joined);
+	vm_argv_free(argv);
+	o = vm_nics_json(&d);
+	text = json_dumps(o, JSON_COMPACT);
+	snprintf(want, sizeof(want), "[{\"tap\":\"vm-web1-0\",\"mac\":\"%s\"},{\"tap\":\"vm-web1-1\",\"mac\":\"%s\"}]", mac,
+		 other);
+	ok(text && !strcmp(text, want), "vmdef: the NICs as JSON (%s)", text);
+	free(text);
+	json_decref(o);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -129,5 +186,6 @@ int main(void)
 	test_refused();
 	test_patch();
 	test_argv_and_limits();
+	test_nics();
 	return tap_done();
 }
