@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sysfile.h"
 #include "util.h"
 
 enum { ANY = -1, ADMINISTRATOR = HC_ADMINISTRATOR, OPERATOR = HC_OPERATOR, READ_ONLY = HC_READ_ONLY };
@@ -340,27 +341,14 @@ const char *api_health_status(const char *text)
 
 char *api_os_version(const char *text)
 {
-	const char *p = text;
+	char v[256];
 
-	while (p && *p) {
-		if (strncmp(p, "VERSION_ID=", 11) == 0) {
-			p += 11;
-			p += *p == '"';
-			return xstrndup(p, strcspn(p, "\"\n"));
-		}
-		p = strchr(p, '\n');
-		p += p != NULL;
-	}
-	return xstrdup("");
+	return xstrdup(text && sysfile_osrelease_value(text, "VERSION_ID", v, sizeof(v)) ? v : "");
 }
 
 const char *api_bank(const char *cmdline)
 {
-	for (const char *p = cmdline; p && (p = strstr(p, "bootbank=")); p++)
-		if ((p == cmdline || p[-1] == ' ') && (p[9] == 'A' || p[9] == 'B') &&
-		    (p[10] == '\0' || p[10] == ' ' || p[10] == '\n'))
-			return p[9] == 'A' ? "A" : "B";
-	return "live";
+	return sysfile_bank(cmdline);
 }
 
 /* body as a JSON object whose members are all in keys (NULL-terminated), each a string. */

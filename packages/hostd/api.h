@@ -127,8 +127,8 @@ int api_datastore_path(const char *path, char *parent, size_t psize, char *base,
 bool api_basic_parse(const char *header, char *user, size_t usize, char *password, size_t psize);
 
 /* The host's facts from text: "ok" when the first line of /run/health is "ok", else "degraded";
- * VERSION_ID of os-release ("" when none); "A", "B" from bootbank= of the kernel's command line,
- * else "live". Results are owned by the caller. */
+ * VERSION_ID of os-release ("" when none; owned by the caller); "A", "B" from bootbank= of the
+ * kernel's command line, else "live". The last two are lib/sysfile.h's, which the DCUI reads too. */
 const char *api_health_status(const char *text);
 char *api_os_version(const char *text);
 const char *api_bank(const char *cmdline);

@@ -5,7 +5,7 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c lib/sysfile.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Ipackages/hostd -Ipackages/dcui -Ipackages/hostctl -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt -ljansson"
 n=0 failed=0
