@@ -304,6 +304,19 @@ int api_patch(const char *body, size_t len, const struct hc_config *cur, struct 
 	return 0;
 }
 
+int api_patch_edit(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d)
+{
+	struct api_patch_edit *p = arg;
+
+	(void)d;
+	hc_free(next); /* api_patch() makes its own copy of cur */
+	if (api_patch(p->body, p->len, cur, next, &p->names, p->e) < 0)
+		return -1;
+	snprintf(p->hostname_old, sizeof(p->hostname_old), "%s", cur->val[HC_HOSTNAME]);
+	snprintf(p->hostname_new, sizeof(p->hostname_new), "%s", next->val[HC_HOSTNAME]);
+	return 0;
+}
+
 bool api_basic_parse(const char *header, char *user, size_t usize, char *password, size_t psize)
 {
 	size_t n, pad = 0;
