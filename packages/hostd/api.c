@@ -198,7 +198,7 @@ static const struct {
 
 static bool list_key(int k)
 {
-	return k == HC_DNS_SERVERS || k == HC_DNS_SEARCH || k == HC_SYSLOG || k == HC_NTP;
+	return k == HC_DNS_SERVERS || k == HC_DNS_SEARCH || k == HC_SYSLOG || k == HC_NTP || k == HC_LOCALADMIN;
 }
 
 /* The model key of a member's name (an alias too), or -1. */
