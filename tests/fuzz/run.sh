@@ -58,7 +58,7 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	hostcfg) { printf 'hostname = esx-01\nnetwork-mode = static\nnetwork-address = 192.0.2.10/24\nnetwork-gateway = 192.0.2.1\n'
 		printf 'dns-servers = 192.0.2.53 2001:db8::53\ndns-search = lab.example.com\nipv6-autoconf = off\n'
-		printf 'syslog-servers = udp://log:514 tls://[2001:db8::1]:6514\nntp-servers = pool.ntp.org\n'
+		printf 'syslog-servers = udp://log:514 tls://[2001:db8::1]:6514\nntp-servers = pool.ntp.org\nlocaladmin = ops\n'
 		printf 'user = root administrator 0 !\nuser = ops operator 1000 %s\n' \
 			'$6$TA3HWPDc9YlrLL0A$bZCMbBZxCOSDBfeZIKD4.Az/u7tfV24HaJ3DuypTlmL35dhJ91bTu55iNtrertaPmr3I7VmIatgT42PT/iiBL1'
 		} >"$dir/corpus/seed" ;;
