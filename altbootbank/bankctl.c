@@ -17,6 +17,7 @@
 #include "gpt.h"
 #include "trust.h"
 #include "stage.h"
+#include "sysfile.h"
 #include "write.h"
 
 #define BANKCTL_VERSION "0.1.0"
@@ -66,13 +67,13 @@ struct ctx {
 
 static int running_bank(void)
 {
-	char *cmdline = NULL, *p;
-	int bank = -1;
+	char *cmdline = NULL;
+	const char *bank = "live";
 
-	if (util_read_file("/proc/cmdline", &cmdline, NULL) == 0 && (p = strstr(cmdline, "bootbank=")))
-		bank = p[9] == 'A' ? 0 : p[9] == 'B' ? 1 : -1;
+	if (util_read_file("/proc/cmdline", &cmdline, NULL) == 0)
+		bank = sysfile_bank(cmdline);
 	free(cmdline);
-	return bank;
+	return *bank == 'A' ? 0 : *bank == 'B' ? 1 : -1;
 }
 
 /* Without --disk: the first disk with our partitions. */

@@ -146,6 +146,15 @@ bool sysfile_cmdline_value(const char *text, const char *key, char *out, size_t 
 	return found;
 }
 
+const char *sysfile_bank(const char *text)
+{
+	char v[4];
+
+	if (!text || !sysfile_cmdline_value(text, "bootbank", v, sizeof(v)))
+		return "live";
+	return strcmp(v, "A") == 0 ? "A" : strcmp(v, "B") == 0 ? "B" : "live";
+}
+
 bool sysfile_cmdline_flag(const char *text, const char *flag)
 {
 	size_t flen = strlen(flag), len;

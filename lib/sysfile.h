@@ -17,6 +17,9 @@ char *sysfile_line_next(char **cursor);
 bool sysfile_osrelease_value(const char *text, const char *key, char *out, size_t size);
 /* The last value of word key=value in kernel command line text; false if absent or too long. */
 bool sysfile_cmdline_value(const char *text, const char *key, char *out, size_t size);
+/* The bank booted, from kernel command line text: "A" or "B" (bootbank=A|B, the last one wins),
+ * else "live" (none, another value, or NULL text). */
+const char *sysfile_bank(const char *text);
 /* Whether the kernel command line text has the bare word flag. */
 bool sysfile_cmdline_flag(const char *text, const char *flag);
 /* Open a terminal for writing or reading without waiting for modem carrier; -1 with errno on error. */

@@ -134,59 +134,49 @@ static void capture_end(struct capture *cap, char *msg, size_t size)
 	fclose(cap->f);
 }
 
-/* Under hostcfg's lock: the running configuration, edit() applied to a copy, checked, committed. */
-static int conf_change(struct dcui_host *dh, int (*edit)(struct hc_config *c, const void *arg, struct diag *d),
-		       const void *arg, char *msg, size_t size)
+/* host_edit(edit, arg), with what the library prints kept off the screen: its last line, or
+ * why the change was refused or failed, into msg. */
+static int conf_change(struct dcui_host *dh, host_edit_fn edit, void *arg, char *msg, size_t size)
 {
-	struct hc_config cur = {0}, c = {0};
 	struct capture cap;
 	struct diag d;
 	int r;
 
 	msg[0] = '\0';
-	if ((r = host_lock(&dh->h, &d)) < 0 || (r = host_conf_load(&dh->h, &cur, &d)) < 0) {
-		host_unlock(&dh->h);
+	capture_begin(&cap);
+	r = host_edit(&dh->h, edit, arg, &d);
+	capture_end(&cap, msg, size);
+	if (r != 0)
 		snprintf(msg, size, "%s", d.msg);
-		return -1;
-	}
-	hc_copy(&c, &cur);
-	if ((r = edit(&c, arg, &d)) == 0 && (r = hc_check(&c, &d)) == 0) {
-		capture_begin(&cap);
-		r = host_commit(&dh->h, &cur, &c, &d);
-		capture_end(&cap, msg, size);
-	}
-	if (r < 0)
-		snprintf(msg, size, "%s", d.msg);
-	hc_free(&c);
-	hc_free(&cur);
-	host_unlock(&dh->h);
-	return r < 0 ? -1 : 0;
+	return r != 0 ? -1 : 0;
 }
 
-static int edit_password(struct hc_config *c, const void *arg, struct diag *d)
+static int edit_password(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d)
 {
-	return hc_user_passwd(c, "root", arg, d);
+	(void)cur;
+	return hc_user_passwd(next, "root", arg, d);
 }
 
 int act_password(struct dcui_host *dh, const char *password, char *msg, size_t size)
 {
-	return conf_change(dh, edit_password, password, msg, size);
+	return conf_change(dh, edit_password, (void *)password, msg, size);
 }
 
-static int edit_network(struct hc_config *c, const void *arg, struct diag *d)
+static int edit_network(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d)
 {
 	char *const *val = arg;
 	int r = 0;
 
+	(void)cur;
 	/* DHCP: the static address and gateway are left as they are (the model ignores them). */
 	for (int i = 0; r == 0 && i < NF_N; i++)
-		r = hc_set(c, act_net_keys[i], val[i], d);
+		r = hc_set(next, act_net_keys[i], val[i], d);
 	return r;
 }
 
 int act_network(struct dcui_host *dh, char *const val[NF_N], char *msg, size_t size)
 {
-	return conf_change(dh, edit_network, val, msg, size);
+	return conf_change(dh, edit_network, (void *)val, msg, size);
 }
 
 int act_defaults(struct dcui_host *dh, char *msg, size_t size)

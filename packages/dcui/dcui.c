@@ -18,6 +18,7 @@
 #include "act.h"
 #include "keys.h"
 #include "model.h"
+#include "sysfile.h"
 #include "util.h"
 
 #define REFRESH_MS 5000       /* the welcome screen's facts read again */
@@ -136,10 +137,11 @@ static void welcome_draw(void)
 	char name[128], version[64], state[128], host[256] = "", addrs[512], line[700];
 	int y = 3;
 
-	dm_os_value(osr, "PRETTY_NAME", name, sizeof(name));
-	if (!name[0])
-		dm_os_value(osr, "NAME", name, sizeof(name));
-	dm_os_value(osr, "VERSION_ID", version, sizeof(version));
+	if (!sysfile_osrelease_value(osr, "PRETTY_NAME", name, sizeof(name)) || !name[0])
+		if (!sysfile_osrelease_value(osr, "NAME", name, sizeof(name)))
+			name[0] = '\0';
+	if (!sysfile_osrelease_value(osr, "VERSION_ID", version, sizeof(version)))
+		version[0] = '\0';
 	dm_health(health, state, sizeof(state));
 	gethostname(host, sizeof(host) - 1);
 	act_addresses(addrs, sizeof(addrs));
@@ -149,7 +151,7 @@ static void welcome_draw(void)
 	snprintf(line, sizeof(line), "%s", name[0] ? name : "Hypervisor");
 	mvaddnstr(y++, 2, line, COLS - 4);
 	attroff(A_BOLD);
-	snprintf(line, sizeof(line), "Version %s, bank %s", version[0] ? version : "unknown", dm_bank(cmdline));
+	snprintf(line, sizeof(line), "Version %s, bank %s", version[0] ? version : "unknown", sysfile_bank(cmdline));
 	mvaddnstr(y++, 2, line, COLS - 4);
 	y++;
 	snprintf(line, sizeof(line), "Host name: %s", host);

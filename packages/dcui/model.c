@@ -6,34 +6,6 @@
 
 #include "keys.h"
 
-const char *dm_bank(const char *cmdline)
-{
-	for (const char *p = cmdline; p && (p = strstr(p, "bootbank=")); p++)
-		if ((p == cmdline || p[-1] == ' ') && (p[9] == 'A' || p[9] == 'B') &&
-		    (p[10] == '\0' || p[10] == ' ' || p[10] == '\n'))
-			return p[9] == 'A' ? "A" : "B";
-	return "live";
-}
-
-void dm_os_value(const char *text, const char *key, char *out, size_t size)
-{
-	size_t klen = strlen(key);
-	const char *p = text;
-
-	out[0] = '\0';
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			p += klen + 1;
-			p += *p == '"';
-			snprintf(out, size, "%.*s", (int)strcspn(p, "\"\n"), p);
-			return;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-}
-
 void dm_health(const char *text, char *out, size_t size)
 {
 	size_t n = text ? strcspn(text, "\n") : 0;

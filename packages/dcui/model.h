@@ -1,15 +1,12 @@
 /* The DCUI's pure parts (no terminal, no system calls): the host's facts read from the texts of
- * /proc/cmdline, /etc/os-release, /run/health and /etc/group, and the editing of one text field. */
+ * /run/health, /proc/net/route and /etc/group (the bank and os-release's values: lib/sysfile.h,
+ * as hostd), and the editing of one text field. */
 #ifndef DCUI_MODEL_H
 #define DCUI_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The booted bank from a kernel command line: "A" or "B" (bootbank=A|B), else "live". */
-const char *dm_bank(const char *cmdline);
-/* The value of KEY= in an os-release text (quotes removed), into out; "" when it has none. */
-void dm_os_value(const char *text, const char *key, char *out, size_t size);
 /* The first line of /run/health ("ok", "degraded: why"), into out; "unknown" for none. */
 void dm_health(const char *text, char *out, size_t size);
 /* The IPv4 gateway of the default route in a /proc/net/route text, into out; "" when none. */

@@ -11,6 +11,8 @@
 
 /* The groups of the roles (hc_role order); root's own group is 0. */
 static const unsigned role_gid[] = {990, 991, 992};
+/* The group localadmin (its members: the key localadmin): the DCUI lets them in. */
+#define LOCALADMIN_GID 993
 
 const char *const hc_owned[] = {
 	HC_CONF, "etc/hostname", "etc/passwd", "etc/group", "etc/shadow", "etc/resolv.conf", "etc/ntp.conf",
@@ -48,6 +50,7 @@ static char *gen_passwd(const struct hc_config *c)
 static char *gen_group(const struct hc_config *c)
 {
 	struct buf b = {0};
+	char *members;
 
 	buf_puts(&b, "root:x:0:\n");
 	for (int r = 0; r < 3; r++) {
@@ -60,6 +63,12 @@ static char *gen_group(const struct hc_config *c)
 			}
 		buf_puts(&b, "\n");
 	}
+	/* The model's members are blank-separated (canonical: one blank), the group's comma-separated. */
+	members = xstrdup(c->val[HC_LOCALADMIN]);
+	for (char *p = members; (p = strchr(p, ' '));)
+		*p = ',';
+	buf_printf(&b, "localadmin:x:%u:%s\n", LOCALADMIN_GID, members);
+	free(members);
 	buf_puts(&b, "ntpd:x:101:\n");
 	return b.data;
 }

@@ -1,5 +1,5 @@
-/* A change of the configuration made live, for every interface (the hostcfg CLI, hostd): applied,
- * the reload hook run, and a save asked of the saver (host.h). */
+/* A change of the configuration made live, for every interface (the hostcfg CLI, hostd, the
+ * DCUI): applied, the reload hook run, and a save asked of the saver (host.h). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,4 +53,22 @@ int host_commit(struct host *h, const struct hc_config *old, const struct hc_con
 		return 0;
 	}
 	return host_save(h, d);
+}
+
+int host_edit(struct host *h, host_edit_fn edit, void *arg, struct diag *d)
+{
+	struct hc_config cur = {0}, next = {0};
+	int r = host_lock(h, d);
+
+	if (r == 0 && (r = host_conf_load(h, &cur, d)) == 0) {
+		hc_copy(&next, &cur);
+		if (edit(&cur, &next, arg, d) < 0 || hc_check(&next, d) < 0)
+			r = HOST_EDIT_REFUSED;
+		else
+			r = host_commit(h, &cur, &next, d);
+	}
+	hc_free(&next);
+	hc_free(&cur);
+	host_unlock(h);
+	return r;
 }

@@ -51,6 +51,15 @@ void host_reload(const struct host *h, unsigned changed);
  * did. 0 or -errno with d filled. */
 int host_commit(struct host *h, const struct hc_config *old, const struct hc_config *c, struct diag *d);
 
+/* A change of the configuration, whole or not at all, under the lock: the running configuration
+ * loaded (cur), edit() given it and a copy to change (next; d for its refusal), next checked
+ * (hc_check) and committed (host_commit). 0 when committed; HOST_EDIT_REFUSED when edit() or the
+ * check refused it (d says why, unless edit() reported it through arg); -errno with d filled when
+ * the configuration cannot be read or applied. Nothing is changed unless 0. */
+#define HOST_EDIT_REFUSED 1
+typedef int (*host_edit_fn)(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d);
+int host_edit(struct host *h, host_edit_fn edit, void *arg, struct diag *d);
+
 /* The saver service: saves after a change (coalesced over h->delay), every h->interval and at
  * SIGTERM; runs until SIGTERM or SIGINT. Returns the exit status. */
 int host_saver_run(struct host *h);

@@ -33,7 +33,7 @@ static const char usage[] =
 	"                            everything every S seconds (default 3600) and at SIGTERM\n"
 	"\n"
 	"Keys: hostname, network-mode, network-address, network-gateway, dns-servers, dns-search,\n"
-	"ipv6-autoconf, syslog-servers, ntp-servers (docs/configuration.md).\n"
+	"ipv6-autoconf, syslog-servers, ntp-servers, localadmin (docs/configuration.md).\n"
 	"--root DIR works on a directory tree instead of the running host (no mount, no sethostname).\n"
 	"Exit status: 0 done, 1 refused or failed (nothing changed), 2 bad usage.\n";
 

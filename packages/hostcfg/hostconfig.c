@@ -35,6 +35,7 @@ static int why_set(char *why, const char *fmt, ...)
 }
 
 static bool ipv4_parse(const char *s, uint32_t *ret);
+static bool user_name_ok(const char *s);
 
 /* RFC 1123 labels, dot-separated, each 1..63 of [A-Za-z0-9-] not starting or ending with '-'. */
 static bool dns_name_ok(const char *s, size_t max)
@@ -256,6 +257,13 @@ static int one_url(const char *w, char *why)
 	return 0;
 }
 
+static int one_user(const char *w, char *why)
+{
+	if (user_name_ok(w))
+		return 0;
+	return why_set(why, "'%.80s' is not a user name; use a-z, 0-9, '_' and '-', 32 at most", w);
+}
+
 static int check_dns(const char *in, struct buf *out, char *why)
 {
 	return check_list(in, out, why, 3, "DNS servers", one_ip);
@@ -276,6 +284,11 @@ static int check_ntp(const char *in, struct buf *out, char *why)
 	return check_list(in, out, why, 8, "NTP servers", one_host);
 }
 
+static int check_members(const char *in, struct buf *out, char *why)
+{
+	return check_list(in, out, why, 16, "members", one_user);
+}
+
 static const struct {
 	const char *name, *def;
 	check_fn check;
@@ -289,6 +302,7 @@ static const struct {
 	[HC_IPV6_AUTOCONF] = {"ipv6-autoconf", "on", check_onoff},
 	[HC_SYSLOG] = {"syslog-servers", "", check_syslog},
 	[HC_NTP] = {"ntp-servers", "", check_ntp},
+	[HC_LOCALADMIN] = {"localadmin", "", check_members},
 };
 
 static const char *const roles[] = {"administrator", "operator", "read-only"};
@@ -417,6 +431,20 @@ int hc_set(struct hc_config *c, const char *name, const char *value, struct diag
 	return 0;
 }
 
+/* Each member of localadmin is one of the users. */
+static int check_localadmin(const struct hc_config *c, struct diag *d)
+{
+	struct strv w = {0};
+	int r = 0;
+
+	kv_split(c->val[HC_LOCALADMIN], &w);
+	for (size_t i = 0; r == 0 && i < w.n; i++)
+		if (!hc_user_find(c, w.v[i]))
+			r = diag_set(d, "localadmin", 0, "'%.40s' is no user; add the user first, or leave it out", w.v[i]);
+	strv_free(&w);
+	return r;
+}
+
 int hc_check(const struct hc_config *c, struct diag *d)
 {
 	const char *addr = c->val[HC_NET_ADDRESS], *gw = c->val[HC_NET_GATEWAY];
@@ -424,6 +452,8 @@ int hc_check(const struct hc_config *c, struct diag *d)
 	uint32_t a, g, mask;
 	long prefix;
 
+	if (check_localadmin(c, d) < 0)
+		return -1;
 	if (strcmp(c->val[HC_NET_MODE], "static") == 0 && !*addr)
 		return diag_set(d, "network-mode", 0, "static needs network-address; set network-address=A.B.C.D/PREFIX "
 				"in the same command");
@@ -725,6 +755,22 @@ int hc_user_add(struct hc_config *c, const char *name, const char *role, const c
 	return 0;
 }
 
+/* name left out of localadmin's members. */
+static void members_drop(struct hc_config *c, const char *name)
+{
+	struct strv w = {0};
+	struct buf b = {0};
+
+	buf_puts(&b, "");
+	kv_split(c->val[HC_LOCALADMIN], &w);
+	for (size_t i = 0; i < w.n; i++)
+		if (strcmp(w.v[i], name) != 0)
+			buf_printf(&b, "%s%s", b.len ? " " : "", w.v[i]);
+	strv_free(&w);
+	free(c->val[HC_LOCALADMIN]);
+	c->val[HC_LOCALADMIN] = b.data;
+}
+
 int hc_user_del(struct hc_config *c, const char *name, struct diag *d)
 {
 	struct hc_user *u = hc_user_find(c, name);
@@ -733,6 +779,7 @@ int hc_user_del(struct hc_config *c, const char *name, struct diag *d)
 		return diag_set(d, "user", 0, "no user named '%.40s'; hostcfg show lists the users", name);
 	if (u->uid == 0)
 		return diag_set(d, "user", 0, "root cannot be removed; lock it out by other means (hostcfg passwd root)");
+	members_drop(c, name);
 	user_free(u);
 	memmove(u, u + 1, (size_t)(c->user + c->nuser - (u + 1)) * sizeof(*u));
 	c->nuser--;

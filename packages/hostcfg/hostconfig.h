@@ -20,6 +20,7 @@ enum hc_key {
 	HC_IPV6_AUTOCONF, /* on | off */
 	HC_SYSLOG,        /* up to 4 URLs udp|tcp|tls://HOST:PORT */
 	HC_NTP,           /* up to 8 host names or addresses */
+	HC_LOCALADMIN,    /* the members of the group localadmin (the DCUI lets them in): user names */
 	HC_NKEYS
 };
 
@@ -74,7 +75,8 @@ int hc_get(const struct hc_config *c, const char *name, char **ret, struct diag 
 /* Set one key by name after checking the value alone; c is unchanged on error. The rules between
  * keys are checked by hc_check(), once every key of an edit is set. */
 int hc_set(struct hc_config *c, const char *name, const char *value, struct diag *d);
-/* The rules between keys: a static mode needs an address; the gateway lies in its subnet. */
+/* The rules between keys: a static mode needs an address; the gateway lies in its subnet; each
+ * member of localadmin is a user. */
 int hc_check(const struct hc_config *c, struct diag *d);
 
 /* Users: add one with a password (hashed here, sha512-crypt; the text is never kept), remove one
@@ -82,6 +84,7 @@ int hc_check(const struct hc_config *c, struct diag *d);
 int hc_user_add(struct hc_config *c, const char *name, const char *role, const char *password, struct diag *d);
 /* Whether hc_user_add() would take name and role (before asking for a password). */
 int hc_user_check_new(const struct hc_config *c, const char *name, const char *role, struct diag *d);
+/* Removes the user from localadmin too. */
 int hc_user_del(struct hc_config *c, const char *name, struct diag *d);
 int hc_user_passwd(struct hc_config *c, const char *name, const char *password, struct diag *d);
 /* Set a user's hash as given (an installer's --iscrypted password); checked to be sha512-crypt. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sysfile.h"
 #include "util.h"
 
 enum { ANY = -1, ADMINISTRATOR = HC_ADMINISTRATOR, OPERATOR = HC_OPERATOR, READ_ONLY = HC_READ_ONLY };
@@ -197,7 +198,7 @@ static const struct {
 
 static bool list_key(int k)
 {
-	return k == HC_DNS_SERVERS || k == HC_DNS_SEARCH || k == HC_SYSLOG || k == HC_NTP;
+	return k == HC_DNS_SERVERS || k == HC_DNS_SEARCH || k == HC_SYSLOG || k == HC_NTP || k == HC_LOCALADMIN;
 }
 
 /* The model key of a member's name (an alias too), or -1. */
@@ -303,6 +304,19 @@ int api_patch(const char *body, size_t len, const struct hc_config *cur, struct 
 	return 0;
 }
 
+int api_patch_edit(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d)
+{
+	struct api_patch_edit *p = arg;
+
+	(void)d;
+	hc_free(next); /* api_patch() makes its own copy of cur */
+	if (api_patch(p->body, p->len, cur, next, &p->names, p->e) < 0)
+		return -1;
+	snprintf(p->hostname_old, sizeof(p->hostname_old), "%s", cur->val[HC_HOSTNAME]);
+	snprintf(p->hostname_new, sizeof(p->hostname_new), "%s", next->val[HC_HOSTNAME]);
+	return 0;
+}
+
 bool api_basic_parse(const char *header, char *user, size_t usize, char *password, size_t psize)
 {
 	size_t n, pad = 0;
@@ -340,27 +354,14 @@ const char *api_health_status(const char *text)
 
 char *api_os_version(const char *text)
 {
-	const char *p = text;
+	char v[256];
 
-	while (p && *p) {
-		if (strncmp(p, "VERSION_ID=", 11) == 0) {
-			p += 11;
-			p += *p == '"';
-			return xstrndup(p, strcspn(p, "\"\n"));
-		}
-		p = strchr(p, '\n');
-		p += p != NULL;
-	}
-	return xstrdup("");
+	return xstrdup(text && sysfile_osrelease_value(text, "VERSION_ID", v, sizeof(v)) ? v : "");
 }
 
 const char *api_bank(const char *cmdline)
 {
-	for (const char *p = cmdline; p && (p = strstr(p, "bootbank=")); p++)
-		if ((p == cmdline || p[-1] == ' ') && (p[9] == 'A' || p[9] == 'B') &&
-		    (p[10] == '\0' || p[10] == ' ' || p[10] == '\n'))
-			return p[9] == 'A' ? "A" : "B";
-	return "live";
+	return sysfile_bank(cmdline);
 }
 
 /* body as a JSON object whose members are all in keys (NULL-terminated), each a string. */

@@ -80,6 +80,17 @@ json_t *api_users_json(const struct hc_config *c, const bool *locked);
 int api_patch(const char *body, size_t len, const struct hc_config *cur, struct hc_config *out, char **names,
 	      struct api_error *e);
 
+/* api_patch() as host_edit()'s edit (packages/hostcfg/host.h): arg is a struct api_patch_edit,
+ * body and e set by the caller; on success names and the host name before and after are set. */
+struct api_patch_edit {
+	const char *body;
+	size_t len;
+	struct api_error *e;
+	char *names; /* owned by the caller once set */
+	char hostname_old[64], hostname_new[64];
+};
+int api_patch_edit(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d);
+
 /*
  * A POST /api/users body: {"name", "password", "role"} (role defaults to read-only); each
  * string checked for its type. The strings point into *root (json_decref it after). 0, or -1
@@ -110,8 +121,8 @@ int api_datastore_path(const char *path, char *parent, size_t psize, char *base,
 bool api_basic_parse(const char *header, char *user, size_t usize, char *password, size_t psize);
 
 /* The host's facts from text: "ok" when the first line of /run/health is "ok", else "degraded";
- * VERSION_ID of os-release ("" when none); "A", "B" from bootbank= of the kernel's command line,
- * else "live". Results are owned by the caller. */
+ * VERSION_ID of os-release ("" when none; owned by the caller); "A", "B" from bootbank= of the
+ * kernel's command line, else "live". The last two are lib/sysfile.h's, which the DCUI reads too. */
 const char *api_health_status(const char *text);
 char *api_os_version(const char *text);
 const char *api_bank(const char *cmdline);

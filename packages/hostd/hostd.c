@@ -149,27 +149,26 @@ void get_config(struct call *c)
 /* The body checked against the running configuration and committed, under hostcfg's lock. */
 static int patch_commit(struct hostd *hd, const char *body, size_t len, char **names, struct api_error *e)
 {
-	struct hc_config cur = {0}, c = {0};
+	struct api_patch_edit p = {.body = body, .len = len, .e = e};
 	struct diag d;
 	int r;
 
-	if (host_lock(&hd->h, &d) < 0 || host_conf_load(&hd->h, &cur, &d) < 0) {
-		host_unlock(&hd->h);
+	e->status = 0;
+	if ((r = host_edit(&hd->h, api_patch_edit, &p, &d)) < 0) {
 		logf_(hd, LOG_ERR, "%s", d.msg);
-		return error_set(e, 500, "the configuration cannot be read; see the host's log");
+		error_set(e, 500, p.names ? "the configuration cannot be applied; nothing changed; see the host's log"
+					  : "the configuration cannot be read; see the host's log");
+	} else if (r == HOST_EDIT_REFUSED && !e->status) {
+		error_field(e, "body", d.msg); /* api_patch() checks the whole first: not expected */
+	} else if (r == 0 && strcmp(p.hostname_old, p.hostname_new) != 0) {
+		cert_follow(hd, p.hostname_old, p.hostname_new);
 	}
-	if ((r = api_patch(body, len, &cur, &c, names, e)) == 0) {
-		if ((r = host_commit(&hd->h, &cur, &c, &d)) < 0) {
-			logf_(hd, LOG_ERR, "%s", d.msg);
-			error_set(e, 500, "the configuration cannot be applied; nothing changed; see the host's log");
-		} else if (strcmp(cur.val[HC_HOSTNAME], c.val[HC_HOSTNAME]) != 0) {
-			cert_follow(hd, cur.val[HC_HOSTNAME], c.val[HC_HOSTNAME]);
-		}
-		hc_free(&c);
+	if (r != 0) {
+		free(p.names);
+		return -1;
 	}
-	hc_free(&cur);
-	host_unlock(&hd->h);
-	return r;
+	*names = p.names;
+	return 0;
 }
 
 void patch_config(struct call *c)

@@ -1,5 +1,5 @@
 /* hostd's calls about the host's users: list, add, remove, set a password, unlock. Changes go
- * through hostcfg's model and host_commit under its lock, as PATCH /api/config does; the lockout
+ * through hostcfg's model and host_edit (under its lock), as PATCH /api/config does; the lockout
  * is packages/auth's. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,36 +33,45 @@ static const char *user_field(const char *msg)
 	return strncmp(msg, "password:", 9) == 0 ? "password" : strstr(msg, "unknown role") ? "role" : "name";
 }
 
-/* edit(cur copy, arg) under the lock, then committed. 0, or -1 with e filled (400 from the model,
- * 404 for no such user, 500). */
+/* A users_change() edit: the call, where its own refusals go, and what its edit returned. */
+struct user_edit {
+	int (*edit)(struct hc_config *, const struct call *, struct diag *, struct api_error *);
+	const struct call *c;
+	struct api_error *e;
+	int r; /* 1 until the edit has run */
+};
+
+static int user_edit_run(const struct hc_config *cur, struct hc_config *next, void *arg, struct diag *d)
+{
+	struct user_edit *ue = arg;
+
+	(void)cur;
+	return ue->r = ue->edit(next, ue->c, d, ue->e);
+}
+
+/* edit(a copy of the configuration, c) through host_edit. 0, or -1 with e filled (400 from the
+ * model, 404 for no such user, 500). */
 static int users_change(struct call *c, int (*edit)(struct hc_config *, const struct call *, struct diag *, struct api_error *),
 			struct api_error *e)
 {
-	struct hostd *hd = c->hd;
-	struct hc_config cur = {0}, cf = {0};
+	struct user_edit ue = {edit, c, e, 1};
 	struct diag d;
 	int r;
 
-	if (host_lock(&hd->h, &d) < 0 || host_conf_load(&hd->h, &cur, &d) < 0) {
-		host_unlock(&hd->h);
-		logf_(hd, LOG_ERR, "%s", d.msg);
-		return error_set(e, 500, "the configuration cannot be read; see the host's log");
-	}
-	hc_copy(&cf, &cur);
 	e->status = 0;
-	if ((r = edit(&cf, c, &d, e)) < 0 && e->status)
+	r = host_edit(&c->hd->h, user_edit_run, &ue, &d);
+	if (r == HOST_EDIT_REFUSED && e->status)
 		;
-	else if (r == -ENOENT)
+	else if (r == HOST_EDIT_REFUSED && ue.r == -ENOENT)
 		error_set(e, 404, "no such user; GET /api/users lists them");
-	else if (r < 0)
+	else if (r == HOST_EDIT_REFUSED)
 		error_field(e, user_field(d.msg), d.msg);
-	else if ((r = host_commit(&hd->h, &cur, &cf, &d)) < 0) {
-		logf_(hd, LOG_ERR, "%s", d.msg);
-		error_set(e, 500, "the configuration cannot be applied; nothing changed; see the host's log");
+	else if (r < 0) {
+		logf_(c->hd, LOG_ERR, "%s", d.msg);
+		error_set(e, 500, ue.r == 1 ? "the configuration cannot be read; see the host's log"
+					    : "the configuration cannot be applied; nothing changed; see the host's log");
 	}
-	hc_free(&cf), hc_free(&cur);
-	host_unlock(&hd->h);
-	return r < 0 ? -1 : 0;
+	return r != 0 ? -1 : 0;
 }
 
 static int add(struct hc_config *cf, const struct call *c, struct diag *d, struct api_error *e)

@@ -8,6 +8,7 @@
 
 #include "keys.h"
 #include "model.h"
+#include "sysfile.h"
 
 static void decode(const uint8_t *data, size_t size)
 {
@@ -37,8 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(data, size);
 	memcpy(text, data, size);
 	text[size] = '\0';
-	(void)dm_bank(text);
-	dm_os_value(text, "VERSION_ID", out, sizeof(out));
+	(void)sysfile_bank(text);
+	(void)sysfile_osrelease_value(text, "VERSION_ID", out, sizeof(out));
 	dm_health(text, out, sizeof(out));
 	dm_route_gateway(text, out, sizeof(out));
 	(void)dm_in_group(text, "localadmin", "ops");

@@ -5,7 +5,7 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostd/server.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c lib/sysfile.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostd/server.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Ipackages/hostd -Ipackages/dcui -Ipackages/hostctl -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt -ljansson -l:libhttp_parser.a -levent_core -lssl"
 n=0 failed=0
@@ -59,7 +59,7 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	hostcfg) { printf 'hostname = esx-01\nnetwork-mode = static\nnetwork-address = 192.0.2.10/24\nnetwork-gateway = 192.0.2.1\n'
 		printf 'dns-servers = 192.0.2.53 2001:db8::53\ndns-search = lab.example.com\nipv6-autoconf = off\n'
-		printf 'syslog-servers = udp://log:514 tls://[2001:db8::1]:6514\nntp-servers = pool.ntp.org\n'
+		printf 'syslog-servers = udp://log:514 tls://[2001:db8::1]:6514\nntp-servers = pool.ntp.org\nlocaladmin = ops\n'
 		printf 'user = root administrator 0 !\nuser = ops operator 1000 %s\n' \
 			'$6$TA3HWPDc9YlrLL0A$bZCMbBZxCOSDBfeZIKD4.Az/u7tfV24HaJ3DuypTlmL35dhJ91bTu55iNtrertaPmr3I7VmIatgT42PT/iiBL1'
 		} >"$dir/corpus/seed" ;;

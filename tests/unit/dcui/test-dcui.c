@@ -6,6 +6,7 @@
 
 #include "keys.h"
 #include "model.h"
+#include "sysfile.h"
 #include "tap.h"
 
 static int dec(const char *s, int final, size_t *used)
@@ -51,14 +52,15 @@ static void facts(void)
 {
 	char out[64];
 
-	ok(strcmp(dm_bank("BOOT_IMAGE=/k console=ttyS0 bootbank=B quiet"), "B") == 0 &&
-		   strcmp(dm_bank("bootbank=A\n"), "A") == 0 && strcmp(dm_bank("xbootbank=A"), "live") == 0 &&
-		   strcmp(dm_bank("bootbank=AB"), "live") == 0 && strcmp(dm_bank(""), "live") == 0,
-	   "the bank: bootbank=A|B as a whole word, else live");
-	dm_os_value("NAME=Hyp\nVERSION_ID=\"1.2.3\"\n", "VERSION_ID", out, sizeof(out));
-	ok(strcmp(out, "1.2.3") == 0, "os-release VERSION_ID, quotes removed");
-	dm_os_value("XVERSION_ID=9\n", "VERSION_ID", out, sizeof(out));
-	ok(out[0] == '\0', "os-release: only the key itself");
+	ok(strcmp(sysfile_bank("BOOT_IMAGE=/k console=ttyS0 bootbank=B quiet"), "B") == 0 &&
+		   strcmp(sysfile_bank("bootbank=A\n"), "A") == 0 && strcmp(sysfile_bank("xbootbank=A"), "live") == 0 &&
+		   strcmp(sysfile_bank("bootbank=AB"), "live") == 0 && strcmp(sysfile_bank(""), "live") == 0 &&
+		   strcmp(sysfile_bank(NULL), "live") == 0,
+	   "the bank (lib/sysfile, as hostd's): bootbank=A|B as a whole word, else live");
+	ok(sysfile_osrelease_value("NAME=Hyp\nVERSION_ID=\"1.2.3\"\n", "VERSION_ID", out, sizeof(out)) &&
+		   strcmp(out, "1.2.3") == 0,
+	   "os-release VERSION_ID, quotes removed");
+	ok(!sysfile_osrelease_value("XVERSION_ID=9\n", "VERSION_ID", out, sizeof(out)), "os-release: only the key itself");
 	dm_health("degraded: hostd given up\nmore\n", out, sizeof(out));
 	ok(strcmp(out, "degraded: hostd given up") == 0, "health: the first line");
 	dm_health("", out, sizeof(out));

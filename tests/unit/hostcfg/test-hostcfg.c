@@ -319,6 +319,42 @@ static void test_apply(const char *tmp)
 	free(root);
 }
 
+/* The key localadmin: the members of the group localadmin, each a user; a removed user leaves it. */
+static void test_localadmin(const char *tmp)
+{
+	struct hc_config c, back = {0};
+	struct diag d = {0};
+	unsigned changed;
+	char *root = xasprintf("%s/localadmin", tmp), *t;
+
+	hc_defaults(&c);
+	hc_user_add(&c, "ops", "read-only", PW, &d);
+	hc_user_add(&c, "eve", "operator", PW, &d);
+	ok(hc_set(&c, "localadmin", "ops  eve", &d) == 0 && strcmp(c.val[HC_LOCALADMIN], "ops eve") == 0 &&
+		   hc_check(&c, &d) == 0,
+	   "localadmin = ops eve (blank-separated, canonical with one blank)");
+	ok(hc_set(&c, "localadmin", "ops 9x", &d) < 0 && strstr(d.msg, "'9x' is not a user name") &&
+		   strcmp(c.val[HC_LOCALADMIN], "ops eve") == 0,
+	   "a bad name is refused, the value kept (%s)", d.msg);
+	t = hc_format(&c);
+	ok(strstr(t, "\nlocaladmin = ops eve\n") && hc_parse("host.conf", t, strlen(t), &back, &d) == 0 &&
+		   strcmp(back.val[HC_LOCALADMIN], "ops eve") == 0,
+	   "host.conf keeps it and reads it back (%s)", d.msg);
+	free(t);
+	ok(hc_apply(&c, root, false, &changed, &d) == 0 && (t = file_text(root, "etc/group")) &&
+		   strstr(t, "\nlocaladmin:x:993:ops,eve\n"),
+	   "etc/group: localadmin:x:993:ops,eve");
+	free(t);
+	ok(hc_user_del(&c, "ops", &d) == 0 && strcmp(c.val[HC_LOCALADMIN], "eve") == 0 && hc_check(&c, &d) == 0,
+	   "user del ops: ops leaves localadmin");
+	hc_set(&c, "localadmin", "eve nobody", &d);
+	ok(hc_check(&c, &d) < 0 && strstr(d.msg, "localadmin") && strstr(d.msg, "'nobody' is no user"),
+	   "a member who is no user is refused by the check (%s)", d.msg);
+	hc_free(&back);
+	hc_free(&c);
+	free(root);
+}
+
 /* An archive holding one member named name, into path. */
 static void archive_with(const char *path, const char *name)
 {
@@ -422,6 +458,7 @@ int main(void)
 	test_parse_over();
 	test_users();
 	test_apply(tmp);
+	test_localadmin(tmp);
 	test_state(tmp);
 	test_kickstart();
 	util_rm_rf(tmp);

@@ -111,6 +111,14 @@ static void test_patch_lists(void)
 	   "patch: the issue's example (aliases, arrays) sets the list keys");
 	free(names);
 	hc_free(&out);
+	hc_user_add(&cur, "ops", "read-only", "Ops-pw-123", &(struct diag){0});
+	ok(patch("{\"localadmin\": [\"ops\"]}", &cur, &out, &names, &e) == 0 && strcmp(out.val[HC_LOCALADMIN], "ops") == 0,
+	   "patch: localadmin takes an array of user names");
+	free(names);
+	hc_free(&out);
+	ok(patch("{\"localadmin\": [\"ops\", \"nobody\"]}", &cur, &out, &names, &e) < 0 && e.status == 400 &&
+		   strcmp(e.field, "localadmin") == 0 && strstr(e.msg, "'nobody' is no user"),
+	   "patch: a localadmin member who is no user: 400, field localadmin (%s)", e.msg);
 	ok(patch("{\"dns\": [\"192.0.2.53\", \"192.0.2.54\"], \"dns-search\": []}", &cur, &out, &names, &e) == 0 &&
 		   strcmp(out.val[HC_DNS_SERVERS], "192.0.2.53 192.0.2.54") == 0 && strcmp(out.val[HC_DNS_SEARCH], "") == 0,
 	   "patch: an array is joined with blanks; an empty one clears the list");
