@@ -352,18 +352,6 @@ const char *api_health_status(const char *text)
 	return text && strncmp(text, "ok", 2) == 0 && (text[2] == '\0' || text[2] == '\n') ? "ok" : "degraded";
 }
 
-char *api_os_version(const char *text)
-{
-	char v[256];
-
-	return xstrdup(text && sysfile_osrelease_value(text, "VERSION_ID", v, sizeof(v)) ? v : "");
-}
-
-const char *api_bank(const char *cmdline)
-{
-	return sysfile_bank(cmdline);
-}
-
 /* body as a JSON object whose members are all in keys (NULL-terminated), each a string. */
 static json_t *object_of(const char *body, size_t len, const char *const *keys, struct api_error *e)
 {

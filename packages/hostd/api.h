@@ -120,11 +120,8 @@ int api_datastore_path(const char *path, char *parent, size_t psize, char *base,
  * base64, no ':', an empty user or over the sizes). */
 bool api_basic_parse(const char *header, char *user, size_t usize, char *password, size_t psize);
 
-/* The host's facts from text: "ok" when the first line of /run/health is "ok", else "degraded";
- * VERSION_ID of os-release ("" when none; owned by the caller); "A", "B" from bootbank= of the
- * kernel's command line, else "live". The last two are lib/sysfile.h's, which the DCUI reads too. */
+/* The health from /run/health's text: "ok" when its first line is "ok", else "degraded". (The
+ * version and bank come from lib/sysfile.h, which the DCUI reads too.) */
 const char *api_health_status(const char *text);
-char *api_os_version(const char *text);
-const char *api_bank(const char *cmdline);
 
 #endif

@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "hostd.h"
+#include "sysfile.h"
 #include "util.h"
 
 #define FILES_MAX 8
@@ -156,11 +157,14 @@ char *root_file(struct hostd *hd, const char *rel)
 json_t *facts(struct hostd *hd)
 {
 	char *health = root_file(hd, "run/health"), *osr = root_file(hd, "etc/os-release"),
-	     *cmdline = root_file(hd, "proc/cmdline"), *version = api_os_version(osr);
-	json_t *o = json_pack("{s:s, s:s, s:s}", "status", api_health_status(health), "version", version, "bank",
-			      api_bank(cmdline));
+	     *cmdline = root_file(hd, "proc/cmdline"), version[256];
+	json_t *o;
 
-	free(health), free(osr), free(cmdline), free(version);
+	if (!sysfile_osrelease_value(osr, "VERSION_ID", version, sizeof(version)))
+		version[0] = '\0';
+	o = json_pack("{s:s, s:s, s:s}", "status", api_health_status(health), "version", version, "bank",
+		      sysfile_bank(cmdline));
+	free(health), free(osr), free(cmdline);
 	return o;
 }
 

@@ -339,21 +339,9 @@ static void test_basic(void)
 
 static void test_facts(void)
 {
-	char *v;
-
 	ok(strcmp(api_health_status("ok\n"), "ok") == 0 && strcmp(api_health_status("degraded\nservice x\n"), "degraded") == 0 &&
 		   strcmp(api_health_status(""), "degraded") == 0 && strcmp(api_health_status("okay"), "degraded") == 0,
 	   "health: ok only from a first line 'ok'");
-	v = api_os_version("NAME=x\nVERSION_ID=\"1.4.0\"\n");
-	ok(strcmp(v, "1.4.0") == 0, "os-release: VERSION_ID, quotes removed");
-	free(v);
-	v = api_os_version("NAME=x\n");
-	ok(strcmp(v, "") == 0, "os-release: none");
-	free(v);
-	ok(strcmp(api_bank("quiet bootbank=A console=ttyS0"), "A") == 0 && strcmp(api_bank("bootbank=B\n"), "B") == 0 &&
-		   strcmp(api_bank("xbootbank=A"), "live") == 0 && strcmp(api_bank("bootbank=AB"), "live") == 0 &&
-		   strcmp(api_bank("quiet"), "live") == 0,
-	   "bank: A or B from bootbank=, else live");
 }
 
 int main(void)
