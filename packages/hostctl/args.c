@@ -99,7 +99,7 @@ static int command_opt(int c, struct args *a, char *err, size_t n)
 	case O_CPUS:
 		return number(optarg, 1, 1024, &a->cpus) ? bad(err, n, "--cpus '%s' is not a number of CPUs from 1; e.g. --cpus 2", optarg) : 0;
 	case O_NICS:
-		return number(optarg, 0, 64, &a->nics) ? bad(err, n, "--nics '%s' is not a number of NICs from 0 to 64", optarg) : 0;
+		return number(optarg, 0, 8, &a->nics) ? bad(err, n, "--nics '%s' is not a number of NICs from 0 to 8", optarg) : 0;
 	case O_LINES:
 		return number(optarg, 1, 1000000, &a->lines) ? bad(err, n, "-n '%s' is not a number of lines from 1", optarg) : 0;
 	case O_DISK:
@@ -200,7 +200,7 @@ char *url_name(const char *name)
 
 bool config_list_key(const char *key)
 {
-	static const char *const lists[] = { "dns-servers", "dns-search", "syslog-servers", "ntp-servers", "dns", "syslog", "ntp" };
+	static const char *const lists[] = { "dns-servers", "dns-search", "syslog-servers", "ntp-servers", "localadmin", "dns", "syslog", "ntp" };
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (strcmp(key, lists[i]) == 0)

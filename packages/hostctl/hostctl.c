@@ -775,8 +775,8 @@ static const struct cmd cmds[] = {
 	  "save the host's certificate, unchecked, to FILE and print its SHA-256 (for --ca FILE)" },
 	{ "config show", "", 0, 0, 0, cmd_simple, "GET", "/api/config", "the host's configuration" },
 	{ "config set", "KEY=VALUE...", 1, 64, 0, cmd_config_set, NULL, NULL,
-	  "change settings, all or nothing; list keys (dns-servers, dns-search, syslog-servers, ntp-servers;\n"
-	  "      dns, syslog, ntp) take words separated by blanks or commas" },
+	  "change settings, all or nothing; list keys (dns-servers, dns-search, syslog-servers, ntp-servers,\n"
+	  "      localadmin; dns, syslog, ntp) take words separated by blanks or commas" },
 	{ "users list", "", 0, 0, 0, cmd_list, "GET", "/api/users", "the users, their roles, whether locked" },
 	{ "users add", "NAME --role ROLE [--new-password-file FILE]", 1, 1, O_ROLE | O_NEWPW, cmd_users_add, NULL, NULL,
 	  "add a user (role administrator, operator or read-only); the password is asked twice,\n"
