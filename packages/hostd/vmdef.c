@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "vmdef.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 #include "util.h"
 
-static const char keys[] = "name, memory_mib, cpus, kernel, initrd, cmdline, disks, nics, autostart";
+static const char keys[] = "name, memory_mib, cpus, kernel, initrd, cmdline, disks, nics, macs, autostart";
 
 static int bad(struct api_error *e, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(struct api_error *e, const char *field, const char *fmt, ...)
@@ -101,6 +102,42 @@ static int get_disks(json_t *v, struct vm_def *d, struct api_error *e)
 	return 0;
 }
 
+/* A unicast MAC, six hex pairs separated by ':' (either case), into out in lower case. */
+static bool mac_parse(const char *s, char out[VM_MAC_SIZE])
+{
+	unsigned b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return false;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+	if (b[0] & 1) /* multicast */
+		return false;
+	snprintf(out, VM_MAC_SIZE, "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned char)b[0], (unsigned char)b[1],
+		 (unsigned char)b[2], (unsigned char)b[3], (unsigned char)b[4], (unsigned char)b[5]);
+	return true;
+}
+
+static int get_macs(json_t *v, struct vm_def *d, struct api_error *e)
+{
+	size_t i;
+	json_t *x;
+
+	if (!json_is_array(v) || json_array_size(v) > VM_NICS_MAX)
+		return bad(e, "macs", "macs: an array of at most %d MACs, one per NIC", VM_NICS_MAX);
+	json_array_foreach(v, i, x) if (!json_is_string(x) || !mac_parse(json_string_value(x), d->macs[i]))
+		return bad(e, "macs", "macs: '%.40s' is not a unicast MAC such as 02:1a:2b:3c:4d:5e",
+			   json_is_string(x) ? json_string_value(x) : "(not a string)");
+	d->nmacs = (int)json_array_size(v);
+	for (size_t j = 0; j < i; j++)
+		for (size_t k = j + 1; k < i; k++)
+			if (!strcmp(d->macs[j], d->macs[k]))
+				return bad(e, "macs", "macs: %s is given twice; each NIC needs its own", d->macs[j]);
+	return 0;
+}
+
 static int get_name(json_t *v, const struct vm_def *base, struct vm_def *d, struct api_error *e)
 {
 	const char *s = json_string_value(v);
@@ -131,6 +168,8 @@ static int set_key(const char *k, json_t *v, const struct vm_def *base, struct v
 		return get_cmdline(v, d->cmdline, e);
 	if (!strcmp(k, "disks"))
 		return get_disks(v, d, e);
+	if (!strcmp(k, "macs"))
+		return get_macs(v, d, e);
 	if (!strcmp(k, "autostart")) {
 		if (!json_is_boolean(v))
 			return bad(e, k, "autostart: true or false");
@@ -160,6 +199,10 @@ static int parse_object(json_t *o, const struct vm_def *base, struct vm_def *d, 
 		return bad(e, "name", "name: required");
 	if (!base && !json_object_get(o, "kernel"))
 		return bad(e, "kernel", "kernel: required: the guest's bzImage on the datastore");
+	if (d->nmacs > d->nics && json_object_get(o, "macs"))
+		return bad(e, "macs", "macs: %d MACs for %d NICs; give at most one per NIC", d->nmacs, d->nics);
+	if (d->nmacs > d->nics) /* fewer NICs: the MACs of those gone are dropped */
+		d->nmacs = d->nics;
 	return 0;
 }
 
@@ -194,13 +237,15 @@ int vm_def_parse(const char *text, size_t len, const struct vm_def *base, struct
 
 json_t *vm_def_json(const struct vm_def *d)
 {
-	json_t *disks = json_array();
+	json_t *disks = json_array(), *macs = json_array();
 
 	for (int i = 0; i < d->ndisks; i++)
 		json_array_append_new(disks, json_string(d->disks[i]));
-	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:i, s:b}", "name", d->name, "memory_mib", d->memory_mib,
-			 "cpus", d->cpus, "kernel", d->kernel, "initrd", d->initrd, "cmdline", d->cmdline, "disks", disks,
-			 "nics", d->nics, "autostart", d->autostart);
+	for (int i = 0; i < d->nmacs; i++)
+		json_array_append_new(macs, json_string(d->macs[i]));
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:i, s:o, s:b}", "name", d->name, "memory_mib",
+			 d->memory_mib, "cpus", d->cpus, "kernel", d->kernel, "initrd", d->initrd, "cmdline", d->cmdline,
+			 "disks", disks, "nics", d->nics, "macs", macs, "autostart", d->autostart);
 }
 
 /* FNV-1a, 32 bits. */
@@ -221,12 +266,24 @@ void vm_tap_name(const char *name, int i, char out[VM_TAP_SIZE])
 		snprintf(out, VM_TAP_SIZE, "vm%08x-%c", name_hash(name), '0' + (i & 7));
 }
 
-void vm_nic_mac(const char *name, int i, char out[VM_MAC_SIZE])
+void vm_nic_mac(const struct vm_def *d, int i, char out[VM_MAC_SIZE])
 {
-	unsigned h = name_hash(name);
+	unsigned h = name_hash(d->name);
 
-	snprintf(out, VM_MAC_SIZE, "02:%02x:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff,
-		 i & 0xff);
+	if (i >= 0 && i < d->nmacs)
+		snprintf(out, VM_MAC_SIZE, "%s", d->macs[i]);
+	else
+		snprintf(out, VM_MAC_SIZE, "02:%02x:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 0xff, (h >> 8) & 0xff,
+			 h & 0xff, i & 0xff);
+}
+
+void vm_macs_fill(struct vm_def *d, const unsigned char *random, size_t n)
+{
+	for (; d->nmacs < d->nics && (size_t)(d->nmacs + 1) * 6 <= n; d->nmacs++) {
+		const unsigned char *b = random + d->nmacs * 6;
+		snprintf(d->macs[d->nmacs], VM_MAC_SIZE, "%02x:%02x:%02x:%02x:%02x:%02x", (b[0] & 0xfc) | 0x02, b[1], b[2],
+			 b[3], b[4], b[5]);
+	}
 }
 
 json_t *vm_nics_json(const struct vm_def *d)
@@ -236,7 +293,7 @@ json_t *vm_nics_json(const struct vm_def *d)
 
 	for (int i = 0; i < d->nics; i++) {
 		vm_tap_name(d->name, i, tap);
-		vm_nic_mac(d->name, i, mac);
+		vm_nic_mac(d, i, mac);
 		json_array_append_new(a, json_pack("{s:s, s:s}", "tap", tap, "mac", mac));
 	}
 	return a;
@@ -266,7 +323,7 @@ void vm_argv(const struct vm_def *d, const char *vmm, const char *dir, char **ar
 	for (int i = 0; i < d->nics; i++) {
 		char tap[VM_TAP_SIZE], mac[VM_MAC_SIZE];
 		vm_tap_name(d->name, i, tap);
-		vm_nic_mac(d->name, i, mac);
+		vm_nic_mac(d, i, mac);
 		argv[n++] = xstrdup("--net");
 		argv[n++] = xasprintf("%s,mac=%s", tap, mac);
 	}

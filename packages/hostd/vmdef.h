@@ -33,6 +33,8 @@ struct vm_def {
 	char cmdline[VM_CMDLINE_MAX + 1];
 	char disks[VM_DISKS_MAX][VM_PATH_MAX + 1];
 	int ndisks;
+	char macs[VM_NICS_MAX][VM_MAC_SIZE]; /* NIC i's MAC ("xx:..", lower case), for i < nmacs */
+	int nmacs;
 	bool autostart;
 };
 
@@ -44,8 +46,10 @@ bool vm_path_valid(const char *s);
 /*
  * A definition from JSON text (not NUL-terminated; at most API_BODY_MAX bytes): an object with
  * "name" and "kernel" required and "memory_mib" (default 256), "cpus" (1), "initrd" (none),
- * "cmdline" ("console=ttyS0"), "disks" ([]), "nics" (0), "autostart" (false). When base is not
- * NULL the text is a change to base (PATCH: any key but "name", which must match if given).
+ * "cmdline" ("console=ttyS0"), "disks" ([]), "nics" (0), "macs" (the NICs' MACs: unicast, at most
+ * "nics" of them; the others are made by vm_macs_fill()), "autostart" (false). When base is not
+ * NULL the text is a change to base (PATCH: any key but "name", which must match if given; fewer
+ * "nics" drop the MACs of the NICs gone).
  * 0, or -1 with e a 400 naming the field; *out is written only on success.
  */
 int vm_def_parse(const char *text, size_t len, const struct vm_def *base, struct vm_def *out, struct api_error *e);
@@ -55,11 +59,16 @@ json_t *vm_def_json(const struct vm_def *d);
 /*
  * NIC i (0 to VM_NICS_MAX - 1) of the VM name: its tap device, "vm-NAME-I" for a name of at most
  * 10 characters, else "vm" + 8 hex digits of a hash of the name + "-I" (the two forms differ in
- * their third character, '-' or a hex digit, so short names never clash); its MAC, 02 (locally
- * administered, unicast), 4 bytes of the same hash, and i: the same for the name on every host.
+ * their third character, '-' or a hex digit, so short names never clash).
  */
 void vm_tap_name(const char *name, int i, char out[VM_TAP_SIZE]);
-void vm_nic_mac(const char *name, int i, char out[VM_MAC_SIZE]);
+/* NIC i's MAC: the one kept in d (as ESXi keeps a VM's generated address in its .vmx), or for a
+ * definition saved before MACs were kept, 02 (locally administered, unicast), 4 bytes of the
+ * name's hash and i. */
+void vm_nic_mac(const struct vm_def *d, int i, char out[VM_MAC_SIZE]);
+/* MACs for the NICs that have none yet, from random bytes (6 per NIC; n at least 6 * VM_NICS_MAX):
+ * locally administered and unicast (02 in the first byte's low bits), kept in d. */
+void vm_macs_fill(struct vm_def *d, const unsigned char *random, size_t n);
 /* [{"tap", "mac"}, ...] of d's NICs. New reference. */
 json_t *vm_nics_json(const struct vm_def *d);
 

@@ -168,7 +168,7 @@ static int nic_up(const struct vmnet *n, const struct vm_def *d, int i, struct a
 			tap_no_ipv6(n, tap), r = tap_attach(tap, &what);
 	}
 	if (r == 0) {
-		vm_nic_mac(d->name, i, mac);
+		vm_nic_mac(d, i, mac);
 		syslog(LOG_INFO, "VM %s: NIC %d: tap %s, MAC %s, in %s", d->name, i, tap, mac, VMNET_BRIDGE);
 		return 0;
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -528,11 +529,24 @@ static json_t *list_json(const struct vms *v)
 	return a;
 }
 
+/* MACs for the NICs of d that have none (kept in its definition from then on). */
+static int macs_fill(struct vm_def *d, struct api_error *e)
+{
+	unsigned char random[6 * VM_NICS_MAX];
+
+	if (d->nmacs >= d->nics)
+		return 0;
+	if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random))
+		return fail(e, 500, "", "cannot make MACs for the NICs: %s", strerror(errno));
+	vm_macs_fill(d, random, sizeof(random));
+	return 0;
+}
+
 static int create(struct vms *v, const char *text, size_t len, json_t **out, struct api_error *e)
 {
 	struct vm_def d, old;
 
-	if (vm_def_parse(text, len, NULL, &d, e) < 0)
+	if (vm_def_parse(text, len, NULL, &d, e) < 0 || macs_fill(&d, e) < 0)
 		return -1;
 	if (def_load(v, d.name, &old, e) == 0 || e->status != 404)
 		return e->status == 404 || e->status == 0 ? fail(e, 409, "name", "a VM named %s exists; pick another name",
@@ -548,7 +562,8 @@ static int patch(struct vms *v, const char *text, size_t len, const char *name, 
 {
 	struct vm_def cur, d;
 
-	if (def_load(v, name, &cur, e) < 0 || vm_def_parse(text, len, &cur, &d, e) < 0 || def_save(v, &d, e) < 0)
+	if (def_load(v, name, &cur, e) < 0 || vm_def_parse(text, len, &cur, &d, e) < 0 || macs_fill(&d, e) < 0 ||
+	    def_save(v, &d, e) < 0)
 		return -1;
 	*out = vm_summary(v, &d, true);
 	return 200;

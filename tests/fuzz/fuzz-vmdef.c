@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < d.nics; i++) {
 		char tap[VM_TAP_SIZE], mac[VM_MAC_SIZE];
 		vm_tap_name(d.name, i, tap);
-		vm_nic_mac(d.name, i, mac);
+		vm_nic_mac(&d, i, mac);
 		if (strlen(tap) > 15 || strchr(tap, '/') || strchr(tap, ':') || strlen(mac) != 17)
 			abort();
 	}

@@ -39,7 +39,7 @@ static void test_full(void)
 	o = vm_def_json(&d);
 	text = json_dumps(o, JSON_COMPACT);
 	ok(!strcmp(text, "{\"name\":\"db\",\"memory_mib\":512,\"cpus\":2,\"kernel\":\"k/bz\",\"initrd\":\"k/i\",\"cmdline\":"
-			 "\"quiet\",\"disks\":[\"db/a.img\",\"db/b.img\"],\"nics\":0,\"autostart\":true}"),
+			 "\"quiet\",\"disks\":[\"db/a.img\",\"db/b.img\"],\"nics\":0,\"macs\":[],\"autostart\":true}"),
 	   "vmdef: the JSON back (%s)", text);
 	struct vm_def again;
 	ok(vm_def_parse(text, strlen(text), NULL, &again, &e) == 0 && !memcmp(&again, &d, sizeof(d)),
@@ -155,18 +155,16 @@ static void test_nics(void)
 	   "vmdef: a longer name: vm + 8 hex digits of its hash + -I (%s)", tap);
 	vm_tap_name("abcdefghijl", 0, joined);
 	ok(strcmp(tap, joined) != 0, "vmdef: two long names with the same start: different taps (%s, %s)", tap, joined);
-	vm_nic_mac("web1", 1, mac);
-	vm_nic_mac("web1", 1, other);
+	vm_nic_mac(&d, 1, mac);
+	vm_nic_mac(&d, 1, other);
 	ok(strlen(mac) == 17 && !strncmp(mac, "02:", 3) && !strcmp(mac + 15, "01") && !strcmp(mac, other),
-	   "vmdef: the MAC: locally administered, unicast, stable, ending in the NIC's index (%s)", mac);
-	vm_nic_mac("web2", 1, other);
-	ok(strcmp(mac, other) != 0, "vmdef: another VM's NIC: another MAC (%s)", other);
+	   "vmdef: a definition without kept MACs (saved before): 02, the name's hash, the NIC's index (%s)", mac);
 	joined[0] = '\0';
 	vm_argv(&d, "vmm", "/ds", argv);
 	for (int i = 0; argv[i]; i++)
 		strcat(strcat(joined, i ? " " : ""), argv[i]);
-	vm_nic_mac("web1", 0, mac);
-	vm_nic_mac("web1", 1, other);
+	vm_nic_mac(&d, 0, mac);
+	vm_nic_mac(&d, 1, other);
 	snprintf(want, sizeof(want), "--net vm-web1-0,mac=%s --net vm-web1-1,mac=%s --console stdio", mac, other);
 	ok(strstr(joined, want) != NULL, "vmdef: vmm gets --net TAP,mac=MAC per NIC (%s)", joined);
 	vm_argv_free(argv);
@@ -179,6 +177,39 @@ static void test_nics(void)
 	json_decref(o);
 }
 
+static void test_macs(void)
+{
+	struct vm_def d, p;
+	struct api_error e;
+	unsigned char random[6 * VM_NICS_MAX];
+	char mac[VM_MAC_SIZE];
+	json_t *o;
+
+	for (size_t i = 0; i < sizeof(random); i++)
+		random[i] = (unsigned char)(0xa5 + 7 * i);
+	ok(parse("{\"name\":\"a\",\"kernel\":\"k\",\"nics\":3,\"macs\":[\"52:54:00:AB:cd:01\"]}", NULL, &d, &e) == 0 &&
+		   d.nmacs == 1 && !strcmp(d.macs[0], "52:54:00:ab:cd:01"),
+	   "vmdef: a MAC given is kept, in lower case");
+	vm_macs_fill(&d, random, sizeof(random));
+	vm_nic_mac(&d, 2, mac);
+	ok(d.nmacs == 3 && !strcmp(d.macs[0], "52:54:00:ab:cd:01") && (strtol(mac, NULL, 16) & 3) == 2 && strcmp(d.macs[1], mac),
+	   "vmdef: the others made from random bytes: locally administered, unicast, each its own (%s)", mac);
+	o = vm_def_json(&d);
+	ok(json_array_size(json_object_get(o, "macs")) == 3, "vmdef: the MACs are in the saved definition");
+	json_decref(o);
+	ok(parse("{\"nics\":1}", &d, &p, &e) == 0 && p.nmacs == 1 && !strcmp(p.macs[0], d.macs[0]),
+	   "vmdef: PATCH to fewer NICs keeps the first MACs and drops the others");
+	ok(parse("{\"name\":\"a\",\"kernel\":\"k\",\"nics\":1,\"macs\":[\"01:00:5e:00:00:01\"]}", NULL, &d, &e) < 0 &&
+		   !strcmp(e.field, "macs") &&
+		   parse("{\"name\":\"a\",\"kernel\":\"k\",\"nics\":1,\"macs\":[\"02:00:00:00:00:01\",\"02:00:00:00:00:02\"]}",
+			 NULL, &d, &e) < 0 &&
+		   parse("{\"name\":\"a\",\"kernel\":\"k\",\"nics\":2,\"macs\":[\"02:00:00:00:00:01\",\"02:00:00:00:00:01\"]}",
+			 NULL, &d, &e) < 0 &&
+		   parse("{\"name\":\"a\",\"kernel\":\"k\",\"nics\":1,\"macs\":[\"02:00:00:00:00:1\"]}", NULL, &d, &e) < 0 &&
+		   parse("{\"name\":\"a\",\"kernel\":\"k\",\"nics\":1,\"macs\":[\"02-00-00-00-00-01\"]}", NULL, &d, &e) < 0,
+	   "vmdef: a multicast MAC, more MACs than NICs, one given twice, a short or dashed one: 400 macs");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -187,5 +218,6 @@ int main(void)
 	test_patch();
 	test_argv_and_limits();
 	test_nics();
+	test_macs();
 	return tap_done();
 }
