@@ -2,7 +2,8 @@
  * it, the rollback, and the staging of a bundle uploaded in the request body: `bankctl stage -`
  * starts when the request's head is read and gets the body on its stdin as it arrives (it checks
  * the signature first and writes the inactive bank in one pass, docs/ab-boot.md), so a bundle is
- * never held whole in memory nor on a disk. */
+ * never held whole in memory nor on a disk. hostd answers when bankctl ends, serving other calls
+ * (and its VMs' consoles) meanwhile. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -154,21 +155,18 @@ static void stage_output(struct spool *sp, struct buf *out)
 	buf_puts(out, ""); /* NUL-terminated */
 }
 
-void post_stage(struct call *c)
+/* bankctl stage - has ended (its status st): its answer. */
+static void stage_done(struct call *c, int st)
 {
 	struct spool *sp = c->spool;
 	struct buf out = {0};
 	json_t *o;
-	int r;
 
-	close(sp->fd); /* the end of the bundle: bankctl verifies, reads back, marks the trial */
-	sp->fd = -1;
-	r = stage_end(sp);
 	stage_output(sp, &out);
 	if (sp->err && sp->err != EPIPE)
 		logf_(c->hd, LOG_ERR, "bankctl stage: writing the upload: %s", strerror(sp->err));
-	if (r != 0) {
-		bankctl_reply(c, r, &out, "");
+	if (st != 0) {
+		bankctl_reply(c, st, &out, "");
 	} else {
 		o = json_pack("{s:s, s:I}", "result", last_line(out.data), "size", (json_int_t)sp->size);
 		staged_version(c->hd, o);
@@ -176,4 +174,13 @@ void post_stage(struct call *c)
 		reply(c->req, 200, o);
 	}
 	buf_free(&out);
+}
+
+/* The bundle has come whole: bankctl verifies, writes the rest, reads back and marks the trial
+ * while hostd serves on; the answer comes when it ends. */
+void post_stage(struct call *c)
+{
+	close(c->spool->fd); /* the end of the bundle */
+	c->spool->fd = -1;
+	call_wait_child(c, c->spool->pid, stage_done);
 }

@@ -24,6 +24,8 @@ void logf_(const struct hostd *hd, int prio, const char *fmt, ...)
 
 void reply_error(struct sreq *req, const struct api_error *e)
 {
+	if (!req)
+		return;
 	if (e->status == 401)
 		sreq_add_header(req, "WWW-Authenticate", "Basic realm=\"hostd\", charset=\"UTF-8\"");
 	reply(req, e->status, api_error_json(e));

@@ -17,8 +17,10 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <syslog.h>
@@ -196,6 +198,14 @@ struct job {
 	struct api_route rt;
 	bool upload; /* sp set up by upload_begin() */
 	struct spool sp;
+	char arg[4096];  /* the route's argument, decoded */
+	/* A call answered when a child ends (call_wait_child): */
+	struct hostd *hd;
+	struct sreq *req; /* NULL once the client has gone */
+	pid_t child;
+	int pidfd;
+	struct event *ev;
+	void (*done)(struct call *c, int status);
 };
 
 /* A STREAM route's sink, made once the caller may make the call: bankctl stage - for a bundle
@@ -219,6 +229,10 @@ static void job_free(struct job *j)
 {
 	if (!j)
 		return;
+	if (j->ev)
+		event_free(j->ev);
+	if (j->pidfd >= 0)
+		close(j->pidfd);
 	stage_end(&j->sp);
 	if (j->sp.fd >= 0)
 		close(j->sp.fd);
@@ -243,7 +257,7 @@ static void on_head(struct sreq *r, void *arg)
 	struct api_error e = {0};
 	bool local = sreq_local(r);
 
-	*j = (struct job){.who = {.role = HC_READ_ONLY}, .sp = {.fd = -1, .out = -1}};
+	*j = (struct job){.who = {.role = HC_READ_ONLY}, .sp = {.fd = -1, .out = -1}, .hd = hd, .req = r, .pidfd = -1};
 	snprintf(j->who.peer, sizeof(j->who.peer), "%s", sreq_peer(r));
 	j->rt = api_route(api_method_find(sreq_method(r)), path);
 	if (j->rt.status == 405)
@@ -270,16 +284,15 @@ static void on_request(struct sreq *r, void *arg)
 	struct job *j = sreq_data(r);
 	struct api_error e = {0};
 	struct call c = {.hd = hd, .req = r, .who = &j->who, .id = j->rt.call, .arg = "", .body = "", .len = 0};
-	char name[4096] = "";
 	bool over;
 
 	c.body = sreq_body(r, &c.len, &over);
 	if (over)
 		error_field(&e, "body", "the body is over 1 MiB; JSON bodies are limited to 1 MiB"), e.status = 413;
-	else if (j->rt.arg && !api_arg_decode(j->rt.arg, j->rt.arglen, name, sizeof(name)))
+	else if (j->rt.arg && !api_arg_decode(j->rt.arg, j->rt.arglen, j->arg, sizeof(j->arg)))
 		error_field(&e, "path", "a bad %-escape, a NUL or too long a name in the path");
 	else {
-		c.arg = name;
+		c.arg = j->arg;
 		if (j->upload) {
 			j->sp.size = sreq_received(r), j->sp.err = sreq_sink_error(r);
 			c.spool = &j->sp;
@@ -288,20 +301,66 @@ static void on_request(struct sreq *r, void *arg)
 	}
 	if (e.status)
 		reply_error(r, &e);
+	if (j->ev) /* answered when its child ends (call_wait_child) */
+		return;
 	sreq_set_data(r, NULL);
 	job_free(j);
 }
 
-/* The connection ended before the body was whole: the upload undone. */
+/* The child of a call_wait_child() ended: the call answered (audited even when its client has
+ * gone), the job freed. */
+static void child_ended(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	struct call c = {.hd = j->hd, .req = j->req, .who = &j->who, .id = j->rt.call, .arg = j->arg, .body = "",
+			 .spool = j->upload ? &j->sp : NULL};
+	int st = 0;
+
+	(void)fd, (void)what;
+	while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (j->child == j->sp.pid)
+		j->sp.pid = 0; /* reaped here: stage_end() has nothing to wait for */
+	if (j->req)
+		sreq_set_data(j->req, NULL);
+	j->done(&c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)); /* may free j->req's connection */
+	job_free(j);
+}
+
+void call_wait_child(struct call *c, pid_t pid, void (*done)(struct call *c, int status))
+{
+	struct job *j = sreq_data(c->req);
+	int st = 0;
+
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (j->pidfd < 0) { /* a kernel before 5.3: wait here */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (pid == j->sp.pid)
+			j->sp.pid = 0;
+		return done(c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+	j->child = pid, j->done = done;
+	j->ev = event_new(c->hd->base, j->pidfd, EV_READ, child_ended, j);
+	event_add(j->ev, NULL);
+	sreq_defer(c->req);
+}
+
+/* The connection ended before the body was whole (the upload undone), or before a call waiting
+ * for its child was answered. */
 static void on_abort(struct sreq *r, void *arg)
 {
 	struct job *j = sreq_data(r);
 
 	(void)arg;
+	sreq_set_data(r, NULL);
+	if (j && j->ev) { /* its child runs on: child_ended() answers no one, logs and frees */
+		j->req = NULL;
+		return;
+	}
 	if (j && j->upload)
 		logf_(arg, LOG_WARNING, "%s from %s: the connection ended during the upload; nothing kept",
 		      api_call_name(j->rt.call), j->who.peer);
-	sreq_set_data(r, NULL);
 	job_free(j);
 }
 

@@ -90,6 +90,12 @@ int stage_begin(struct hostd *hd, struct spool *sp, struct api_error *e);
  * its exit status (or -1 when sp started none). sp->out stays open. */
 int stage_end(struct spool *sp);
 
+/* Answer c when the child pid ends, without holding up hostd meanwhile: done(c, its exit status or
+ * 128 + signal) then, with c->req NULL when the client has gone (reply() and reply_error() then
+ * answer no one; the audit still happens). */
+void call_wait_child(struct call *c, pid_t pid, void (*done)(struct call *c, int status));
+
+/* reply_error() and reply() (reply.h) take a NULL req: nothing is sent. */
 void reply_error(struct sreq *req, const struct api_error *e);
 /* Fill e with status and msg (no field); returns -1. */
 int error_set(struct api_error *e, int status, const char *msg);

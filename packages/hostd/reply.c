@@ -8,8 +8,15 @@
 
 void reply(struct sreq *req, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	size_t len = text ? strlen(text) : 0;
+	char *text;
+	size_t len;
+
+	if (!req) { /* the client has gone (a call answered late) */
+		json_decref(body);
+		return;
+	}
+	text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	len = text ? strlen(text) : 0;
 
 	if (text) {
 		text = xrealloc(text, len + 2);

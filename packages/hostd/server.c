@@ -46,6 +46,7 @@ struct sreq {
 	struct evbuffer *out; /* header lines added for the answer */
 	bool body_expected; /* a Content-Length over 0, or chunked */
 	bool answered, early, complete, keep_alive, http10;
+	bool deferred; /* request() left the answer for later (sreq_defer) */
 	void *data;
 };
 
@@ -69,6 +70,7 @@ struct conn {
 	bool feeding; /* inside conn_continue() */
 	bool closing; /* close once the output has left */
 	bool held;    /* not reading: the sink is full, or enough waits unparsed */
+	bool in_cb;   /* inside one of its libevent callbacks (conn_after() ends it) */
 	bool failed;  /* the socket failed or the client left: free at the end of the callback */
 	bool write_waits_read, read_waits_write; /* TLS wants the other direction first */
 };
@@ -95,7 +97,7 @@ static void req_reset(struct sreq *r)
 	r->method = r->path = r->query = NULL;
 	r->length = -1, r->received = 0, r->over = r->terminated = false;
 	r->sink = -1, r->sink_err = 0;
-	r->body_expected = r->answered = r->early = r->complete = r->keep_alive = r->http10 = false;
+	r->body_expected = r->answered = r->early = r->complete = r->keep_alive = r->http10 = r->deferred = false;
 	r->data = NULL;
 }
 
@@ -317,6 +319,11 @@ int sreq_sink_error(const struct sreq *r)
 	return r->sink_err;
 }
 
+void sreq_defer(struct sreq *r)
+{
+	r->deferred = true;
+}
+
 void sreq_add_header(struct sreq *r, const char *name, const char *value)
 {
 	evbuffer_add_printf(r->out, "%s: %s\r\n", name, value);
@@ -347,6 +354,7 @@ static void sink_ready(evutil_socket_t fd, short what, void *arg)
 	int n = evbuffer_write(c->pending, fd);
 
 	(void)what;
+	c->in_cb = true;
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		c->r.sink_err = errno;
 		evbuffer_drain(c->pending, evbuffer_get_length(c->pending));
@@ -416,13 +424,24 @@ static struct evbuffer *answer_head(struct sreq *r, int status, const char *type
 	return o;
 }
 
+
 static void answer_send(struct sreq *r, struct evbuffer *o)
 {
-	if (r->c)
-		evbuffer_add_buffer(r->c->out, o);
+	struct conn *c = r->c;
+
+	if (c)
+		evbuffer_add_buffer(c->out, o);
 	evbuffer_free(o);
-	if (r->c && r->complete && r->c->file < 0)
-		request_done(r->c);
+	if (!c || !r->complete || c->file >= 0)
+		return;
+	if (c->in_cb) {
+		request_done(c);
+		return;
+	}
+	/* A deferred answer, from some other event: this is the connection's callback now. */
+	c->in_cb = true;
+	request_done(c);
+	conn_after(c); /* may free c (and r) */
 }
 
 void sreq_reply(struct sreq *r, int status, const char *type, const void *body, size_t len)
@@ -554,7 +573,7 @@ static void conn_free(struct conn *c)
 {
 	struct srv *s = c->s;
 
-	if (c->headed && s->calls.abort)
+	if ((c->headed || (c->r.deferred && !c->r.answered)) && s->calls.abort)
 		s->calls.abort(&c->r, s->calls.arg);
 	if (c->file >= 0)
 		close(c->file);
@@ -586,6 +605,7 @@ static void conn_free(struct conn *c)
  * topped up as the socket takes it), and c freed when it failed or is done. */
 static void conn_after(struct conn *c)
 {
+	c->in_cb = false;
 	if (!c->failed && !conn_flush(c))
 		c->failed = true;
 	while (!c->failed && c->file >= 0 && evbuffer_get_length(c->out) == 0) {
@@ -623,7 +643,7 @@ static void dispatch(struct conn *c)
 	}
 	c->headed = false;
 	c->s->calls.request(&c->r, c->s->calls.arg);
-	if (!c->r.answered) { /* a handler that forgot: the client still gets an answer */
+	if (!c->r.answered && !c->r.deferred) { /* a handler that forgot: the client still gets an answer */
 		static const char msg[] = "{\"error\": \"no answer; see the host's log\"}\n";
 		sreq_reply(&c->r, 500, "application/json", msg, sizeof(msg) - 1);
 	}
@@ -669,7 +689,8 @@ static void conn_continue(struct conn *c)
 		conn_hold(c, true); /* pipelined requests enough: the rest waits in the socket */
 }
 
-/* Whether c has nothing in flight (the idle timeout then closes it). */
+/* Whether c has nothing in flight (the idle timeout then closes it; a deferred answer is in
+ * flight: busy). */
 static bool conn_idle(const struct conn *c)
 {
 	return !c->busy && !c->sink_ev && c->file < 0 && evbuffer_get_length(c->out) == 0;
@@ -680,6 +701,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)fd;
+	c->in_cb = true;
 	if (what & EV_TIMEOUT) {
 		c->failed = conn_idle(c);
 		return conn_after(c);
@@ -703,6 +725,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)fd;
+	c->in_cb = true;
 	if (what & EV_TIMEOUT) { /* the client took nothing for IDLE_S */
 		c->failed = true;
 		return conn_after(c);
@@ -781,6 +804,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c = conn_new(s, fd, s->ctx[i] ? *s->ctx[i] : NULL, s->n >= s->max);
+	c->in_cb = true;
 	peer_name(sa, len, c->peer, sizeof(c->peer));
 	conn_after(c);
 }

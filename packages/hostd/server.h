@@ -31,7 +31,8 @@ struct sreq;
 struct srv_calls {
 	void (*head)(struct sreq *r, void *arg);
 	void (*request)(struct sreq *r, void *arg);
-	/* The connection ended between head() and request(): release what head() set up (its sink). */
+	/* The connection ended between head() and request(), or before a deferred answer: release
+	 * what head() set up (its sink), or let the deferred work know nobody waits. */
 	void (*abort)(struct sreq *r, void *arg);
 	void *arg;
 };
@@ -72,6 +73,10 @@ const char *sreq_body(struct sreq *r, size_t *len, bool *over_limit);
 /* In request(): the bytes the body had, and the errno of the sink's first failed write (0). */
 long long sreq_received(const struct sreq *r);
 int sreq_sink_error(const struct sreq *r);
+
+/* In request(): the answer comes later, from another event (the request stays valid until then;
+ * if the connection ends first, abort() is called for it). */
+void sreq_defer(struct sreq *r);
 
 /* Answers: a header line to add, then exactly one of the sreq_reply*(). type may be NULL. */
 void sreq_add_header(struct sreq *r, const char *name, const char *value);

@@ -53,6 +53,7 @@ while b := sys.stdin.buffer.read(4 << 20):
     h.update(b); time.sleep(0.02)
 print(h.hexdigest())'
 	else sha256sum "\$2" | cut -d" " -f1; fi >"$t/bankctl.staged"
+	[ -e "$t/slowend" ] && sleep 3 # a read-back and commit that take a while
 	echo "bankctl: staged 9.9.9 into bank B; reboot to try it" ;;
 rollback) echo "bankctl: bank B holds no good image; nothing changed" >&2; exit 1 ;;
 esac
@@ -256,6 +257,45 @@ sys.exit(0 if codes == [b"200", b"404"] else 1)
 PY
 }
 step chunked
+
+WHAT="while bankctl finishes a stage (3 s after the bundle's end), hostd answers other calls at once; the stage's answer comes when bankctl ends"
+busy_stage() {
+	local t0 t1 spid
+	touch "$t/slowend"
+	( call -u "admin:$ADMIN_PW" -H "Content-Type: application/octet-stream" --data-binary @"$t/small" /api/banks/stage
+	  cp "$t/status" "$t/stage.status" ) &
+	spid=$!
+	sleep 1
+	t0=$(date +%s%N)
+	curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/api/health" >"$t/health.status"
+	t1=$(date +%s%N)
+	wait "$spid"
+	rm -f "$t/slowend"
+	echo "# health during the stage: $(cat "$t/health.status") in $(( (t1 - t0) / 1000000 )) ms; the stage: $(cat "$t/stage.status")"
+	[ "$(cat "$t/health.status")" = 200 ] && [ $(( (t1 - t0) / 1000000 )) -lt 1000 ] && [ "$(cat "$t/stage.status")" = 200 ]
+}
+step busy_stage
+
+WHAT="a client that leaves while bankctl finishes: bankctl runs to its end, the stage is audited, hostd answers on"
+left_stage() {
+	local before
+	touch "$t/slowend"
+	before=$(grep -c "POST /api/banks/stage: done" "$t/hostd.log")
+	python3 - "$port" "$R/etc/hostcfg/hostd.crt" "$(cat "$R/etc/hostname")" "$(printf 'admin:%s' "$ADMIN_PW" | base64)" "$t/small" <<'PY'
+import socket, ssl, sys, time
+port, ca, name, cred, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+body = open(path, "rb").read()
+s = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=name)
+s.sendall(b"POST /api/banks/stage HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + cred.encode() +
+          b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+time.sleep(0.5)
+s.close()
+PY
+	for _ in $(seq 50); do [ "$(grep -c "POST /api/banks/stage: done" "$t/hostd.log")" -gt "$before" ] && break; sleep 0.1; done
+	rm -f "$t/slowend"
+	[ "$(grep -c "POST /api/banks/stage: done" "$t/hostd.log")" -gt "$before" ] && call /api/health && status 200
+}
+step left_stage
 
 WHAT="an upload cut off midway: nothing kept on the datastore, bankctl stopped, hostd answers on"
 cutoff() {
