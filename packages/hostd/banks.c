@@ -182,5 +182,5 @@ void post_stage(struct call *c)
 {
 	close(c->spool->fd); /* the end of the bundle */
 	c->spool->fd = -1;
-	call_wait_child(c, c->spool->pid, stage_done);
+	c->wait_pid = c->spool->pid, c->wait_done = stage_done;
 }

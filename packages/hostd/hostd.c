@@ -199,7 +199,7 @@ struct job {
 	bool upload; /* sp set up by upload_begin() */
 	struct spool sp;
 	char arg[4096];  /* the route's argument, decoded */
-	/* A call answered when a child ends (call_wait_child): */
+	/* A call answered when a child ends (wait_child): */
 	struct hostd *hd;
 	struct sreq *req; /* NULL once the client has gone */
 	pid_t child;
@@ -277,6 +277,46 @@ static void on_head(struct sreq *r, void *arg)
 	sreq_set_data(r, j);
 }
 
+/* The child of a call that waits for it (wait_child) ended: the call answered (audited even when
+ * its client has gone), the job freed. */
+static void child_ended(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	struct call c = {.hd = j->hd, .req = j->req, .who = &j->who, .id = j->rt.call, .arg = j->arg, .body = "",
+			 .spool = j->upload ? &j->sp : NULL};
+	int st = 0;
+
+	(void)fd, (void)what;
+	while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (j->child == j->sp.pid)
+		j->sp.pid = 0; /* reaped here: stage_end() has nothing to wait for */
+	if (j->req)
+		sreq_set_data(j->req, NULL);
+	j->done(&c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)); /* may free j->req's connection */
+	job_free(j);
+}
+
+/* c's answer when its child c->wait_pid ends (hostd.h, struct call). */
+static void wait_child(struct call *c, pid_t pid, void (*done)(struct call *c, int status))
+{
+	struct job *j = sreq_data(c->req);
+	int st = 0;
+
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (j->pidfd < 0) { /* a kernel before 5.3: wait here */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (pid == j->sp.pid)
+			j->sp.pid = 0;
+		return done(c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+	j->child = pid, j->done = done;
+	j->ev = event_new(c->hd->base, j->pidfd, EV_READ, child_ended, j);
+	event_add(j->ev, NULL);
+	sreq_defer(c->req);
+}
+
 /* The request whole: its handler answers. */
 static void on_request(struct sreq *r, void *arg)
 {
@@ -298,52 +338,15 @@ static void on_request(struct sreq *r, void *arg)
 			c.spool = &j->sp;
 		}
 		handlers[c.id](&c);
+		if (c.wait_pid > 0)
+			wait_child(&c, c.wait_pid, c.wait_done);
 	}
 	if (e.status)
 		reply_error(r, &e);
-	if (j->ev) /* answered when its child ends (call_wait_child) */
+	if (j->ev) /* answered when its child ends (wait_child) */
 		return;
 	sreq_set_data(r, NULL);
 	job_free(j);
-}
-
-/* The child of a call_wait_child() ended: the call answered (audited even when its client has
- * gone), the job freed. */
-static void child_ended(evutil_socket_t fd, short what, void *arg)
-{
-	struct job *j = arg;
-	struct call c = {.hd = j->hd, .req = j->req, .who = &j->who, .id = j->rt.call, .arg = j->arg, .body = "",
-			 .spool = j->upload ? &j->sp : NULL};
-	int st = 0;
-
-	(void)fd, (void)what;
-	while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
-		;
-	if (j->child == j->sp.pid)
-		j->sp.pid = 0; /* reaped here: stage_end() has nothing to wait for */
-	if (j->req)
-		sreq_set_data(j->req, NULL);
-	j->done(&c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)); /* may free j->req's connection */
-	job_free(j);
-}
-
-void call_wait_child(struct call *c, pid_t pid, void (*done)(struct call *c, int status))
-{
-	struct job *j = sreq_data(c->req);
-	int st = 0;
-
-	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (j->pidfd < 0) { /* a kernel before 5.3: wait here */
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (pid == j->sp.pid)
-			j->sp.pid = 0;
-		return done(c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	}
-	j->child = pid, j->done = done;
-	j->ev = event_new(c->hd->base, j->pidfd, EV_READ, child_ended, j);
-	event_add(j->ev, NULL);
-	sreq_defer(c->req);
 }
 
 /* The connection ended before the body was whole (the upload undone), or before a call waiting

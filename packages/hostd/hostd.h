@@ -66,6 +66,11 @@ struct call {
 	const char *body;
 	size_t len;
 	struct spool *spool; /* STREAM routes */
+	/* Set by a handler that answers only when its child ends, without holding hostd up meanwhile:
+	 * done(c, the child's exit status or 128 + signal) is called then, with c->req NULL when the
+	 * client has gone (reply() and reply_error() then answer no one; the audit still happens). */
+	pid_t wait_pid;
+	void (*wait_done)(struct call *c, int status);
 };
 
 #define ROUTE(m_, p_, id_, fn_, role_, body_) void fn_(struct call *c);
@@ -89,11 +94,6 @@ int stage_begin(struct hostd *hd, struct spool *sp, struct api_error *e);
 /* bankctl of sp ended: killed when the upload was not whole (sp->fd still open), else reaped;
  * its exit status (or -1 when sp started none). sp->out stays open. */
 int stage_end(struct spool *sp);
-
-/* Answer c when the child pid ends, without holding up hostd meanwhile: done(c, its exit status or
- * 128 + signal) then, with c->req NULL when the client has gone (reply() and reply_error() then
- * answer no one; the audit still happens). */
-void call_wait_child(struct call *c, pid_t pid, void (*done)(struct call *c, int status));
 
 /* reply_error() and reply() (reply.h) take a NULL req: nothing is sent. */
 void reply_error(struct sreq *req, const struct api_error *e);
