@@ -1,6 +1,7 @@
 /* hostd's HTTP/1.1 server (server.c): connections on libevent's event loop (TLS with OpenSSL on
- * the network, plain on the local UNIX socket), requests read by Debian's http-parser, the body of each request either kept in memory (bounded) or written as it arrives to
- * a file or pipe its head named (a sink), answers written whole in one TLS record where they fit.
+ * the network, plain on the local UNIX socket), requests read by Debian's http-parser, the body
+ * of each request either kept in memory (bounded) or written as it arrives to a file or pipe its
+ * head named (a sink), answers written whole in one TLS record where they fit.
  *
  * Why not libevent's evhttp: version 2.1 (Debian 12) reads a request's whole body into memory before
  * any callback of the application sees it and has no limit on connections; libmicrohttpd, which
