@@ -15,7 +15,7 @@ void reply(struct sreq *req, int status, json_t *body)
 		json_decref(body);
 		return;
 	}
-	text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	len = text ? strlen(text) : 0;
 
 	if (text) {

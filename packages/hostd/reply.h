@@ -6,7 +6,7 @@
 
 #include "server.h"
 
-/* Reply with status and body (taken), indented JSON with a final newline. */
+/* Reply with status and body (taken), compact JSON (members in their order) and a final newline. */
 void reply(struct sreq *req, int status, json_t *body);
 
 #endif
