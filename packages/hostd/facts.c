@@ -1,9 +1,9 @@
 /* What hostd reads of the host for its answers (hostd.h), kept until the file it came from
  * changes: the configuration (host.conf, parsed) and small files such as run/health and
  * etc/os-release, each read again only when its identity (device, inode, size, change times)
- * differs from when it was read; /proc files (no size, no times) are read every time, but for
- * proc/cmdline, fixed from boot, read once. A call's answer thus costs a stat() per file, not a
- * read and a parse (docs/api.md, "Speed"). */
+ * differs from when it was read; proc/cmdline, fixed from boot (and without size or times to
+ * compare), read once. A call's answer thus costs a stat() per file, not a read and a parse
+ * (docs/api.md, "The server"). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -114,7 +114,7 @@ static char *read_or_empty(const char *path)
 	return data;
 }
 
-/* The kept copy of rel (a regular file), read again when it changed. */
+/* The kept copy of rel (a regular file), read again when it changed; NULL past FILES_MAX files. */
 static const char *kept_file(struct facts *f, struct hostd *hd, const char *rel)
 {
 	char *path = host_path(&hd->h, rel);
@@ -135,37 +135,18 @@ static const char *kept_file(struct facts *f, struct hostd *hd, const char *rel)
 	return k ? k->data : NULL;
 }
 
-char *root_file(struct hostd *hd, const char *rel)
-{
-	struct facts *f = facts_of(hd);
-	char *path;
-	const char *kept;
-
-	if (strcmp(rel, "proc/cmdline") == 0) {
-		if (!f->cmdline)
-			path = host_path(&hd->h, rel), f->cmdline = read_or_empty(path), free(path);
-		return xstrdup(f->cmdline);
-	}
-	if (strncmp(rel, "proc/", 5) != 0 && (kept = kept_file(f, hd, rel)))
-		return xstrdup(kept);
-	path = host_path(&hd->h, rel);
-	kept = read_or_empty(path);
-	free(path);
-	return (char *)kept;
-}
-
 json_t *facts(struct hostd *hd)
 {
-	char *health = root_file(hd, "run/health"), *osr = root_file(hd, "etc/os-release"),
-	     *cmdline = root_file(hd, "proc/cmdline"), version[256];
-	json_t *o;
+	struct facts *f = facts_of(hd);
+	const char *health = kept_file(f, hd, "run/health"), *osr = kept_file(f, hd, "etc/os-release");
+	char version[256], *path;
 
-	if (!sysfile_osrelease_value(osr, "VERSION_ID", version, sizeof(version)))
+	if (!f->cmdline)
+		path = host_path(&hd->h, "proc/cmdline"), f->cmdline = read_or_empty(path), free(path);
+	if (!sysfile_osrelease_value(osr ? osr : "", "VERSION_ID", version, sizeof(version)))
 		version[0] = '\0';
-	o = json_pack("{s:s, s:s, s:s}", "status", api_health_status(health), "version", version, "bank",
-		      sysfile_bank(cmdline));
-	free(health), free(osr), free(cmdline);
-	return o;
+	return json_pack("{s:s, s:s, s:s}", "status", api_health_status(health ? health : ""), "version", version,
+			 "bank", sysfile_bank(f->cmdline));
 }
 
 void facts_free(struct hostd *hd)

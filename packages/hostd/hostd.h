@@ -111,8 +111,6 @@ void refuse(const struct call *c, const char *what, const struct api_error *e);
 /* What hostd reads of the host (facts.c), read again only when its file changed. */
 /* {"status", "version", "bank"} of the host. New reference. */
 json_t *facts(struct hostd *hd);
-/* A file under the root, or "" when it cannot be read; owned by the caller. */
-char *root_file(struct hostd *hd, const char *rel);
 /* The configuration: hostd's copy, valid until the next call; NULL with d when it cannot be read. */
 const struct hc_config *conf_get(struct hostd *hd, struct diag *d);
 /* A copy of the configuration into cf (hc_free it), or a 500 replied (then -1). */

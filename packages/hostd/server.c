@@ -844,11 +844,6 @@ struct srv *srv_new(struct event_base *base, const struct srv_calls *calls, int 
 	return s;
 }
 
-int srv_connections(const struct srv *s)
-{
-	return s->n;
-}
-
 void srv_free(struct srv *s)
 {
 	while (s->conns)

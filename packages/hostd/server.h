@@ -48,8 +48,6 @@ int srv_listen_tls(struct srv *s, int fd, SSL_CTX *const *ctx);
 int srv_listen_local(struct srv *s, int fd);
 /* Close every connection and listener (abort() for requests in flight) and free s. */
 void srv_free(struct srv *s);
-/* Connections open now. */
-int srv_connections(const struct srv *s);
 
 /* The request. Strings live until the answer is given. */
 const char *sreq_method(const struct sreq *r);     /* "GET", ... */
