@@ -47,16 +47,15 @@ static bool bundle_rereadable(const char *path)
 
 static char chunk[1 << 20];
 
-/* Pass 1: read bank.img through and check every byte against the manifest. Nothing is written. */
-static int verify_pass(const struct bootdisk_part *p, const struct stage_opts *o, struct diag *d)
+/* Pass 1 of a bundle file: read bank.img through and check every byte against the manifest.
+ * Nothing is written, so that a damaged bundle leaves both banks as they were. */
+static int verify_pass(struct bundle_reader *br, const struct bootdisk_part *p, const struct stage_opts *o,
+		       struct diag *d)
 {
-	struct bundle_reader *br = NULL;
 	struct hvimg h = {0};
 	unsigned long long done = 0;
-	int r = bundle_open(o->bundle, &br, d);
+	int r = bundle_image_open(br, &h, d);
 
-	if (r == 0)
-		r = bundle_image_open(br, &h, d);
 	if (r == 0)
 		r = check_fits(&h, p, o, d);
 	while (r == 0 && done < h.data_bytes) {
@@ -68,7 +67,6 @@ static int verify_pass(const struct bootdisk_part *p, const struct stage_opts *o
 	if (r == 0)
 		r = bundle_image_close(br, d);
 	hvimg_free(&h);
-	bundle_close(br);
 	return r;
 }
 
@@ -78,77 +76,63 @@ static size_t fat_serial_at(const unsigned char *boot)
 	return (boot[22] | boot[23]) ? 39 : 67;
 }
 
-/* GRUB finds a bank by its FAT serial, which is the first 8 hex digits of the partition's UUID. */
-static void patch_serial(unsigned char *buf, uint64_t off, size_t n, const char *uuid)
-{
-	unsigned long serial = strtoul((char[9]){uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], 0},
-				       NULL, 16);
-
-	if (off != 0 || n < 512)
-		return;
-	for (int i = 0; i < 4; i++)
-		buf[fat_serial_at(buf) + (size_t)i] = (unsigned char)(serial >> (8 * i));
-}
-
-/* bank.img's data as the source of extents_write(): streamed from the bundle, which is opened
- * again for the read-back (and checked against the manifest again, so that a bundle changed
- * between the passes is caught). */
-struct bundle_source {
-	const struct stage_opts *o;
-	const char *uuid;        /* the target partition's: its FAT serial */
+/* bank.img's data as the source of extents_write(): streamed from the bundle with the target's
+ * FAT serial patched in (GRUB finds a bank by its FAT serial, the first 8 hex digits of the
+ * partition's UUID), and read back from the disk into a SHA-256 with the image's own serial put
+ * back: that hash must be the manifest's, so one hash proves that the bank holds exactly the
+ * signed image (a bundle damaged on its way, a file changed between the passes, and a disk that
+ * did not keep the bytes are all caught there). */
+struct image_source {
+	const char *uuid;
 	struct bundle_reader *br;
-	struct hvimg h;
 	struct diag *d;
+	struct hasher back;
+	unsigned char serial[4];  /* the image's own serial bytes, at serial_at of the first sector */
+	size_t serial_at;         /* 0: nothing patched */
 };
-
-static int source_open(struct bundle_source *s, struct hvimg *ret)
-{
-	int r;
-
-	bundle_close(s->br);
-	s->br = NULL;
-	r = bundle_open(s->o->bundle, &s->br, s->d);
-	if (r == 0)
-		r = bundle_image_open(s->br, ret, s->d);
-	return r;
-}
 
 static int source_read(void *ctx, void *buf, size_t n, uint64_t off)
 {
-	struct bundle_source *s = ctx;
+	struct image_source *s = ctx;
 
 	(void)off;
 	return bundle_image_read(s->br, buf, n, s->d);
 }
 
-/* extents_write() keeps walking the first header's extents: the bundle read again must have the
- * same ones. */
-static int source_rewind(void *ctx)
-{
-	struct bundle_source *s = ctx;
-	struct hvimg again = {0};
-	int r = bundle_image_close(s->br, s->d);
-
-	if (r == 0)
-		r = source_open(s, &again);
-	if (r == 0 && (again.n != s->h.n || memcmp(again.ext, s->h.ext, s->h.n * sizeof(*again.ext)) != 0))
-		r = diag_set(s->d, s->o->bundle, 0, "the bundle changed while it was being staged; stage it again");
-	hvimg_free(&again);
-	return r;
-}
-
 static void source_patch(void *ctx, void *buf, size_t n, uint64_t off)
 {
-	patch_serial(buf, off, n, ((struct bundle_source *)ctx)->uuid);
+	struct image_source *s = ctx;
+	unsigned char *b = buf;
+	unsigned long serial = strtoul((char[9]){s->uuid[0], s->uuid[1], s->uuid[2], s->uuid[3], s->uuid[4], s->uuid[5],
+						 s->uuid[6], s->uuid[7], 0}, NULL, 16);
+
+	if (off != 0 || n < 512)
+		return;
+	s->serial_at = fat_serial_at(b);
+	memcpy(s->serial, b + s->serial_at, sizeof(s->serial));
+	for (int i = 0; i < 4; i++)
+		b[s->serial_at + (size_t)i] = (unsigned char)(serial >> (8 * i));
+}
+
+static int source_readback(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	struct image_source *s = ctx;
+	const unsigned char *b = buf;
+
+	if (off != 0 || !s->serial_at || n < s->serial_at + sizeof(s->serial)) {
+		hasher_add(&s->back, b, n);
+		return 0;
+	}
+	hasher_add(&s->back, b, s->serial_at);
+	hasher_add(&s->back, s->serial, sizeof(s->serial));
+	hasher_add(&s->back, b + s->serial_at + sizeof(s->serial), n - s->serial_at - sizeof(s->serial));
+	return 0;
 }
 
 static int write_fail(const struct bootdisk *bd, enum extents_step step, int r, struct diag *d)
 {
 	if (step == EXTENTS_SOURCE)
 		return r; /* the bundle reader said what is wrong */
-	if (step == EXTENTS_MISMATCH)
-		return diag_set(d, bd->path, 0, "the bank did not read back as written; the disk may be failing, the bank "
-				"stays marked empty");
 	return diag_set_errno(d, -r, bd->path, 0, "%s the bank failed; the bank stays marked empty",
 			      step == EXTENTS_WRITE ? "writing" : step == EXTENTS_FLUSH ? "flushing" : "reading back");
 }
@@ -165,102 +149,22 @@ static void phase_step(void *ctx, const char *phase, unsigned long long done, un
 	progress_step(pn->to, strcmp(phase, "writing") == 0 ? "writing bank" : "reading back", done, total);
 }
 
-/* Pass 2 and 3: bank.img's extents written into the bank as they stream, flushed, read back and
- * compared with the bundle read once more. */
-static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
-		      unsigned long long *ret_bytes, struct diag *d)
-{
-	struct bundle_source s = {.o = o, .uuid = p->uuid, .d = d};
-	struct extents_source src = {source_read, source_rewind, source_patch, &s, NULL};
-	struct phase_names pn = {o->progress};
-	struct progress named = {phase_step, NULL, &pn};
-	enum extents_step step = 0;
-	int r = source_open(&s, &s.h);
-
-	if (r == 0)
-		r = check_fits(&s.h, p, o, d);
-	if (r == 0 && (r = extents_write(bd->fd, p->offset, s.h.ext, s.h.n, &src, &named, &step)) < 0)
-		r = write_fail(bd, step, r, d);
-	if (r == 0)
-		r = bundle_image_close(s.br, d);
-	if (r == 0)
-		*ret_bytes = s.h.data_bytes;
-	hvimg_free(&s.h);
-	bundle_close(s.br);
-	return r;
-}
-
-/* A bundle read only once (a pipe: `bankctl stage -`): bank.img's extents written as they
- * stream from the reader that checked the signature, hashed as written (FAT serial patched in),
- * flushed, read back from the disk and hashed again; the two hashes must agree, and the
- * bundle's own sha256 the manifest's. The bank was marked empty before, so a bundle found
+/* bank.img's extents written into the bank as they stream from br, flushed, read back from the
+ * disk and hashed (struct image_source). The bank was marked empty before, so a bundle found
  * damaged at its end leaves an empty bank, never a half-written one that GRUB would try. */
-struct once_source {
-	const char *uuid;
-	struct bundle_reader *br;
-	struct diag *d;
-	struct hasher written, back;
-};
-
-static int once_read(void *ctx, void *buf, size_t n, uint64_t off)
+static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
+		      struct bundle_reader *br, unsigned long long *ret_bytes, struct diag *d)
 {
-	struct once_source *s = ctx;
-
-	(void)off;
-	return bundle_image_read(s->br, buf, n, s->d);
-}
-
-static void once_patch(void *ctx, void *buf, size_t n, uint64_t off)
-{
-	struct once_source *s = ctx;
-
-	patch_serial(buf, off, n, s->uuid);
-	hasher_add(&s->written, buf, n);
-}
-
-static int once_readback(void *ctx, const void *buf, size_t n, uint64_t off)
-{
-	(void)off;
-	hasher_add(&((struct once_source *)ctx)->back, buf, n);
-	return 0;
-}
-
-static void once_discard(struct once_source *s)
-{
-	char hex[HASH_HEX_LEN];
-
-	hasher_end(&s->written, hex);
-	hasher_end(&s->back, hex);
-}
-
-/* The two hashes of a once-read write: 0 when they agree, else -EIO with d. */
-static int once_compare(const struct bootdisk *bd, struct once_source *s, struct diag *d)
-{
-	char w[HASH_HEX_LEN], b[HASH_HEX_LEN];
-	int rw = hasher_end(&s->written, w), rb = hasher_end(&s->back, b);
-
-	if (rw < 0 || rb < 0)
-		return diag_set_errno(d, -(rw < 0 ? rw : rb), bd->path, 0, "cannot hash the bank's bytes; free some memory "
-				      "and stage again");
-	if (strcmp(w, b) != 0)
-		return diag_set_errno(d, EIO, bd->path, 0, "the bank did not read back as written; the disk may be failing, "
-				      "the bank stays marked empty");
-	return 0;
-}
-
-static int write_bank_once(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
-			   struct bundle_reader *br, unsigned long long *ret_bytes, struct diag *d)
-{
-	struct once_source s = {.uuid = p->uuid, .br = br, .d = d};
-	struct extents_source src = {once_read, NULL, once_patch, &s, once_readback};
+	struct image_source s = {.uuid = p->uuid, .br = br, .d = d};
+	struct extents_source src = {source_read, NULL, source_patch, &s, source_readback};
 	struct phase_names pn = {o->progress};
 	struct progress named = {phase_step, NULL, &pn};
+	char where[40];
 	enum extents_step step = 0;
 	struct hvimg h = {0};
-	int r = bundle_image_open(br, &h, d);
+	int r = bundle_image_open_deferred(br, &h, &s.back, d);
 
-	hasher_init(&s.written);
-	hasher_init(&s.back);
+	snprintf(where, sizeof(where), " as read back from bank %c", bank_letter(o->target));
 	if (r == 0)
 		r = check_fits(&h, p, o, d);
 	if (r == 0 && (r = extents_write(bd->fd, p->offset, h.ext, h.n, &src, &named, &step)) < 0)
@@ -268,12 +172,26 @@ static int write_bank_once(const struct bootdisk *bd, const struct bootdisk_part
 	if (r == 0)
 		r = bundle_image_close(br, d);
 	if (r == 0)
-		r = once_compare(bd, &s, d);
+		r = bundle_image_check(br, &s.back, where, d);
 	else
-		once_discard(&s);
+		hasher_end(&s.back, (char[HASH_HEX_LEN]){0});
 	if (r == 0)
 		*ret_bytes = h.data_bytes;
 	hvimg_free(&h);
+	return r;
+}
+
+/* A bundle file: verified whole first (pass 1), then opened again and written (pass 2); a pipe
+ * (`bankctl stage -`): written as it streams, in one pass. */
+static int write_payload(const struct bootdisk *bd, const struct stage_opts *o, struct bundle_reader *br, bool once,
+			 unsigned long long *ret_bytes, struct diag *d)
+{
+	struct bundle_reader *again = NULL;
+	int r = once ? 0 : bundle_reopen(br, &again, d);
+
+	if (r == 0)
+		r = write_bank(bd, &bd->bank[o->target], o, once ? br : again, ret_bytes, d);
+	bundle_close(again);
 	return r;
 }
 
@@ -306,7 +224,7 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 	unsigned long long bytes = 0;
 	struct buf saved = {0};
 	bool state = o->keep->state, once = !bundle_rereadable(o->bundle);
-	int r = once ? 0 : verify_pass(p, o, d);
+	int r = once ? 0 : verify_pass(br, p, o, d);
 
 	if (r == 0 && state)
 		r = fetch_state(bd, o, &saved, d);
@@ -318,7 +236,7 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
 		r = mark(bd, c, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
 	if (r == 0)
-		r = once ? write_bank_once(bd, p, o, br, &bytes, d) : write_bank(bd, p, o, &bytes, d);
+		r = write_payload(bd, o, br, once, &bytes, d);
 	if (r == 0 && once)
 		r = trust_save(bd, signer, m, d);
 	if (r == 0 && state)

@@ -210,6 +210,9 @@ struct bundle_reader {
 	struct archive_entry *pending; /* the first payload entry, read while looking for the signature */
 	struct hasher image_hash;      /* over bank.img as it streams */
 	bool hashing;                  /* image_hash is started and not yet ended */
+	struct hasher *hash_to;        /* where bank.img's bytes go: &image_hash, a caller's, or NULL */
+	bool deferred;                 /* bundle_image_open_deferred(): the caller checks the sha256 */
+	bool stdin_;                   /* read from standard input: cannot be opened again */
 	unsigned long long image_read;
 };
 
@@ -278,6 +281,7 @@ int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 	bool in = strcmp(path, "-") == 0;
 
 	b->path = xstrdup(in ? "standard input" : path);
+	b->stdin_ = in;
 	b->a = archive_read_new();
 	archive_read_support_format_tar(b->a);
 	if ((in ? archive_read_open_fd(b->a, 0, 1 << 20) : archive_read_open_filename(b->a, path, 1 << 20)) != ARCHIVE_OK)
@@ -292,6 +296,23 @@ int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 		return r;
 	}
 	*ret = b;
+	return 0;
+}
+
+int bundle_reopen(const struct bundle_reader *b, struct bundle_reader **ret, struct diag *d)
+{
+	struct bundle_reader *again = NULL;
+	int r = b->stdin_ ? diag_set(d, b->path, 0, "a bundle on standard input cannot be read twice; give its file") : 0;
+
+	if (r == 0)
+		r = bundle_open(b->path, &again, d);
+	if (r == 0 && (again->text_len != b->text_len || memcmp(again->text, b->text, b->text_len) != 0))
+		r = diag_set(d, b->path, 0, "the bundle changed while it was being staged; stage it again");
+	if (r < 0) {
+		bundle_close(again);
+		return r;
+	}
+	*ret = again;
 	return 0;
 }
 
@@ -366,21 +387,22 @@ int bundle_image_read(struct bundle_reader *b, void *buf, size_t n, struct diag 
 					"truncated or damaged, download it again", BUNDLE_IMAGE, b->image_read + done,
 					b->m.image_size);
 	}
-	hasher_add(&b->image_hash, buf, n);
+	if (b->hash_to)
+		hasher_add(b->hash_to, buf, n);
 	b->image_read += n;
 	return 0;
 }
 
-int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d)
+/* bank.img's entry and header, hashed into hash_to; the data that follows into data_to. */
+static int image_open(struct bundle_reader *b, struct hvimg *ret, struct hasher *hash_to, struct hasher *data_to,
+		      struct diag *d)
 {
 	unsigned char head[HVIMG_HEADER], *all = NULL;
 	const char *why = NULL;
 	size_t len;
 	int r = image_entry(b, d);
 
-	if (!b->hashing)
-		hasher_init(&b->image_hash);
-	b->hashing = true;
+	b->hash_to = hash_to;
 	b->image_read = 0;
 	if (r == 0)
 		r = bundle_image_read(b, head, sizeof(head), d);
@@ -395,25 +417,65 @@ int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d
 	if (r == 0 && hvimg_parse(all, len, ret, &why) < 0)
 		r = diag_set(d, b->path, 0, "%s: %s; the bundle is damaged", BUNDLE_IMAGE, why);
 	free(all);
+	b->hash_to = data_to;
 	return r;
+}
+
+int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d)
+{
+	if (!b->hashing)
+		hasher_init(&b->image_hash);
+	b->hashing = true;
+	b->deferred = false;
+	return image_open(b, ret, &b->image_hash, &b->image_hash, d);
+}
+
+int bundle_image_open_deferred(struct bundle_reader *b, struct hvimg *ret, struct hasher *ret_hash, struct diag *d)
+{
+	hasher_init(ret_hash);
+	b->deferred = true;
+	return image_open(b, ret, ret_hash, NULL, d);
+}
+
+static int image_hash_matches(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d)
+{
+	char hex[HASH_HEX_LEN];
+	int r = hasher_end(h, hex);
+
+	if (r < 0)
+		return diag_set_errno(d, -r, b->path, 0, "cannot compute the sha256 of %s; free some memory and try again",
+				      BUNDLE_IMAGE);
+	if (strcmp(hex, b->m.image_sha256) != 0)
+		return diag_set(d, b->path, 0, "%s%s does not match its sha256 in the manifest; the bundle is damaged or "
+				"was altered%s", BUNDLE_IMAGE, where ? where : "",
+				where ? ", or the disk did not keep what was written" : "");
+	return 0;
+}
+
+int bundle_image_check(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d)
+{
+	return image_hash_matches(b, h, where, d);
 }
 
 int bundle_image_close(struct bundle_reader *b, struct diag *d)
 {
-	char hex[HASH_HEX_LEN], extra;
+	char extra;
 	struct archive_entry *e;
-	int st, r = hasher_end(&b->image_hash, hex);
+	bool hashed = b->hashing && !b->deferred;
+	int st, r = 0;
 
-	b->hashing = false;
-	if (r < 0)
-		return diag_set_errno(d, -r, b->path, 0, "cannot compute the sha256 of %s; free some memory and try again",
-				      BUNDLE_IMAGE);
+	b->hash_to = NULL;
 	if (b->image_read != b->m.image_size || archive_read_data(b->a, &extra, 1) != 0)
-		return diag_set(d, b->path, 0, "%s is not the %llu bytes the manifest says; the bundle is damaged",
-				BUNDLE_IMAGE, b->m.image_size);
-	if (strcmp(hex, b->m.image_sha256) != 0)
-		return diag_set(d, b->path, 0, "%s does not match its sha256 in the manifest; the bundle is damaged or "
-				"was altered", BUNDLE_IMAGE);
+		r = diag_set(d, b->path, 0, "%s is not the %llu bytes the manifest says; the bundle is damaged",
+			     BUNDLE_IMAGE, b->m.image_size);
+	if (hashed) {
+		struct diag later;
+		int rh = image_hash_matches(b, &b->image_hash, NULL, r < 0 ? &later : d);
+		b->hashing = false;
+		r = r < 0 ? r : rh;
+	}
+	if (r < 0)
+		return r;
 	if ((st = archive_read_next_header(b->a, &e)) != ARCHIVE_EOF)
 		return diag_set(d, b->path, 0, st == ARCHIVE_OK ? "unexpected entry %s after %s; the bundle is damaged"
 				: "the bundle is damaged after %s%s", st == ARCHIVE_OK ? archive_entry_pathname(e) : "",

@@ -32,6 +32,7 @@
 #ifndef BUNDLE_H
 #define BUNDLE_H
 
+#include "hash.h"
 #include "hvimg.h"
 #include "kv.h"
 #include "signing.h"
@@ -84,6 +85,19 @@ int bundle_image_read(struct bundle_reader *b, void *buf, size_t n, struct diag 
 /* After the last byte: check bank.img's size and sha256 against the manifest, and that nothing
  * follows it. -EINVAL with d when they do not match: the bundle is damaged or was altered. */
 int bundle_image_close(struct bundle_reader *b, struct diag *d);
+/* bundle_image_open(), with bank.img's sha256 left to the caller, who finds the data bytes
+ * elsewhere: staging hashes them as read back from the bank it wrote them to, so that one hash
+ * proves both the bundle and the disk. *ret_hash is started here with the image's header (the
+ * caller adds the data bytes in order, then ends it with bundle_image_check(), or with
+ * hasher_end() when it gives up); bundle_image_read() does not hash, and bundle_image_close()
+ * checks the size and what follows only. */
+int bundle_image_open_deferred(struct bundle_reader *b, struct hvimg *ret, struct hasher *ret_hash, struct diag *d);
+/* End h and compare it with the manifest's sha256 of bank.img; where says where the data was
+ * found (" as read back from bank B"). -EINVAL with d when they differ. */
+int bundle_image_check(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d);
+/* Open the bundle b came from again (a file), for another pass over bank.img: its manifest must
+ * be the same bytes as b's, whose signature was checked. -EINVAL with d when it changed. */
+int bundle_reopen(const struct bundle_reader *b, struct bundle_reader **ret, struct diag *d);
 /* Close a bundle; accepts NULL. */
 void bundle_close(struct bundle_reader *b);
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench-rauc.sh SIZE_BYTES WORKDIR: how long Debian's `rauc install` (1.8) takes to put a plain
 # bundle holding a raw image of SIZE_BYTES random bytes into a file-backed slot.
-# Prints one line, rauc_install_seconds=<float>, on stdout; exit 0. On failure a one-line reason
+# Prints one line, rauc_install_seconds=<float> (the median of BENCH_RAUC_RUNS installs, default
+# 1), on stdout; exit 0. On failure a one-line reason
 # goes to stderr and the exit status is 1. Runs as root; installs rauc, dbus, openssl and
 # squashfs-tools when missing. Logs are left in WORKDIR.
 #
@@ -211,21 +212,26 @@ for ((i = 0; i < 150; i++)); do
 done
 [ -n "$up" ] || die "rauc service did not claim de.pengutronix.rauc within 15 s: $(last "$work/service.log")"
 
-# The measurement. The setup's dirty pages (image, slots, bundle) are written back first so that
-# RAUC's fsync of the slot does not pay for them; the bundle stays in the page cache.
-timeout 300 sync -f "$work" || die "sync of $work failed"
-t0=$EPOCHREALTIME
-timeout 900 rauc install "$bundle" >"$work/install.log" 2>&1
-rc=$?
-t1=$EPOCHREALTIME
-if [ "$rc" -ne 0 ]; then
-	why=$(sed -n 's/^LastError: //p' "$work/install.log" | tail -n 1)
-	die "rauc install failed (exit $rc): ${why:-$(last "$work/install.log")}"
-fi
+# The measurement, RUNS times (BENCH_RAUC_RUNS, default 1; the median is printed). The setup's
+# dirty pages (image, slots, bundle) are written back first so that RAUC's fsync of the slot
+# does not pay for them; the bundle stays in the page cache. Each run installs into slot B again.
+times=()
+for ((run = 0; run < ${BENCH_RAUC_RUNS:-1}; run++)); do
+	timeout 300 sync -f "$work" || die "sync of $work failed"
+	t0=$EPOCHREALTIME
+	timeout 900 rauc install "$bundle" >"$work/install.log" 2>&1
+	rc=$?
+	t1=$EPOCHREALTIME
+	if [ "$rc" -ne 0 ]; then
+		why=$(sed -n 's/^LastError: //p' "$work/install.log" | tail -n 1)
+		die "rauc install failed (exit $rc): ${why:-$(last "$work/install.log")}"
+	fi
+	times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+done
 
 # The install must have really happened: slot B holds the image, slot A is untouched.
 cmp -s "$image" "$slotb" || die "after rauc install, $slotb does not hold the image"
 cmp -s -n "$size" /dev/zero "$slota" || die "rauc install changed the booted slot $slota"
 
-printf 'rauc_install_seconds=%s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+printf 'rauc_install_seconds=%s\n' "$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
 exit 0

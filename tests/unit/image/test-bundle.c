@@ -156,6 +156,69 @@ static size_t header(unsigned char *buf, uint64_t disk, const uint64_t *ext, siz
 	return HVIMG_HEADER + 16 * n;
 }
 
+/* Open deferred, read the data, and check a hash of data (changed at flip when >= 0). */
+static int deferred_check(const char *path, long flip, struct diag *d)
+{
+	struct bundle_reader *b = NULL;
+	struct hasher h;
+	struct hvimg img = {0};
+	char *data = NULL;
+	int r = bundle_open(path, &b, d), started = 0;
+
+	if (r == 0 && (started = 1) && (r = bundle_image_open_deferred(b, &img, &h, d)) == 0) {
+		data = xmalloc(img.data_bytes);
+		r = bundle_image_read(b, data, img.data_bytes, d);
+	}
+	if (r == 0)
+		r = bundle_image_close(b, d);
+	if (r == 0 && flip >= 0)
+		data[flip] ^= 1;
+	if (r == 0)
+		hasher_add(&h, data, img.data_bytes);
+	if (r == 0)
+		r = bundle_image_check(b, &h, " as read back from bank B", d);
+	else if (started)
+		hasher_end(&h, (char[HASH_HEX_LEN]){0});
+	hvimg_free(&img);
+	free(data);
+	bundle_close(b);
+	return r;
+}
+
+static void test_bundle_deferred_hash(void)
+{
+	char *dir, *path = make_bundle(&dir);
+	struct diag d = {{0}, 0};
+
+	ok(deferred_check(path, -1, &d) == 0, "bundle: deferred, the caller's hash of header and data is the manifest's (%s)",
+	   d.msg);
+	ok(deferred_check(path, 3, &d) < 0 && strstr(d.msg, "bank.img as read back from bank B does not match its sha256") &&
+	   strstr(d.msg, "or the disk did not keep what was written"),
+	   "bundle: deferred, one flipped byte in the caller's copy is refused, saying where it was found (%s)", d.msg);
+	damage(path, 0, "kernel bytes");
+	ok(deferred_check(path, -1, &d) < 0 && strstr(d.msg, "does not match its sha256"),
+	   "bundle: deferred, a flipped byte in the bundle itself is refused by the caller's check (%s)", d.msg);
+	free(path), util_rm_rf(dir), free(dir);
+}
+
+static void test_bundle_reopen(void)
+{
+	char *dir, *path = make_bundle(&dir);
+	struct bundle_reader *b = NULL, *again = NULL;
+	struct diag d = {{0}, 0};
+
+	ok(bundle_open(path, &b, &d) == 0 && bundle_reopen(b, &again, &d) == 0 && again &&
+	   strcmp(bundle_get_manifest(again)->version, "2.0.0") == 0,
+	   "bundle: opened again when its manifest is the same bytes (%s)", d.msg);
+	bundle_close(again);
+	again = NULL;
+	damage(path, 0, "hypervisor"); /* product = Hypervisor: still a manifest, another one */
+	ok(bundle_reopen(b, &again, &d) < 0 && !again && strstr(d.msg, "the bundle changed while it was being staged"),
+	   "bundle: refused when opened again with another manifest (%s)", d.msg);
+	bundle_close(b);
+	free(path), util_rm_rf(dir), free(dir);
+}
+
 static void test_hvimg_rejects_bad_headers(void)
 {
 	unsigned char buf[256];
@@ -223,6 +286,8 @@ int main(void)
 {
 	test_bundle_round_trips();
 	test_bundle_refuses_damage();
+	test_bundle_deferred_hash();
+	test_bundle_reopen();
 	test_hvimg_rejects_bad_headers();
 	test_manifest_rejects_bad_input();
 	test_version_compare();
