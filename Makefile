@@ -33,7 +33,7 @@ HOSTCTL_LIBS = -ljansson -lssl -lcrypto
 #   lib/          helpers; LIB_CORE is libc only (host tools and the static target programs)
 #   signing/      keys, CMS signatures, the keyring (libcrypto)
 #   bootbank/     the boot state (format, choice, commit), GPT helpers; bootdisk.c: the installed
-#                 disk seen from the host (libblkid, mtools)
+#                 disk seen from the host (libblkid; fat.c reads its FAT file systems, mtools writes)
 #   image/        the sparse image (HVIMG1; HVIMG2, the installer's; extents, writing one to a disk) and
 #                 update bundles; hvimg-pack.c (HVIMG2, SHA-256) is for the host tools only
 LIB_CORE      = lib/diag.c lib/sysfile.c lib/kv.c
@@ -48,8 +48,8 @@ BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch
 imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) \
                 signing/sign.c bootbank/bank.c $(LIB_HOST)
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
-bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) image/write.c $(BUNDLE_READ) \
-                $(LIB_HOST)
+bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c bootbank/fat.c bootbank/bootmount.c $(BOOTBANK_CORE) \
+                image/write.c $(BUNDLE_READ) $(LIB_HOST)
 imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 # The appliance's own programs: init (PID 1) and the installer static with musl; bankctl and logd
 # with glibc and OpenSSL shared (recipes/runtime; libarchive, libcrypto and libblkid have no musl
@@ -98,9 +98,10 @@ HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.
                       packages/hostctl/*.h packages/dcui/*.h)
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
-           $(STAGE_LIB) bootbank/bootdisk.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c packages/init/modalias.c \
-           packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/auth/cache.c $(HOSTCFG_LIB) \
-           $(HOSTD_API) $(HOSTD_VMDEF) packages/hostd/server.c $(HOSTCTL_LIB) $(DCUI_LIB) $(LIB_HOST))
+           $(STAGE_LIB) bootbank/bootdisk.c bootbank/fat.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c \
+           packages/init/modalias.c packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c \
+           packages/auth/cache.c $(HOSTCFG_LIB) $(HOSTD_API) $(HOSTD_VMDEF) packages/hostd/server.c $(HOSTCTL_LIB) $(DCUI_LIB) \
+           $(LIB_HOST))
 
 # The signing key: without SIGNING_KEY, imgbuild makes a development key in out/keys on the
 # first build (never committed). SIGNING_KEY=path/prefix (prefix.key, prefix.crt) or a PKCS#11
@@ -127,7 +128,7 @@ UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
              logd/test-msg logd/test-conf auth/test-auth auth/test-cache hostcfg/test-hostcfg hostd/test-api dcui/test-dcui \
-             hostd/test-vmdef hostctl/test-hostctl
+             hostd/test-vmdef hostctl/test-hostctl bootbank/test-fat
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bootmount.h"
+#include "fat.h"
 #include "run.h"
 
 static const char *const part_names[] = {"esp", "bank-a", "bank-b", "persist"};
@@ -105,21 +106,36 @@ char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_par
 	return xasprintf("%s@@%llu", bd->path, p->offset);
 }
 
-static int mtools_read(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
-		       struct diag *d)
+/* Open partition p's FAT (fat.h): the boot sector and the FAT read again at each call, which
+ * is cheap and keeps bd const. */
+static int fat_of(const struct bootdisk *bd, const struct bootdisk_part *p, struct fat **ret)
 {
-	char *img = bootdisk_mtools_image(bd, p), *src = xasprintf("::%s", path);
-	char *argv[] = {"mtype", "-i", img, src, NULL};
-	int st = run_argv(argv, NULL, NULL, NULL, out);
+	return fat_open(bd->fd, p->offset, p->size, ret);
+}
 
-	free(img);
-	free(src);
-	if (st == 0)
-		return 0;
-	if (out && out->data && strstr(out->data, "not found"))
-		return -ENOENT;
-	return diag_set(d, bd->path, 0, "cannot read %s from the partition at %llu with mtools (exit %d)", path,
-			p->offset, st);
+/* The failure of a FAT read, said in d: -EINVAL a damaged file system, else the disk's. */
+static int fat_failed(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, int r,
+		      struct diag *d)
+{
+	if (r == -EINVAL)
+		return diag_set(d, bd->path, 0, "cannot read %s from the partition at %llu: its FAT file system is "
+				"damaged; check it with fsck.fat, or reinstall the disk", path, p->offset);
+	return diag_set_errno(d, -r, bd->path, 0, "cannot read %s from the partition at %llu; check the disk", path,
+			      p->offset);
+}
+
+static int fat_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
+			 struct diag *d)
+{
+	struct fat *f = NULL;
+	int r = fat_of(bd, p, &f);
+
+	if (r == 0)
+		r = fat_read(f, path, out);
+	fat_close(f);
+	if (r == -ENOENT || r == 0)
+		return r;
+	return fat_failed(bd, p, path, r, d);
 }
 
 /* mmd the folder of path ("::/keys" for "/keys/revoked"); failing when it exists already is fine. */
@@ -185,7 +201,7 @@ int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p,
 		int r = part_dir(bd, p, false, &dir, d);
 		return r < 0 ? r : bootmount_read(dir, path, out, d);
 	}
-	return mtools_read(bd, p, path, out, d);
+	return fat_read_file(bd, p, path, out, d);
 }
 
 int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
@@ -200,59 +216,27 @@ int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p
 	return mtools_write(bd, p, path, data, len, d);
 }
 
-/* Little-endian fields of a FAT boot sector. */
-static unsigned le(const unsigned char *p, int n)
-{
-	unsigned v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* "::/grub/envA <384>" or "<384-385>": the first and last cluster of a contiguous file. */
-static int parse_clusters(const char *text, unsigned long *first, unsigned long *last)
-{
-	const char *lt = strchr(text, '<');
-
-	if (!lt || strchr(lt + 1, '<'))
-		return -EINVAL;
-	if (sscanf(lt, "<%lu-%lu>", first, last) == 2)
-		return 0;
-	if (sscanf(lt, "<%lu>", first) == 1) {
-		*last = *first;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, size_t len,
 			 unsigned long long *ret, struct diag *d)
 {
-	char *img = bootdisk_mtools_image(bd, p), *src = xasprintf("::%s", path);
-	char *argv[] = {"mshowfat", "-i", img, src, NULL};
-	unsigned char bpb[512];
-	struct buf out = {0};
-	unsigned long first = 0, last = 0;
-	int st = run_argv(argv, NULL, NULL, NULL, &out), r = 0;
+	unsigned long long first = 0, contiguous = 0, size = 0;
+	struct fat *f = NULL;
+	int r = fat_of(bd, p, &f);
 
-	if (st != 0 || !out.data || parse_clusters(out.data, &first, &last) < 0 || first < 2)
+	if (r == -EINVAL)
+		return diag_set(d, bd->path, 0, "no FAT boot sector at %llu; the ESP is damaged", p->offset);
+	if (r < 0)
+		return diag_set_errno(d, -r, bd->path, 0, "cannot read the FAT at %llu; check the disk", p->offset);
+	r = fat_extent(f, path, &first, &contiguous, &size);
+	fat_close(f);
+	/* Rewritten in place, the first len bytes must lie in one piece; a shorter file is no copy (GRUB's rule). */
+	if (r < 0)
 		r = diag_set(d, bd->path, 0, "%s is missing or not in one piece on the ESP; reinstall the boot loader", path);
-	else if (pread(bd->fd, bpb, sizeof(bpb), (off_t)p->offset) != sizeof(bpb) || bpb[510] != 0x55 || bpb[511] != 0xaa)
-		r = diag_set(d, bd->path, 0, "no FAT boot sector at %llu; the ESP is damaged", p->offset);
-	if (r == 0) {
-		unsigned bps = le(bpb + 11, 2), spc = bpb[13], reserved = le(bpb + 14, 2), fats = bpb[16];
-		unsigned roots = le(bpb + 17, 2), fatsz = le(bpb + 22, 2) ? le(bpb + 22, 2) : le(bpb + 36, 4);
-		unsigned long long data = reserved + (unsigned long long)fats * fatsz + (roots * 32ULL + bps - 1) / bps;
-		if (bps < 512 || !spc || (last - first + 1) * spc * bps < len)
-			r = diag_set(d, bd->path, 0, "%s is smaller than %zu bytes on the ESP; reinstall the boot loader",
-				     path, len);
-		else
-			*ret = p->offset + (data + (first - 2) * (unsigned long long)spc) * bps;
-	}
-	buf_free(&out);
-	free(img);
-	free(src);
+	else if (contiguous < len || size < len)
+		r = diag_set(d, bd->path, 0, "%s is smaller than %zu bytes on the ESP; reinstall the boot loader", path,
+			     len);
+	else
+		*ret = p->offset + first;
 	return r;
 }
 
@@ -341,7 +325,7 @@ int bootdisk_state_commit(const struct bootdisk *bd, const struct bootstate_copi
 	return 0;
 }
 
-/* The bank's boot.cfg and listing (mtools) say what it holds. */
+/* The bank's boot.cfg and listing (fat_list, as mdir -/ -b) say what it holds. */
 char *bootcfg_value(const char *text, const char *key)
 {
 	size_t k = strlen(key);
@@ -407,7 +391,7 @@ static void list_tree(const char *dir, const char *rel, int depth, struct buf *o
 /* Every file of a bank, one "::/path" per line. */
 static int bank_listing(const struct bootdisk *bd, int bank, struct buf *out, struct diag *d)
 {
-	char *img, *argv[] = {"mdir", "-/", "-b", "-i", NULL, "::/", NULL};
+	struct fat *f = NULL;
 	const char *dir;
 	int r = 0;
 
@@ -417,10 +401,10 @@ static int bank_listing(const struct bootdisk *bd, int bank, struct buf *out, st
 			list_tree(dir, "", 0, out);
 		return r;
 	}
-	img = argv[4] = bootdisk_mtools_image(bd, &bd->bank[bank]);
-	if (run_argv(argv, NULL, NULL, NULL, out) != 0)
-		r = -EIO;
-	free(img);
+	r = fat_of(bd, &bd->bank[bank], &f);
+	if (r == 0)
+		r = fat_list(f, out);
+	fat_close(f);
 	return r;
 }
 

@@ -1,8 +1,8 @@
 /* The boot disk as bankctl sees it: a device or an image file with the GPT of
- * docs/disk-layout.md. Partitions are found by their GPT names. Their FAT file systems are read
- * and written with mtools on an image file (no mount, no root), and through the kernel's vfat on
- * a block device when run as root (bootmount.h: the host itself runs no mtools); the boot state
- * is rewritten in place. */
+ * docs/disk-layout.md. Partitions are found by their GPT names. Their FAT file systems are, on an
+ * image file (no mount, no root), read in this process (fat.h) and written with mtools, and on a
+ * block device when run as root read and written through the kernel's vfat (bootmount.h: the
+ * host itself runs no mtools); the boot state is rewritten in place. */
 #ifndef BOOTDISK_H
 #define BOOTDISK_H
 
@@ -24,7 +24,7 @@ struct bootdisk {
 	int fd;                          /* open O_RDWR when writable */
 	struct bootdisk_part esp, bank[2], persist;
 	bool writable;
-	struct bootmount *mnt;           /* the kernel's vfat (bootmount.h), or NULL: mtools */
+	struct bootmount *mnt;           /* the kernel's vfat (bootmount.h), or NULL: fat.h, mtools */
 };
 
 /* Open path and find esp, bank-a, bank-b, persist in its GPT. -EINVAL with d on error. */
@@ -35,7 +35,8 @@ void bootdisk_close(struct bootdisk *bd);
 void bootdisk_unmount(struct bootdisk *bd);
 /* mtools' "-i" argument for a partition: "<path>@@<offset>". Owned by the caller. */
 char *bootdisk_mtools_image(const struct bootdisk *bd, const struct bootdisk_part *p);
-/* Read a file of a partition's FAT file system into out. 0, -ENOENT, or -EIO with d. */
+/* Read a file of a partition's FAT file system into out. 0, -ENOENT, or -EINVAL (a damaged file
+ * system) or -EIO with d. */
 int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, struct buf *out,
 		       struct diag *d);
 /* Replace or create a file of a partition's FAT file system with data (mcopy, its folder made
@@ -43,7 +44,7 @@ int bootdisk_read_file(const struct bootdisk *bd, const struct bootdisk_part *p,
 int bootdisk_write_file(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, const void *data,
 			size_t len, struct diag *d);
 /* The byte offset on the disk of a FAT file's first len bytes, which must lie in consecutive
- * sectors (so that they can be rewritten in place). 0 or -EIO with d. */
+ * sectors (so that they can be rewritten in place). 0 or -EINVAL/-EIO with d. */
 int bootdisk_file_offset(const struct bootdisk *bd, const struct bootdisk_part *p, const char *path, size_t len,
 			 unsigned long long *ret, struct diag *d);
 

@@ -2,7 +2,8 @@
  * when run as root (the host itself): no mtools process. A partition already mounted (init mounts
  * the banks read-only at /bootbank and /altbootbank) is used where it is, made writable for a
  * write and read-only again at the end; one that is not is mounted under /run/bankctl and
- * unmounted at the end. Image files (bankctl --disk FILE, no root) go through mtools instead. */
+ * unmounted at the end. Image files (bankctl --disk FILE, no root) are read by fat.h and written
+ * with mtools instead. */
 #ifndef BOOTMOUNT_H
 #define BOOTMOUNT_H
 

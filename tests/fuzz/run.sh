@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c lib/sysfile.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostd/server.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c lib/sysfile.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/fat.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostd/server.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Ipackages/hostd -Ipackages/dcui -Ipackages/hostctl -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt -ljansson -l:libhttp_parser.a -levent_core -lssl"
 n=0 failed=0
-for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate ks hostcfg vmm-config vmm-virtq logd auth hostd hostctl vmdef dcui; do
+for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate fat ks hostcfg vmm-config vmm-virtq logd auth hostd hostctl vmdef dcui; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -56,6 +56,34 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 		printf '{"name":"a","kernel":"k"}' >"$dir/corpus/min" ;;
 	dcui) printf '\033OQ\033[24~\033[[B\033[1;3Pl\r\177\033' >"$dir/corpus/keys"
 		printf 'localadmin:x:990:ann,ops\nbootbank=A\nVERSION_ID="1.0"\n' >"$dir/corpus/texts" ;;
+	fat) # FATs as mkfs.fat and mcopy make them (a folder, a long name, files): a 40 KiB FAT12's
+		# first 4 KiB (the rest is zeros); a FAT16's and a FAT32's boot sector, first 1 KiB of FAT
+		# and first 2.5 KiB of the root folder, as fuzz-fat.c's lay_out() puts them back
+		printf 'product="hypervisor"\n' >"$dir/boot.cfg"
+		for spec in "fat12 40 -F 12 -r 16" "fat16 2200 -F 16 -r 16" "fat32 34000 -F 32"; do
+			set -- $spec
+			img=$dir/$1.img name=$1 kib=$2
+			shift 2
+			rm -f "$img"
+			PATH=$PATH:/usr/sbin:/sbin mkfs.fat -C "$img" "$kib" "$@" -f 1 -s 1 -S 512 >/dev/null 2>&1 || continue
+			MTOOLS_SKIP_CHECK=1 mmd -i "$img" ::/grub
+			for p in /boot.cfg /grub/envA "/Long File Name.txt"; do
+				MTOOLS_SKIP_CHECK=1 mcopy -i "$img" "$dir/boot.cfg" "::$p"
+			done
+			python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+if sys.argv[2] == "fat12":
+    sys.stdout.buffer.write(d[:4096])
+else:
+    (bps,), (res,), fats = struct.unpack_from("<H", d, 11), struct.unpack_from("<H", d, 14), d[16]
+    fatsz = struct.unpack_from("<H", d, 22)[0] or struct.unpack_from("<I", d, 36)[0]
+    root = (res + fats * fatsz) * bps
+    sys.stdout.buffer.write(d[:512] + d[res * bps:res * bps + 1024] + d[root:root + 2560])' "$img" "$name" \
+				>"$dir/corpus/$name"
+			rm -f "$img"
+		done
+		rm -f "$dir/boot.cfg" ;;
 	ks) printf 'vmaccepteula\nrootpw x\ninstall --firstdisk\nnetwork --bootproto=static --ip=1.2.3.4 --netmask=255.0.0.0\nreboot\n' >"$dir/corpus/seed" ;;
 	hostcfg) { printf 'hostname = esx-01\nnetwork-mode = static\nnetwork-address = 192.0.2.10/24\nnetwork-gateway = 192.0.2.1\n'
 		printf 'dns-servers = 192.0.2.53 2001:db8::53\ndns-search = lab.example.com\nipv6-autoconf = off\n'

@@ -115,7 +115,7 @@ static void test_bootdisk_state_round_trips_when_committed(void)
 	ok(r == 0 && st.current == 1 && st.env.seq == 2, "bootdisk_state_commit: writes envB with seq 2 (%s)", d.msg);
 	bootdisk_close(&bd);
 
-	/* Open the disk afresh: the state on the disk, and the file envB as mtools reads it. */
+	/* Open the disk afresh: the state on the disk, and the file envB as the FAT holds it (fat.c). */
 	r = r == 0 ? bootdisk_open(disk, 0, &bd, &d) : -1;
 	if (r == 0)
 		r = bootdisk_state_load(&bd, &c, &st, &d);
