@@ -36,16 +36,12 @@ struct extents_source {
 	int (*readback)(void *ctx, const void *buf, size_t n, uint64_t off);
 };
 
-/* The read-back reads a piece whose disk offset and length are multiples of this with O_DIRECT. */
-#define EXTENTS_ALIGN 4096
-
 /* Which step of extents_write() failed. */
 enum extents_step { EXTENTS_SOURCE = 1, EXTENTS_WRITE, EXTENTS_FLUSH, EXTENTS_READBACK, EXTENTS_MISMATCH };
 
 /*
  * Write the n extents e[] from src to fd at base + offset, flush, drop the cached pages (and a
- * block device's buffers) so that the disk answers, read every extent back (with O_DIRECT
- * where the file takes it) and compare it with
+ * block device's buffers) so that the disk answers, read every extent back and compare it with
  * the source's bytes read again (or hand it to src->readback). Progress is reported as "writing" and "verifying" in bytes.
  * Returns 0, or -errno with *ret_step saying what failed (-EILSEQ for EXTENTS_MISMATCH).
  */

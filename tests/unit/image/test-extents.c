@@ -271,8 +271,6 @@ static void test_extents_write_hands_the_disk_bytes_to_readback_when_given(void)
 	bool same = true;
 	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
 
-	/* The 1 MiB extent at BASE + 1 MiB is aligned (read with O_DIRECT where the file system
-	 * takes it), the others are not (read through the page cache, dropped before). */
 	for (size_t i = 0; i < NEXT; i++)
 		for (uint64_t o = ext[i].offset; o < ext[i].offset + ext[i].length; o++)
 			same &= m.kept[o] == (img[o] ^ (o == 0 ? 0x5a : 0));
