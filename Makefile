@@ -46,7 +46,7 @@ BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch
                 builder/image.c builder/initramfs.c builder/kmod.c builder/drivers.c builder/tree.c builder/iso.c builder/disk.c \
                 builder/sign.c builder/verify.c
 imgbuild_SRC  = builder/main.c $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) \
-                signing/sign.c bootbank/bank.c $(LIB_HOST)
+                signing/sign.c bootbank/bank.c bootbank/fat.c $(LIB_HOST)
 STAGE_LIB     = altbootbank/stage.c altbootbank/trust.c
 bankctl_SRC   = altbootbank/bankctl.c $(STAGE_LIB) bootbank/bootdisk.c bootbank/fat.c bootbank/bootmount.c $(BOOTBANK_CORE) \
                 image/write.c $(BUNDLE_READ) $(LIB_HOST)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bank.h"
+#include "fat.h"
 #include "grub.h"
 #include "hash.h"
 #include "run.h"
@@ -376,69 +377,27 @@ static int build(const struct disk_opts *o, const char *img, const char *log, st
 	return r;
 }
 
-/* "::/boot/vmlinuz <5-4020>" or "<4>": the first and last cluster of a file in one piece. */
-static int one_piece(const char *text, unsigned long *first, unsigned long *last)
-{
-	const char *lt = text ? strchr(text, '<') : NULL;
-
-	if (!lt || strchr(lt + 1, '<'))
-		return -ENOENT;
-	if (sscanf(lt, "<%lu-%lu>", first, last) == 2 && *last >= *first)
-		return 0;
-	if (sscanf(lt, "<%lu>", first) == 1) {
-		*last = *first;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static unsigned le(const unsigned char *p, int n)
-{
-	unsigned v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* The byte offset of cluster in the FAT file system img, from its boot sector. */
-static int cluster_offset(const char *img, unsigned long cluster, unsigned long long *ret)
-{
-	unsigned char b[512];
-	int fd = open(img, O_RDONLY | O_CLOEXEC);
-	int ok = fd >= 0 && pread(fd, b, sizeof(b), 0) == sizeof(b) && b[510] == 0x55 && b[511] == 0xaa;
-
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		return -ENOENT;
-	unsigned bps = le(b + 11, 2), spc = b[13], reserved = le(b + 14, 2), fats = b[16], roots = le(b + 17, 2);
-	unsigned fatsz = le(b + 22, 2) ? le(b + 22, 2) : le(b + 36, 4);
-	if (bps < 512 || !spc || cluster < 2)
-		return -ENOENT;
-	unsigned long long data = reserved + (unsigned long long)fats * fatsz + (roots * 32ULL + bps - 1) / bps;
-	*ret = (data + (cluster - 2) * (unsigned long long)spc) * bps;
-	return 0;
-}
-
+/* The partition image's FAT read in-process (bootbank/fat.h, the one reader of the format). */
 int disk_file_offset(const char *work, const char *part, const char *path, unsigned long long *ret_offset)
 {
-	char *img = xasprintf("%s/%s.img", work, part), *src = xasprintf("::/%s", path);
-	char *argv[] = {"mshowfat", "-i", img, src, NULL};
-	unsigned long first = 0, last = 0;
-	unsigned long long off = 0;
-	struct buf out = {0};
+	char *img = xasprintf("%s/%s.img", work, part), *src = xasprintf("/%s", path);
+	unsigned long long first = 0, contiguous = 0, size = 0;
 	const struct part *p = NULL;
-	int r = run_argv(argv, NULL, NULL, NULL, &out) == 0 ? one_piece(out.data, &first, &last) : -ENOENT;
+	struct fat *f = NULL;
+	struct stat st;
+	int fd = open(img, O_RDONLY | O_CLOEXEC), r = -ENOENT;
 
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
 		if (strcmp(parts[i].name, part) == 0)
 			p = &parts[i];
+	if (p && fd >= 0 && fstat(fd, &st) == 0 && fat_open(fd, 0, (unsigned long long)st.st_size, &f) == 0 &&
+	    fat_extent(f, src, &first, &contiguous, &size) == 0 && size > 0 && contiguous >= size)
+		r = 0;
 	if (r == 0)
-		r = p ? cluster_offset(img, first, &off) : -ENOENT;
-	if (r == 0)
-		*ret_offset = p->start * 512 + off;
-	buf_free(&out);
+		*ret_offset = p->start * 512 + first;
+	fat_close(f);
+	if (fd >= 0)
+		close(fd);
 	free(img), free(src);
 	return r;
 }

@@ -35,7 +35,7 @@ struct disk_opts {
 
 /* Where disk_make() put the file path ("boot/vmlinuz") of partition part ("bank-a") in the disk
  * image: *ret_offset is its first byte's offset in the disk when the file is in one piece
- * (consecutive clusters, read from the FAT with mshowfat). 0, or -ENOENT when the file is
+ * (consecutive clusters, read from its FAT by bootbank/fat.c). 0, or -ENOENT when the file is
  * missing, empty or fragmented (the caller then keeps its bytes as they are). */
 int disk_file_offset(const char *work, const char *part, const char *path, unsigned long long *ret_offset);
 /* The GPT partition UUID disk_make() gives partition `name` for seed (upper-case, RFC 4122 form).
