@@ -272,6 +272,18 @@ static void on_head(struct sreq *r, void *arg)
 	sreq_set_data(r, j);
 }
 
+/* Wait for j's child pid: its exit status, or 128 + the signal that ended it. */
+static int reap(struct job *j, pid_t pid)
+{
+	int st = 0;
+
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (pid == j->sp.pid)
+		j->sp.pid = 0; /* reaped here: stage_end() has nothing to wait for */
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* The child of a call that waits for it (wait_child) ended: the call answered (audited even when
  * its client has gone), the job freed. */
 static void child_ended(evutil_socket_t fd, short what, void *arg)
@@ -279,16 +291,12 @@ static void child_ended(evutil_socket_t fd, short what, void *arg)
 	struct job *j = arg;
 	struct call c = {.hd = j->hd, .req = j->req, .who = &j->who, .id = j->rt.call, .arg = j->arg, .body = "",
 			 .spool = j->upload ? &j->sp : NULL};
-	int st = 0;
+	int st = reap(j, j->child);
 
 	(void)fd, (void)what;
-	while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
-		;
-	if (j->child == j->sp.pid)
-		j->sp.pid = 0; /* reaped here: stage_end() has nothing to wait for */
 	if (j->req)
 		sreq_set_data(j->req, NULL);
-	j->done(&c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)); /* may free j->req's connection */
+	j->done(&c, st); /* may free j->req's connection */
 	job_free(j);
 }
 
@@ -296,16 +304,10 @@ static void child_ended(evutil_socket_t fd, short what, void *arg)
 static void wait_child(struct call *c, pid_t pid, void (*done)(struct call *c, int status))
 {
 	struct job *j = sreq_data(c->req);
-	int st = 0;
 
 	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (j->pidfd < 0) { /* a kernel before 5.3: wait here */
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (pid == j->sp.pid)
-			j->sp.pid = 0;
-		return done(c, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	}
+	if (j->pidfd < 0) /* a kernel before 5.3: wait here */
+		return done(c, reap(j, pid));
 	j->child = pid, j->done = done;
 	j->ev = event_new(c->hd->base, j->pidfd, EV_READ, child_ended, j);
 	event_add(j->ev, NULL);
