@@ -209,9 +209,8 @@ struct bundle_reader {
 	size_t signature_len;
 	struct archive_entry *pending; /* the first payload entry, read while looking for the signature */
 	struct hasher image_hash;      /* over bank.img as it streams */
-	bool hashing;                  /* image_hash is started and not yet ended */
+	bool hashing;                  /* image_hash is started and not yet ended (false: deferred) */
 	struct hasher *hash_to;        /* where bank.img's bytes go: &image_hash, a caller's, or NULL */
-	bool deferred;                 /* bundle_image_open_deferred(): the caller checks the sha256 */
 	bool stdin_;                   /* read from standard input: cannot be opened again */
 	unsigned long long image_read;
 };
@@ -426,18 +425,21 @@ int bundle_image_open(struct bundle_reader *b, struct hvimg *ret, struct diag *d
 	if (!b->hashing)
 		hasher_init(&b->image_hash);
 	b->hashing = true;
-	b->deferred = false;
 	return image_open(b, ret, &b->image_hash, &b->image_hash, d);
 }
 
 int bundle_image_open_deferred(struct bundle_reader *b, struct hvimg *ret, struct hasher *ret_hash, struct diag *d)
 {
+	char hex[HASH_HEX_LEN];
+
+	if (b->hashing) /* an earlier bundle_image_open() never closed */
+		hasher_end(&b->image_hash, hex);
+	b->hashing = false;
 	hasher_init(ret_hash);
-	b->deferred = true;
 	return image_open(b, ret, ret_hash, NULL, d);
 }
 
-static int image_hash_matches(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d)
+int bundle_image_check(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d)
 {
 	char hex[HASH_HEX_LEN];
 	int r = hasher_end(h, hex);
@@ -452,16 +454,11 @@ static int image_hash_matches(const struct bundle_reader *b, struct hasher *h, c
 	return 0;
 }
 
-int bundle_image_check(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d)
-{
-	return image_hash_matches(b, h, where, d);
-}
-
 int bundle_image_close(struct bundle_reader *b, struct diag *d)
 {
 	char extra;
 	struct archive_entry *e;
-	bool hashed = b->hashing && !b->deferred;
+	bool hashed = b->hashing;
 	int st, r = 0;
 
 	b->hash_to = NULL;
@@ -470,7 +467,7 @@ int bundle_image_close(struct bundle_reader *b, struct diag *d)
 			     BUNDLE_IMAGE, b->m.image_size);
 	if (hashed) {
 		struct diag later;
-		int rh = image_hash_matches(b, &b->image_hash, NULL, r < 0 ? &later : d);
+		int rh = bundle_image_check(b, &b->image_hash, NULL, r < 0 ? &later : d);
 		b->hashing = false;
 		r = r < 0 ? r : rh;
 	}
