@@ -424,24 +424,22 @@ static struct evbuffer *answer_head(struct sreq *r, int status, const char *type
 	return o;
 }
 
-
 static void answer_send(struct sreq *r, struct evbuffer *o)
 {
 	struct conn *c = r->c;
+	bool from_elsewhere;
 
 	if (c)
 		evbuffer_add_buffer(c->out, o);
 	evbuffer_free(o);
 	if (!c || !r->complete || c->file >= 0)
 		return;
-	if (c->in_cb) {
-		request_done(c);
-		return;
-	}
-	/* A deferred answer, from some other event: this is the connection's callback now. */
+	/* A deferred answer comes from some other event: this is the connection's callback now. */
+	from_elsewhere = !c->in_cb;
 	c->in_cb = true;
 	request_done(c);
-	conn_after(c); /* may free c (and r) */
+	if (from_elsewhere)
+		conn_after(c); /* may free c (and r) */
 }
 
 void sreq_reply(struct sreq *r, int status, const char *type, const void *body, size_t len)
