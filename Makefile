@@ -57,7 +57,7 @@ imgsign_SRC   = image/imgsign.c signing/sign.c $(BUNDLE_READ) $(LIB_HOST)
 init_SRC      = packages/init/init.c packages/init/early.c packages/init/modules.c packages/init/watchdog.c \
                 packages/init/payload.c packages/init/config.c packages/init/health.c packages/init/bank.c \
                 packages/init/shell.c packages/init/log.c packages/init/drivers.c packages/init/modalias.c \
-                packages/init/service.c packages/init/supervise.c $(BOOTBANK_CORE) $(LIB_CORE)
+                packages/init/service.c packages/init/supervise.c lib/medium.c $(BOOTBANK_CORE) $(LIB_CORE)
 # logd, the host's syslog daemon: glibc and OpenSSL as shared libraries (recipes/runtime), the one
 # TLS library of the image.
 logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c packages/logd/fwd.c lib/util.c lib/kvcheck.c \
@@ -65,7 +65,7 @@ logd_SRC      = packages/logd/logd.c packages/logd/msg.c packages/logd/conf.c pa
 # login, the console's way in: packages/auth (the shadow hash with libxcrypt, the lockout), which
 # hostd and the DCUI will share.
 login_SRC     = packages/login/login.c packages/auth/auth.c
-installer_SRC = packages/installer/installer.c packages/installer/ks.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
+installer_SRC = packages/installer/installer.c packages/installer/ks.c lib/medium.c $(BOOTBANK_CORE) $(IMAGE_CORE) $(LIB_CORE)
 # hostcfg (packages/hostcfg): the host's configuration model (HOSTCFG_LIB, on lib/ only) and its
 # command; on the appliance with libarchive linked in and glibc and libxcrypt shared, and a host
 # tool for tests.
@@ -99,7 +99,7 @@ HDR      = lib/*.h builder/*.h bootbank/*.h image/*.h altbootbank/*.h signing/*.
 # What the unit tests link: every library above (not the programs' main files).
 UNIT_LIB = $(sort $(BUILDER_LIB) image/write.c image/bundle-write.c image/hvimg-pack.c $(BUNDLE_READ) signing/sign.c \
            $(STAGE_LIB) bootbank/bootdisk.c bootbank/fat.c bootbank/bootmount.c $(BOOTBANK_CORE) packages/installer/ks.c \
-           packages/init/modalias.c packages/init/service.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c \
+           packages/init/modalias.c packages/init/service.c lib/medium.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c \
            packages/auth/cache.c $(HOSTCFG_LIB) $(HOSTD_API) $(HOSTD_VMDEF) packages/hostd/server.c $(HOSTCTL_LIB) $(DCUI_LIB) \
            $(LIB_HOST))
 
@@ -128,7 +128,7 @@ UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
              logd/test-msg logd/test-conf auth/test-auth auth/test-cache hostcfg/test-hostcfg hostd/test-api dcui/test-dcui \
-             hostd/test-vmdef hostctl/test-hostctl bootbank/test-fat
+             hostd/test-vmdef hostctl/test-hostctl bootbank/test-fat init/test-medium
 UNIT_TESTS += vmm/test-virtq vmm/test-devices vmm/test-config vmm/test-boot
 include vmm/vmm.mk
 

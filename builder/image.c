@@ -23,6 +23,7 @@
 #include "initramfs.h"
 #include "iso.h"
 #include "kmod.h"
+#include "medium.h"
 #include "run.h"
 #include "sign.h"
 #include "tree.h"
@@ -31,6 +32,8 @@
 /* Bump when the image layout changes, so that an old image is not taken as up to date. */
 #define IMAGE_FORMAT "imgbuild-image/6"
 #define GRUB_AB_TEMPLATE "bootbank/grub.cfg"
+/* The initramfs GRUB loads first, on a bank and on the ISO. */
+#define BOOT_INITRD "/boot/initrd.img"
 
 /* Where one image is put together: out/images/<name>/{initramfs,system,iso,work}; grub is the
  * unpacked bootloader package (builder/grub.h). */
@@ -285,7 +288,7 @@ static int fill_roots(const struct image_opts *o, const struct profile *p, struc
  * kernel unpacks into the initramfs next to the zstd one. No storage driver is needed to boot. */
 static int wrap_payload(const char *sqfs, const char *out, long long epoch, struct diag *d)
 {
-	char *dir = xasprintf("%s.d", sqfs), *lnk = xasprintf("%s/system.sqfs", dir);
+	char *dir = xasprintf("%s.d", sqfs), *lnk = xasprintf("%s/" MEDIUM_PAYLOAD_MEMBER, dir);
 	int r;
 
 	util_rm_rf(dir);
@@ -315,7 +318,7 @@ static int payload_hash(const struct stage *s, const char *sqfs, struct diag *d)
 
 static int make_payload(const struct stage *s, long long epoch, struct diag *d)
 {
-	char *sqfs = xasprintf("%s/system.sqfs", s->work), *out = xasprintf("%s/boot/system.cpio", s->tree);
+	char *sqfs = xasprintf("%s/system.sqfs", s->work), *out = xasprintf("%s/" MEDIUM_PAYLOAD, s->tree);
 	char *log = xasprintf("%s/mksquashfs.log", s->work);
 	/* SOURCE_DATE_EPOCH, exported by image_build(), dates the filesystem and every file. 1 MiB
 	 * blocks at zstd level 19: 2.96 MB against 3.12 MB with the defaults (128 KiB, level 15). */
@@ -354,7 +357,7 @@ static int write_boot_cfg(const struct image_opts *o, const struct profile *p, c
 {
 	char *text = xasprintf("# What GRUB loads from this image; written by imgbuild.\n"
 			       "product=\"%s\"\nversion=\"%s\"\nbuild=\"%lld\"\n"
-			       "kernel=\"/boot/vmlinuz\"\ninitrd=\"/boot/initrd.img /boot/system.cpio\"\n"
+			       "kernel=\"/boot/vmlinuz\"\ninitrd=\"" BOOT_INITRD " /" MEDIUM_PAYLOAD "\"\n"
 			       "cmdline=\"%s\"\n", p->name, o->version, o->epoch, p->cmdline ? p->cmdline : "");
 	int r = write_text(s->tree, "boot.cfg", text, d);
 
@@ -376,17 +379,19 @@ static int write_grub_cfg(const struct profile *p, const struct stage *s, struct
 		"  set default=1\n"
 		"  echo \"ks.cfg volume found ($ksdev): installing to local disk\"\n"
 		"fi\n"
+		"# The payload stays on the medium: init copies it into RAM (" MEDIUM_PAYLOAD_ARG "), faster\n"
+		"# than GRUB's reads through the firmware. A bank's boot loads boot.cfg's $initrd whole.\n"
 		"menuentry \"Boot %s (live, from RAM)\" {\n"
 		"  source /boot.cfg\n"
 		"  echo \"Loading $product $version\"\n"
-		"  linux $kernel $cmdline bootbank=live\n"
-		"  initrd $initrd\n"
+		"  linux $kernel $cmdline bootbank=live " MEDIUM_PAYLOAD_ARG "\n"
+		"  initrd " BOOT_INITRD "\n"
 		"}\n"
 		"menuentry \"Install to local disk\" {\n"
 		"  source /boot.cfg\n"
 		"  echo \"Loading the installer of $product $version\"\n"
-		"  linux $kernel $cmdline bootbank=live installer\n"
-		"  initrd $initrd /boot/install.cpio\n"
+		"  linux $kernel $cmdline bootbank=live installer " MEDIUM_PAYLOAD_ARG "\n"
+		"  initrd " BOOT_INITRD " /boot/install.cpio\n"
 		"}\n", p->name);
 	int r = write_text(s->tree, "boot/grub/grub.cfg", text, d);
 
@@ -604,8 +609,9 @@ static int make_installer(const struct image_opts *o, const struct profile *p, c
 		r = hvimg2_pack(img, packed, placed, n, d);
 	if (env_restore(img, saved, at, d) < 0)
 		r = -EIO;
+	/* zstd, as the initramfs: 1.19 MB to 0.48 (mostly GRUB's EFI image); the kernel unpacks it. */
 	if (r == 0)
-		r = initramfs_write_plain(dir, out, o->epoch, d);
+		r = initramfs_write(dir, out, o->epoch, d);
 	for (size_t i = 0; i < n; i++)
 		free(local[i]);
 	free(img), free(dir), free(packed), free(out), free(work);
@@ -679,7 +685,7 @@ static int assemble(const struct image_opts *o, const struct profile *p, struct 
 	if (r == 0)
 		r = sign_tree(s, keys, signed_last, ARRAY_SIZE(signed_last), o->epoch, d);
 	if (r == 0)
-		r = iso_assemble(s->tree, s->work, s->grub, s->iso, "HYPERVISOR", o->epoch, d);
+		r = iso_assemble(s->tree, s->work, s->grub, s->iso, MEDIUM_VOLUME, o->epoch, d);
 	free(initrd), free(kpath), free(slog);
 	return r;
 }

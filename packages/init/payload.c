@@ -10,9 +10,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "medium.h"
 
 #define PAYLOAD_FILE "/system.sqfs"
 #define PAYLOAD_DIR "/system"
@@ -20,6 +23,8 @@
 #define PAYLOAD_SUM "/etc/system.sqfs.sha256"
 #define SHA256SUM "/bin/sha256sum"
 #define SHA256_HEX 64
+#define MEDIUM_DIR "/run/medium"
+#define MEDIUM_TRIES 50 /* 10 s for the medium's driver to find it */
 
 /* sha256sum (busybox, in the initramfs) of path into hex; 0 or -1 with the error logged. */
 static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
@@ -192,13 +197,87 @@ static void payload_link(void)
 	etc_link();
 }
 
+/* Copy the squashfs out of the payload cpio at path into PAYLOAD_FILE; NULL or a reason. */
+static const char *payload_copy(const char *path, const char *dev)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC), out = -1;
+	unsigned char head[512];
+	uint64_t off = 0, size = 0;
+	ssize_t n = in < 0 ? -1 : pread(in, head, sizeof(head), 0);
+	off_t pos;
+
+	if (n < 0 || medium_cpio_member(head, (size_t)n, MEDIUM_PAYLOAD_MEMBER, &off, &size) < 0) {
+		log_error("%s on the boot medium %s is %s; boot from the medium this image was written to, or "
+			  "write the ISO again", path, dev, n < 0 ? strerror(errno) : "not a cpio holding " MEDIUM_PAYLOAD_MEMBER);
+		if (in >= 0)
+			close(in);
+		return "payload-missing";
+	}
+	out = open(PAYLOAD_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+	pos = (off_t)off;
+	while (out >= 0 && size > 0 && (n = sendfile(out, in, &pos, size > (1 << 30) ? (1 << 30) : size)) > 0)
+		size -= (uint64_t)n;
+	close(in);
+	if (out < 0 || size > 0) {
+		log_error("cannot copy the payload from %s on %s into %s: %s; the medium may be damaged, or RAM "
+			  "short", path, dev, PAYLOAD_FILE, out < 0 || n < 0 ? strerror(errno) : "the file ends early");
+		if (out >= 0)
+			close(out), unlink(PAYLOAD_FILE);
+		return "payload-missing";
+	}
+	close(out);
+	return NULL;
+}
+
+/* The ISO's GRUB leaves the payload on the medium (MEDIUM_PAYLOAD_ARG): GRUB reads it over the
+ * firmware's disk calls, far slower than the kernel's driver. Copied into RAM, so the host does
+ * not need the medium once booted; payload_verify() checks it as any other. */
+static const char *payload_fetch(void)
+{
+	char dev[300], *path = MEDIUM_DIR "/" MEDIUM_PAYLOAD;
+	const char *reason;
+
+	if (!medium_find(dev, sizeof(dev), MEDIUM_TRIES)) {
+		log_error("cannot find the boot medium (the ISO 9660 volume " MEDIUM_VOLUME ") that holds the "
+			  "payload; the profile's drivers must include the medium's (storage-disk for a CD, "
+			  "storage-usb for a stick)");
+		return "no-boot-medium";
+	}
+	if (mkdir(MEDIUM_DIR, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s; /run must be writable", MEDIUM_DIR, strerror(errno));
+		return "payload-missing";
+	}
+	if (mount(dev, MEDIUM_DIR, "iso9660", MS_RDONLY, "") < 0) {
+		log_error("cannot mount the boot medium %s: %s; the image profile's modules must hold isofs",
+			  dev, strerror(errno));
+		return "medium-mount-failed";
+	}
+	reason = payload_copy(path, dev);
+	if (umount(MEDIUM_DIR) < 0)
+		log_error("cannot unmount the boot medium %s: %s, ignoring", dev, strerror(errno));
+	if (!reason)
+		log_info("payload read from the boot medium %s", dev);
+	return reason;
+}
+
+/* Whether the kernel command line says the payload is on the boot medium. */
+static bool payload_on_medium(void)
+{
+	char text[4096];
+
+	return sysfile_read("/proc/cmdline", text, sizeof(text)) > 0 && sysfile_cmdline_flag(text, MEDIUM_PAYLOAD_ARG);
+}
+
 const char *payload_mount(struct boot_state *st)
 {
-	int file_fd = open(PAYLOAD_FILE, O_RDONLY | O_CLOEXEC), loop_fd;
+	int file_fd, loop_fd;
 	const char *reason;
 	char dev[32];
 
 	(void)st;
+	if (access(PAYLOAD_FILE, F_OK) < 0 && payload_on_medium() && (reason = payload_fetch()))
+		return reason;
+	file_fd = open(PAYLOAD_FILE, O_RDONLY | O_CLOEXEC);
 	if (file_fd < 0) {
 		log_error("cannot open %s: %s; the bootloader must load the bank's system.sqfs as a "
 			  "second initrd", PAYLOAD_FILE, strerror(errno));

@@ -27,12 +27,14 @@
 #include "gpt.h"
 #include "hvimg.h"
 #include "ks.h"
+#include "medium.h"
 #include "sysfile.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define IMAGE "/install.img"
 #define MEDIUM "/run/medium"
+#define MEDIUM_TRIES 50 /* 10 s for the medium's driver to find it */
 #define SHA256SUM "/bin/sha256sum"
 #define MAX_DISKS 16
 #define PART_WAIT_MS 5000 /* for the kernel to read the table just written */
@@ -85,15 +87,6 @@ static bool read_at(const char *dev, off_t off, char *buf, size_t len)
 	if (fd >= 0)
 		close(fd);
 	return ok;
-}
-
-/* The medium this system booted from carries the ISO 9660 volume HYPERVISOR. */
-static bool is_boot_medium(const char *dev)
-{
-	char pvd[64];
-
-	return read_at(dev, 0x8000, pvd, sizeof(pvd)) && memcmp(pvd + 1, "CD001", 5) == 0 &&
-	       strncmp(pvd + 40, "HYPERVISOR", 10) == 0;
 }
 
 /* A FAT boot sector whose volume label is "KS". */
@@ -167,7 +160,7 @@ static bool candidate(const char *name, const char *ks_disk)
 		if (strncmp(name, skip[i], strlen(skip[i])) == 0)
 			return false;
 	snprintf(dev, sizeof(dev), "/dev/%.50s", name);
-	return strcmp(name, ks_disk) != 0 && !is_boot_medium(dev);
+	return strcmp(name, ks_disk) != 0 && !medium_is_boot(dev);
 }
 
 /* The disks one may install to: not the boot medium, not the KS volume's disk. */
@@ -354,28 +347,6 @@ static int sha256_check(const void *data, size_t len, const unsigned char want[3
 	return strncmp(got, hex, 64) == 0;
 }
 
-/* The boot medium: the block device carrying the ISO 9660 volume HYPERVISOR (a CD, or the USB
- * stick the hybrid ISO was written to), waiting a few seconds for it to appear. */
-static bool medium_find(char *dev, size_t size)
-{
-	struct timespec tick = {0, 200 * 1000 * 1000};
-
-	for (int tries = 0; tries < 50; tries++, nanosleep(&tick, NULL)) {
-		DIR *dp = opendir("/sys/class/block");
-		struct dirent *e;
-		bool found = false;
-		while (dp && !found && (e = readdir(dp))) {
-			snprintf(dev, size, "/dev/%.200s", e->d_name);
-			found = e->d_name[0] != '.' && is_boot_medium(dev);
-		}
-		if (dp)
-			closedir(dp);
-		if (found)
-			return true;
-	}
-	return false;
-}
-
 /* File i of the image, read whole from the mounted medium and checked against its size and sha256. */
 static const char *medium_file(struct image *im, size_t i, const char *dev)
 {
@@ -415,8 +386,8 @@ static const char *medium_load(struct image *im)
 
 	if (im->h.nfiles == 0)
 		return NULL;
-	if (!medium_find(dev, sizeof(dev))) {
-		log_error("cannot find the boot medium (the ISO 9660 volume HYPERVISOR), which holds the files "
+	if (!medium_find(dev, sizeof(dev), MEDIUM_TRIES)) {
+		log_error("cannot find the boot medium (the ISO 9660 volume " MEDIUM_VOLUME "), which holds the files "
 			  "the install writes; boot the installer from the ISO, as a CD or written to a USB stick");
 		return "no-boot-medium";
 	}

@@ -5,11 +5,11 @@
 set -u
 OUT=${OUT:-out}
 SECS=${FUZZ_SECONDS:-5}
-SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c lib/sysfile.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/fat.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostd/server.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
+SRC="lib/util.c lib/kv.c lib/kvcheck.c lib/diag.c lib/hash.c lib/sysfile.c lib/medium.c builder/recipe.c builder/profile.c builder/kmod.c bootbank/bank.c bootbank/fat.c image/hvimg.c image/bundle.c packages/installer/ks.c packages/init/modalias.c packages/init/service.c packages/hostcfg/hostconfig.c signing/verify.c vmm/config.c vmm/mem.c vmm/devices/virtq.c packages/logd/msg.c packages/logd/conf.c packages/auth/auth.c packages/hostd/api.c packages/hostd/server.c packages/hostctl/args.c packages/hostctl/table.c packages/hostctl/resp.c packages/hostd/vmdef.c packages/dcui/keys.c packages/dcui/model.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibuilder -Ibootbank -Iimage -Ialtbootbank -Ipackages/installer -Ipackages/init -Ipackages/hostcfg -Ipackages/logd -Ipackages/auth -Ipackages/hostd -Ipackages/dcui -Ipackages/hostctl -Isigning -Ivmm -D_GNU_SOURCE"
 LIBS="-larchive -lcrypto -lcrypt -ljansson -l:libhttp_parser.a -levent_core -lssl"
 n=0 failed=0
-for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 bootstate fat ks hostcfg vmm-config vmm-virtq logd auth hostd hostctl vmdef dcui; do
+for t in recipe profile kmod modalias medium service manifest bundle hvimg hvimg2 bootstate fat ks hostcfg vmm-config vmm-virtq logd auth hostd hostctl vmdef dcui; do
 	n=$((n + 1))
 	dir=$OUT/fuzz/$t
 	mkdir -p "$dir/corpus"
@@ -22,6 +22,9 @@ for t in recipe profile kmod modalias service manifest bundle hvimg hvimg2 boots
 		{ printf 'alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\nalias virtio:d00000008v* virtio_scsi\n'
 		  printf 'alias usb:v054Cp0010d0[1-5]*dc*dsc*dp*ic*isc*ip*in* usb_storage\n\000'
 		  printf 'kernel/e1000.ko:\nkernel/nvme.ko: kernel/nvme-core.ko\nkernel/nvme-core.ko:\n'; } >"$dir/corpus/seed" ;;
+	medium) # the payload cpio's header as the builder writes it (libarchive, newc)
+		printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08Xsystem.sqfs\000\000hsqs' \
+			1 33188 0 0 1 0 4096 0 0 0 0 12 0 >"$dir/corpus/seed" ;;
 	service) cp packages/base-files/usr/lib/services/* "$dir/corpus/" 2>/dev/null
 		# two files, NUL-separated: a dependency between them
 		printf 'command = /bin/a\nafter = s1\nready = path /dev/log\000command = /bin/b\nrestart-limit = 3 10\n' \
