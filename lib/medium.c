@@ -1,38 +1,30 @@
 /* The boot medium and the payload cpio's header (medium.h). libc only. */
 #define _GNU_SOURCE
 #include "medium.h"
+#include "sysfile.h"
 
 #include <dirent.h>
-#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #define ISO_PVD_OFFSET 0x8000 /* sector 16 of 2048 bytes: the primary volume descriptor */
 #define ISO_PVD_VOLUME 40     /* its volume identifier, 32 bytes padded with spaces */
-
-static bool read_at(const char *dev, off_t off, char *buf, size_t len)
-{
-	int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	bool ok = fd >= 0 && pread(fd, buf, len, off) == (ssize_t)len;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
+#define MEDIUM_TRIES 50       /* 10 s */
 
 bool medium_is_boot(const char *dev)
 {
 	char pvd[ISO_PVD_VOLUME + 32];
 	size_t n = strlen(MEDIUM_VOLUME);
 
-	return read_at(dev, ISO_PVD_OFFSET, pvd, sizeof(pvd)) && pvd[0] == 1 && memcmp(pvd + 1, "CD001", 5) == 0 &&
+	return sysfile_read_at(dev, ISO_PVD_OFFSET, pvd, sizeof(pvd)) && pvd[0] == 1 && memcmp(pvd + 1, "CD001", 5) == 0 &&
 	       memcmp(pvd + ISO_PVD_VOLUME, MEDIUM_VOLUME, n) == 0 && pvd[ISO_PVD_VOLUME + n] == ' ';
 }
 
-bool medium_find(char *dev, size_t size, int tries)
+static bool medium_find(char *dev, size_t size, int tries)
 {
 	struct timespec tick = {0, 200 * 1000 * 1000};
 
@@ -53,6 +45,15 @@ bool medium_find(char *dev, size_t size, int tries)
 			return true;
 	}
 	return false;
+}
+
+int medium_mount(char *dev, size_t size)
+{
+	if (!medium_find(dev, size, MEDIUM_TRIES))
+		return -ENODEV;
+	if (mkdir(MEDIUM_MOUNT, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return mount(dev, MEDIUM_MOUNT, "iso9660", MS_RDONLY, "") < 0 ? -errno : 0;
 }
 
 /* newc: "070701", then 13 fields of 8 hex digits; the name (NUL included) follows at 110 and the

@@ -18,11 +18,15 @@
 /* The kernel command line word with which the ISO's GRUB says it left the payload on the medium. */
 #define MEDIUM_PAYLOAD_ARG "payload=medium"
 
+/* Where init and the installer mount the boot medium, read-only. */
+#define MEDIUM_MOUNT "/run/medium"
+
 /* Whether the block device dev carries the volume MEDIUM_VOLUME. */
 bool medium_is_boot(const char *dev);
-/* The boot medium's /dev path into dev, trying every 0.2 s up to tries times (drivers may still be
- * finding it); false when none was found. */
-bool medium_find(char *dev, size_t size, int tries);
+/* Find the boot medium, trying every 0.2 s for 10 s (its driver may still be probing), and mount
+ * it read-only as iso9660 at MEDIUM_MOUNT; its /dev path into dev. 0, -ENODEV when none was
+ * found, else -errno of making the folder or of mount(2) (dev then names the medium). */
+int medium_mount(char *dev, size_t size);
 
 /* The newc cpio header of len bytes at h: where the data of the first member lies, if that member
  * is the regular file named name. 0, or -1 when h is not such a header (too short, bad magic, bad

@@ -10,6 +10,16 @@
 #include <string.h>
 #include <unistd.h>
 
+bool sysfile_read_at(const char *path, off_t off, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && pread(fd, buf, len, off) == (ssize_t)len;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 int sysfile_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {

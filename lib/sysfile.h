@@ -9,6 +9,8 @@
 
 /* Read a small file whole into buf (NUL-terminated); its length or -errno (-EFBIG if too big). */
 ssize_t sysfile_read(const char *path, char *buf, size_t size);
+/* Exactly len bytes at offset off of the file or device path into buf; false if it cannot. */
+bool sysfile_read_at(const char *path, off_t off, void *buf, size_t len);
 /* write() all of buf, retrying short writes; 0 or -errno. */
 int sysfile_write_all(int fd, const char *buf, size_t len);
 /* The next line of *cursor with surrounding blanks removed, or NULL at the end; modifies the text. */

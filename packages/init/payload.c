@@ -23,8 +23,6 @@
 #define PAYLOAD_SUM "/etc/system.sqfs.sha256"
 #define SHA256SUM "/bin/sha256sum"
 #define SHA256_HEX 64
-#define MEDIUM_DIR "/run/medium"
-#define MEDIUM_TRIES 50 /* 10 s for the medium's driver to find it */
 
 /* sha256sum (busybox, in the initramfs) of path into hex; 0 or -1 with the error logged. */
 static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
@@ -234,26 +232,23 @@ static const char *payload_copy(const char *path, const char *dev)
  * not need the medium once booted; payload_verify() checks it as any other. */
 static const char *payload_fetch(void)
 {
-	char dev[300], *path = MEDIUM_DIR "/" MEDIUM_PAYLOAD;
+	char dev[300];
 	const char *reason;
+	int err = medium_mount(dev, sizeof(dev));
 
-	if (!medium_find(dev, sizeof(dev), MEDIUM_TRIES)) {
+	if (err == -ENODEV) {
 		log_error("cannot find the boot medium (the ISO 9660 volume " MEDIUM_VOLUME ") that holds the "
 			  "payload; the profile's drivers must include the medium's (storage-disk for a CD, "
 			  "storage-usb for a stick)");
 		return "no-boot-medium";
 	}
-	if (mkdir(MEDIUM_DIR, 0700) < 0 && errno != EEXIST) {
-		log_error("cannot create %s: %s; /run must be writable", MEDIUM_DIR, strerror(errno));
-		return "payload-missing";
-	}
-	if (mount(dev, MEDIUM_DIR, "iso9660", MS_RDONLY, "") < 0) {
-		log_error("cannot mount the boot medium %s: %s; the image profile's modules must hold isofs",
-			  dev, strerror(errno));
+	if (err < 0) {
+		log_error("cannot mount the boot medium %s at %s: %s; /run must be writable and the image "
+			  "profile's modules must hold isofs", dev, MEDIUM_MOUNT, strerror(-err));
 		return "medium-mount-failed";
 	}
-	reason = payload_copy(path, dev);
-	if (umount(MEDIUM_DIR) < 0)
+	reason = payload_copy(MEDIUM_MOUNT "/" MEDIUM_PAYLOAD, dev);
+	if (umount(MEDIUM_MOUNT) < 0)
 		log_error("cannot unmount the boot medium %s: %s, ignoring", dev, strerror(errno));
 	if (!reason)
 		log_info("payload read from the boot medium %s", dev);

@@ -33,8 +33,6 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define IMAGE "/install.img"
-#define MEDIUM "/run/medium"
-#define MEDIUM_TRIES 50 /* 10 s for the medium's driver to find it */
 #define SHA256SUM "/bin/sha256sum"
 #define MAX_DISKS 16
 #define PART_WAIT_MS 5000 /* for the kernel to read the table just written */
@@ -79,22 +77,12 @@ static void say(const char *fmt, ...)
 		close(fd);
 }
 
-static bool read_at(const char *dev, off_t off, char *buf, size_t len)
-{
-	int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	bool ok = fd >= 0 && pread(fd, buf, len, off) == (ssize_t)len;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /* A FAT boot sector whose volume label is "KS". */
 static bool is_ks_volume(const char *dev)
 {
 	unsigned char b[512];
 
-	if (!read_at(dev, 0, (char *)b, sizeof(b)) || b[510] != 0x55 || b[511] != 0xaa)
+	if (!sysfile_read_at(dev, 0, b, sizeof(b)) || b[510] != 0x55 || b[511] != 0xaa)
 		return false;
 	return memcmp(b + 0x2b, "KS         ", 11) == 0 || memcmp(b + 0x47, "KS         ", 11) == 0;
 }
@@ -355,7 +343,7 @@ static const char *medium_file(struct image *im, size_t i, const char *dev)
 	struct stat st;
 	int fd, ok;
 
-	snprintf(path, sizeof(path), MEDIUM "/%s", f->path);
+	snprintf(path, sizeof(path), MEDIUM_MOUNT "/%s", f->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ok = fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == f->size &&
 	     (im->file[i] = malloc(f->size ? f->size : 1)) && pread(fd, im->file[i], f->size, 0) == (ssize_t)f->size;
@@ -383,25 +371,25 @@ static const char *medium_load(struct image *im)
 {
 	const char *reason = NULL;
 	char dev[300];
+	int err;
 
 	if (im->h.nfiles == 0)
 		return NULL;
-	if (!medium_find(dev, sizeof(dev), MEDIUM_TRIES)) {
+	if ((err = medium_mount(dev, sizeof(dev))) == -ENODEV) {
 		log_error("cannot find the boot medium (the ISO 9660 volume " MEDIUM_VOLUME "), which holds the files "
 			  "the install writes; boot the installer from the ISO, as a CD or written to a USB stick");
 		return "no-boot-medium";
 	}
-	mkdir(MEDIUM, 0700);
-	if (mount(dev, MEDIUM, "iso9660", MS_RDONLY, "") < 0) {
+	if (err < 0) {
 		log_error("cannot mount the boot medium %s: %s; the image profile's modules must hold isofs "
-			  "(and sr_mod for a CD)", dev, strerror(errno));
+			  "(and sr_mod for a CD)", dev, strerror(-err));
 		return "medium-mount-failed";
 	}
 	if (!(im->file = calloc(im->h.nfiles, sizeof(*im->file))))
 		reason = "out-of-memory";
 	for (size_t i = 0; i < im->h.nfiles && !reason; i++)
 		reason = medium_file(im, i, dev);
-	umount(MEDIUM);
+	umount(MEDIUM_MOUNT);
 	return reason;
 }
 
@@ -427,7 +415,7 @@ static void salt(char *out, size_t n)
 	static const char abc[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	unsigned char r[16] = {0};
 
-	if (!read_at("/dev/urandom", 0, (char *)r, sizeof(r)))
+	if (!sysfile_read_at("/dev/urandom", 0, r, sizeof(r)))
 		r[0] = (unsigned char)time(NULL);
 	for (size_t i = 0; i + 1 < n && i < sizeof(r); i++)
 		out[i] = abc[r[i] % 64];
@@ -531,7 +519,7 @@ static uint64_t datastore_old(const char *disk)
 	unsigned char magic[2];
 
 	if (!gpt_part_dev(disk, DATASTORE, dev, sizeof(dev)) ||
-	    !read_at(dev, 1024 + 56, (char *)magic, sizeof(magic)) || magic[0] != 0x53 || magic[1] != 0xef)
+	    !sysfile_read_at(dev, 1024 + 56, magic, sizeof(magic)) || magic[0] != 0x53 || magic[1] != 0xef)
 		return 0;
 	snprintf(path, sizeof(path), "/sys/class/block/%.40s/start", dev + 5);
 	sys_text(path, text, sizeof(text));
@@ -545,7 +533,7 @@ static int datastore_add(int fd, const struct disk *d, uint64_t from, uint64_t *
 	const char *why = "";
 	int r;
 
-	if (!read_at("/dev/urandom", 0, (char *)guid, sizeof(guid)))
+	if (!sysfile_read_at("/dev/urandom", 0, guid, sizeof(guid)))
 		guid[0] = (unsigned char)time(NULL);
 	guid[7] = (unsigned char)((guid[7] & 0x0f) | 0x40), guid[8] = (unsigned char)((guid[8] & 0x3f) | 0x80);
 	r = gpt_add_rest(fd, d->bytes, from, DATASTORE, guid, DATASTORE_MIN, first, &why);
