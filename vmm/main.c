@@ -222,31 +222,55 @@ static int vmm_virtio(struct vm *vm, const struct config *c, char *err, size_t e
 	return 0;
 }
 
-/* Load the kernel, initrd, command line and MP table, and create the vCPUs. */
-static int vmm_boot(struct vm *vm, const struct config *c, char *err, size_t errlen)
-{
-	size_t klen = 0, ilen = 0;
-	uint8_t *kernel = vmm_read("kernel", c->kernel, &klen, err, errlen), *initrd = NULL;
-	char *cmdline = vmm_cmdline(c, c->ndisks + c->nnics);
-	struct boot_info bi;
-	int r = -1;
+/* What the guest boots from, read and checked before any KVM call. */
+struct boot_files {
+	uint8_t *kernel, *initrd;
+	size_t klen, ilen;
+	char *cmdline;
+};
 
-	if (!kernel || !cmdline || boot_check(kernel, klen, c->kernel, err, errlen))
-		goto out;
-	if (c->initrd && !(initrd = vmm_read("initrd", c->initrd, &ilen, err, errlen)))
-		goto out;
-	if (boot_load(&vm->mem, kernel, klen, initrd, ilen, cmdline, &bi, err, errlen))
-		goto out;
+static void vmm_files_free(struct boot_files *f)
+{
+	free(f->kernel);
+	free(f->initrd);
+	free(f->cmdline);
+}
+
+/* Read the kernel and initrd and check that they and the command line fit the VM's memory, so bad
+ * input is refused on a host without /dev/kvm too. */
+static int vmm_files(struct boot_files *f, const struct config *c, char *err, size_t errlen)
+{
+	struct mem plan;
+	struct boot_info bi;
+
+	memset(f, 0, sizeof(*f));
+	if (!(f->kernel = vmm_read("kernel", c->kernel, &f->klen, err, errlen)) ||
+	    boot_check(f->kernel, f->klen, c->kernel, err, errlen))
+		return -1;
+	if (c->initrd && !(f->initrd = vmm_read("initrd", c->initrd, &f->ilen, err, errlen)))
+		return -1;
+	if (!(f->cmdline = vmm_cmdline(c, c->ndisks + c->nnics))) {
+		snprintf(err, errlen, "out of memory; give the VMM more memory");
+		return -1;
+	}
+	mem_plan(&plan, c->mem);
+	return boot_plan(&plan, f->kernel, f->ilen, f->cmdline, &bi, err, errlen);
+}
+
+/* Load the kernel, initrd, command line and MP table, and create the vCPUs. */
+static int vmm_boot(struct vm *vm, const struct config *c, const struct boot_files *f, char *err, size_t errlen)
+{
+	struct boot_info bi;
+	int r = 0;
+
+	if (boot_load(&vm->mem, f->kernel, f->klen, f->initrd, f->ilen, f->cmdline, &bi, err, errlen))
+		return -1;
 	if (mptable_write(&vm->mem, c->cpus)) {
 		snprintf(err, errlen, "no room for the MP table; give fewer vCPUs");
-		goto out;
+		return -1;
 	}
-	for (r = 0; r == 0 && vm->ncpus < c->cpus; vm->ncpus++)
+	for (; r == 0 && vm->ncpus < c->cpus; vm->ncpus++)
 		r = cpu_create(vm, vm->ncpus, bi.entry, bi.params, err, errlen);
-out:
-	free(kernel);
-	free(initrd);
-	free(cmdline);
 	return r;
 }
 
@@ -358,16 +382,18 @@ static int vmm_report(struct vm *vm)
 static int vmm_run(struct vm *vm, const struct config *c, char *err, size_t errlen)
 {
 	struct console con;
+	struct boot_files f;
 	int r = -1;
 
 	memset(&con, 0, sizeof(con));
 	con.in = con.client = con.stop = -1;
-	if (kvm_create(vm, c->mem, err, errlen))
+	vm->kvm = vm->fd = -1;
+	if (vmm_files(&f, c, err, errlen) || kvm_create(vm, c->mem, err, errlen))
 		goto out;
 	serial_init(&vm->serial, vmm_irq(vm, SERIAL_IRQ), 1);
 	bus_add(&vm->pio, SERIAL_PORT, 8, serial_access, &vm->serial);
 	bus_add(&vm->pio, I8042_DATA, I8042_CMD - I8042_DATA + 1, i8042_access, vm);
-	if (vmm_virtio(vm, c, err, errlen) || vmm_boot(vm, c, err, errlen) ||
+	if (vmm_virtio(vm, c, err, errlen) || vmm_boot(vm, c, &f, err, errlen) ||
 	    console_open(&con, c->console, &vm->serial, err, errlen))
 		goto out;
 	if (vmm_start(vm, &con)) {
@@ -377,6 +403,7 @@ static int vmm_run(struct vm *vm, const struct config *c, char *err, size_t errl
 	vmm_loop(vm);
 	r = 0;
 out:
+	vmm_files_free(&f);
 	if (r)
 		vm_stop(vm, VM_ERROR, NULL);
 	vmm_teardown(vm, &con);

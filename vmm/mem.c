@@ -25,6 +25,12 @@ int mem_alloc(struct mem *m, uint64_t size)
 	return 0;
 }
 
+void mem_plan(struct mem *m, uint64_t size)
+{
+	memset(m, 0, sizeof(*m));
+	mem_layout(m, size);
+}
+
 void mem_wrap(struct mem *m, void *buf, uint64_t size)
 {
 	memset(m, 0, sizeof(*m));

@@ -18,6 +18,8 @@ struct mem {
 
 /* Map size bytes of anonymous memory as guest RAM; 0 on success, -1 with errno. */
 int mem_alloc(struct mem *m, uint64_t size);
+/* The layout of size bytes of RAM, with no memory behind it (host is NULL): for planning. */
+void mem_plan(struct mem *m, uint64_t size);
 /* Use a caller-owned buffer as guest RAM (unit tests); the layout is as mem_alloc's. */
 void mem_wrap(struct mem *m, void *buf, uint64_t size);
 /* Unmap RAM allocated by mem_alloc. */

@@ -104,11 +104,11 @@ static void boot_tables(const struct mem *m)
 	memcpy(mem_ptr(m, BOOT_GDT, sizeof(gdt)), gdt, sizeof(gdt));
 }
 
-/* Put the initrd as high as the kernel allows, above the kernel's decompression area. */
-static int boot_initrd(const struct mem *m, uint8_t *bp, const uint8_t *initrd, size_t ilen, struct boot_info *bi,
-		       char *err, size_t errlen)
+/* Place the initrd as high as the kernel allows, above the kernel's decompression area. */
+static int boot_place_initrd(const struct mem *m, const uint8_t *kernel, size_t ilen, struct boot_info *bi,
+			     char *err, size_t errlen)
 {
-	uint64_t top = (uint64_t)get32(bp + HDR_INITRD_ADDR_MAX) + 1;
+	uint64_t top = (uint64_t)get32(kernel + HDR_INITRD_ADDR_MAX) + 1;
 
 	if (top > m->lo_size)
 		top = m->lo_size;
@@ -119,17 +119,13 @@ static int boot_initrd(const struct mem *m, uint8_t *bp, const uint8_t *initrd, 
 	}
 	bi->initrd = (top - ilen) & ~0xfffull;
 	bi->initrd_size = ilen;
-	memcpy(mem_ptr(m, bi->initrd, ilen), initrd, ilen);
-	put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)bi->initrd);
-	put32(bp + HDR_RAMDISK_SIZE, (uint32_t)ilen);
 	return 0;
 }
 
-int boot_load(const struct mem *m, const uint8_t *kernel, size_t klen, const uint8_t *initrd, size_t ilen,
-	      const char *cmdline, struct boot_info *bi, char *err, size_t errlen)
+int boot_plan(const struct mem *m, const uint8_t *kernel, size_t ilen, const char *cmdline, struct boot_info *bi,
+	      char *err, size_t errlen)
 {
-	uint8_t *bp = mem_ptr(m, BOOT_PARAMS, 0x1000);
-	size_t setup = boot_setup_size(kernel), clen = strlen(cmdline);
+	size_t clen = strlen(cmdline);
 	uint32_t cmax = get32(kernel + HDR_CMDLINE_SIZE);
 
 	memset(bi, 0, sizeof(*bi));
@@ -143,6 +139,21 @@ int boot_load(const struct mem *m, const uint8_t *kernel, size_t klen, const uin
 		snprintf(err, errlen, "the command line has %zu bytes, the kernel takes %u; shorten it", clen, cmax);
 		return -1;
 	}
+	if (ilen && boot_place_initrd(m, kernel, ilen, bi, err, errlen))
+		return -1;
+	bi->entry = BOOT_KERNEL + 0x200;
+	bi->params = BOOT_PARAMS;
+	return 0;
+}
+
+int boot_load(const struct mem *m, const uint8_t *kernel, size_t klen, const uint8_t *initrd, size_t ilen,
+	      const char *cmdline, struct boot_info *bi, char *err, size_t errlen)
+{
+	uint8_t *bp = mem_ptr(m, BOOT_PARAMS, 0x1000);
+	size_t setup = boot_setup_size(kernel), clen = strlen(cmdline);
+
+	if (boot_plan(m, kernel, initrd ? ilen : 0, cmdline, bi, err, errlen))
+		return -1;
 	memset(bp, 0, 0x1000);
 	memcpy(bp + HDR_SETUP_SECTS, kernel + HDR_SETUP_SECTS, HDR_JUMP + 2 + kernel[HDR_JUMP + 1] - HDR_SETUP_SECTS);
 	memcpy(mem_ptr(m, BOOT_KERNEL, klen - setup), kernel + setup, klen - setup);
@@ -153,11 +164,12 @@ int boot_load(const struct mem *m, const uint8_t *kernel, size_t klen, const uin
 	bp[HDR_HEAP_END] = 0x00;
 	bp[HDR_HEAP_END + 1] = 0xfe;
 	put32(bp + HDR_CMD_LINE_PTR, BOOT_CMDLINE);
-	if (initrd && boot_initrd(m, bp, initrd, ilen, bi, err, errlen))
-		return -1;
+	if (bi->initrd_size) {
+		memcpy(mem_ptr(m, bi->initrd, ilen), initrd, ilen);
+		put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)bi->initrd);
+		put32(bp + HDR_RAMDISK_SIZE, (uint32_t)ilen);
+	}
 	boot_e820(m, bp);
 	boot_tables(m);
-	bi->entry = BOOT_KERNEL + 0x200;
-	bi->params = BOOT_PARAMS;
 	return 0;
 }

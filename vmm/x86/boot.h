@@ -26,6 +26,10 @@ struct boot_info {
 /* Check a bzImage's header; 0 if it can boot through the 64-bit protocol, else -1 with a reason
  * in err ("what; what to do"). */
 int boot_check(const uint8_t *img, size_t len, const char *path, char *err, size_t errlen);
+/* Where a checked bzImage, an initrd of ilen bytes (0: none) and cmdline go in RAM of m's layout
+ * (m->host is not touched); -1 with "what; what to do" in err if they do not fit. */
+int boot_plan(const struct mem *m, const uint8_t *kernel, size_t ilen, const char *cmdline, struct boot_info *bi,
+	      char *err, size_t errlen);
 /* Load kernel (a checked bzImage), the initrd (may be NULL) and the command line into RAM, with
  * the e820 map, page tables and GDT; -1 with a reason in err if they do not fit. */
 int boot_load(const struct mem *m, const uint8_t *kernel, size_t klen, const uint8_t *initrd, size_t ilen,

@@ -106,6 +106,24 @@ static void test_load(void)
 	free(ram);
 }
 
+/* Planning needs no memory behind the layout: vmm refuses bad input before opening /dev/kvm. */
+static void test_plan(void)
+{
+	static uint8_t k[KLEN];
+	struct mem m;
+	struct boot_info bi;
+
+	make_kernel(k);
+	mem_plan(&m, 4 << 20);
+	ok(m.host == NULL && boot_plan(&m, k, 5000, "c", &bi, err, sizeof(err)) == 0 && bi.initrd_size == 5000 &&
+	   bi.initrd >= bi.kernel_end && !(bi.initrd & 0xfff), "plan: kernel and initrd placed in a 4 MiB layout");
+	ok(boot_plan(&m, k, 3 << 20, "c", &bi, err, sizeof(err)) && strstr(err, "3072 KiB initrd"),
+	   "plan: an initrd that does not fit is refused, naming its size");
+	mem_plan(&m, 1 << 20);
+	ok(boot_plan(&m, k, 0, "c", &bi, err, sizeof(err)) && strstr(err, "too small for this kernel"),
+	   "plan: RAM smaller than the kernel's init_size is refused");
+}
+
 static uint8_t sum(const uint8_t *p, size_t n)
 {
 	uint8_t s = 0;
@@ -137,6 +155,7 @@ int main(void)
 {
 	test_check();
 	test_load();
+	test_plan();
 	test_mptable();
 	return tap_done();
 }
