@@ -30,14 +30,15 @@ static int write_file(const char *root, const char *rel, const char *text, size_
 	return r;
 }
 
-/* Copy from into root/rel unless it is there already; the bytes added (0 when it was). */
-static long long copy_new(const char *from, const char *root, const char *rel, struct diag *d)
+/* Copy from into root/rel unless it is there already, or in base/rel; the bytes added (0 when it
+ * was). */
+static long long copy_new(const char *from, const char *root, const char *base, const char *rel, struct diag *d)
 {
-	char *to = xasprintf("%s/%s", root, rel), *data;
+	char *to = xasprintf("%s/%s", root, rel), *have = base ? xasprintf("%s/%s", base, rel) : NULL, *data;
 	size_t len;
 	long long r = 0;
 
-	if (access(to, F_OK) < 0) {
+	if (access(to, F_OK) < 0 && (!have || access(have, F_OK) < 0)) {
 		int e = util_read_file(from, &data, &len);
 		if (e < 0)
 			r = diag_set(d, from, 0, "cannot read: %s; rebuild the package that holds it", strerror(-e));
@@ -48,15 +49,16 @@ static long long copy_new(const char *from, const char *root, const char *rel, s
 		}
 	}
 	free(to);
+	free(have);
 	return r;
 }
 
-static int add_module_files(const char *kdir, const char *kver, const char *root, const struct strv *paths,
-			    struct driver_family *f, struct diag *d)
+static int add_module_files(const char *kdir, const char *kver, const char *root, const char *base,
+			    const struct strv *paths, struct driver_family *f, struct diag *d)
 {
 	for (size_t i = 0; i < paths->n; i++) {
 		char *from = xasprintf("%s/%s", kdir, paths->v[i]), *rel = xasprintf("lib/modules/%s/%s", kver, paths->v[i]);
-		long long r = copy_new(from, root, rel, d);
+		long long r = copy_new(from, root, base, rel, d);
 		free(from);
 		free(rel);
 		if (r < 0)
@@ -67,12 +69,12 @@ static int add_module_files(const char *kdir, const char *kver, const char *root
 	return 0;
 }
 
-static int add_firmware(const char *root, struct driver_family *f, struct diag *d)
+static int add_firmware(const char *root, const char *base, struct driver_family *f, struct diag *d)
 {
 	for (size_t i = 0; i < f->r->firmware.n; i++) {
 		const char *fw = f->r->firmware.v[i];
 		char *from = xasprintf("%s/lib/firmware/%s", f->pkg, fw), *rel = xasprintf("lib/firmware/%s", fw);
-		long long r = access(from, R_OK) == 0 ? copy_new(from, root, rel, d) : 0;
+		long long r = access(from, R_OK) == 0 ? copy_new(from, root, base, rel, d) : 0;
 		if (access(from, R_OK) < 0)
 			strv_push(&f->missing, fw);
 		free(from);
@@ -96,15 +98,15 @@ static void add_aliases(const struct kmod_db *db, const struct recipe *r, struct
 }
 
 static int add_family(const struct kmod_db *db, const char *kdir, const char *kver, const char *root,
-		      struct driver_family *f, struct tables *t, struct diag *d)
+		      const char *base, struct driver_family *f, struct tables *t, struct diag *d)
 {
 	struct strv paths = {0};
 	int r = kmod_resolve(db, &f->r->modules, f->r->module_lines, f->r->path, &paths, d);
 
 	if (r == 0)
-		r = add_module_files(kdir, kver, root, &paths, f, d);
+		r = add_module_files(kdir, kver, root, base, &paths, f, d);
 	if (r == 0)
-		r = add_firmware(root, f, d);
+		r = add_firmware(root, base, f, d);
 	for (size_t i = 0; i < paths.n && r == 0; i++)
 		if (!strv_contains(&t->closure, paths.v[i]))
 			strv_push(&t->closure, paths.v[i]);
@@ -141,8 +143,8 @@ static int write_tables(const struct kmod_db *db, const char *root, struct table
 	return r;
 }
 
-int drivers_add(const char *kdir, const char *kver, const char *root, struct driver_family *f, size_t n,
-		struct diag *d)
+int drivers_add(const char *kdir, const char *kver, const char *root, const char *base, struct driver_family *f,
+		size_t n, struct diag *d)
 {
 	struct kmod_db db = {0};
 	struct tables t = {0};
@@ -151,7 +153,7 @@ int drivers_add(const char *kdir, const char *kver, const char *root, struct dri
 	if (r == 0)
 		r = kmod_load_alias(&db, kdir, d);
 	for (size_t i = 0; i < n && r == 0; i++)
-		r = add_family(&db, kdir, kver, root, &f[i], &t, d);
+		r = add_family(&db, kdir, kver, root, base, &f[i], &t, d);
 	if (r == 0)
 		r = write_tables(&db, root, &t, d);
 	strv_free(&t.closure);

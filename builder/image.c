@@ -165,8 +165,11 @@ static int write_text(const char *dir, const char *rel, const char *text, struct
 	return r;
 }
 
-/* Copy the modules the profile names, and what they need, and list them in load order. */
-static int add_modules(const struct stage *s, const struct profile *p, struct diag *d)
+/* Copy the modules of a profile list, and what they need, into root and list them in load order
+ * in root's etc/modules.load. A module the initramfs has already (base) is listed, not copied:
+ * init looks for each in the initramfs first, then in the payload. */
+static int add_modules(const struct stage *s, const struct profile *p, const struct namelist *l, const char *root,
+		       const char *base, struct diag *d)
 {
 	struct kmod_db db = {0};
 	struct strv paths = {0};
@@ -174,34 +177,32 @@ static int add_modules(const struct stage *s, const struct profile *p, struct di
 	int r = kmod_load(&db, s->kdir, d);
 
 	if (r == 0)
-		r = kmod_resolve(&db, &p->modules.names, p->modules.lines, p->path, &paths, d);
+		r = kmod_resolve(&db, &l->names, l->lines, p->path, &paths, d);
 	buf_puts(&list, "");
 	for (size_t i = 0; i < paths.n && r == 0; i++) {
 		char *from = xasprintf("%s/%s", s->kdir, paths.v[i]);
-		char *to = xasprintf("%s/lib/modules/%s/%s", s->initramfs, s->kver, paths.v[i]), *dir = xstrdup(to);
+		char *to = xasprintf("%s/lib/modules/%s/%s", root, s->kver, paths.v[i]), *dir = xstrdup(to);
+		char *have = base ? xasprintf("%s/lib/modules/%s/%s", base, s->kver, paths.v[i]) : NULL;
 		char *argv[] = {"cp", from, to, NULL};
 		*strrchr(dir, '/') = '\0';
 		util_mkdir_p(dir, 0755);
-		if (run_argv(argv, NULL, NULL, NULL, NULL) != 0)
-			r = diag_set(d, from, 0, "cannot copy the module into the initramfs");
+		if ((!have || access(have, F_OK) < 0) && run_argv(argv, NULL, NULL, NULL, NULL) != 0)
+			r = diag_set(d, from, 0, "cannot copy the module into the image");
 		buf_printf(&list, "%s\n", paths.v[i]);
-		free(from), free(to), free(dir);
+		free(from), free(to), free(dir), free(have);
 	}
-	if (r == 0)
-		r = write_text(s->initramfs, "etc/modules.load", list.data, d);
+	/* The initramfs always has the list (init requires it); the payload only when it has modules. */
+	if (r == 0 && (!base || paths.n))
+		r = write_text(root, "etc/modules.load", list.data, d);
 	buf_free(&list);
 	strv_free(&paths);
 	kmod_free(&db);
 	return r;
 }
 
-/* The driver families: their modules and firmware, and the tables init matches the hardware
- * against (builder/drivers.h). */
-static int add_drivers(const struct profile *p, struct build *b, struct stage *s, struct diag *d)
+static int stage_families(const struct namelist *l, const struct profile *p, struct build *b, struct stage *s,
+			  struct diag *d)
 {
-	const struct namelist *l = &p->drivers;
-
-	s->drivers = xcalloc(l->names.n + 1, sizeof(*s->drivers));
 	for (size_t i = 0; i < l->names.n; i++, s->ndrivers++) {
 		struct job *j = build_find(b, l->names.v[i]);
 		if (build_stage(j, d) < 0)
@@ -209,9 +210,27 @@ static int add_drivers(const struct profile *p, struct build *b, struct stage *s
 		if (j->r->modules.n == 0)
 			return diag_set(d, p->path, l->lines[i], "'%s' is not a driver family: its recipe names no "
 					"'modules'; list it under 'system' or 'initramfs', or add its modules", j->r->name);
-		s->drivers[i] = (struct driver_family){.r = j->r, .pkg = j->dest};
+		s->drivers[s->ndrivers] = (struct driver_family){.r = j->r, .pkg = j->dest};
 	}
-	return drivers_add(s->kdir, s->kver, s->initramfs, s->drivers, s->ndrivers, d);
+	return 0;
+}
+
+/* The driver families: their modules and firmware, and the tables init matches the hardware
+ * against (builder/drivers.h); `drivers` in the initramfs, `system-drivers` in the payload. */
+static int add_drivers(const struct profile *p, struct build *b, struct stage *s, struct diag *d)
+{
+	size_t early = p->drivers.names.n;
+	int r;
+
+	s->drivers = xcalloc(early + p->system_drivers.names.n + 1, sizeof(*s->drivers));
+	r = stage_families(&p->drivers, p, b, s, d);
+	if (r == 0)
+		r = stage_families(&p->system_drivers, p, b, s, d);
+	if (r == 0 && early)
+		r = drivers_add(s->kdir, s->kver, s->initramfs, NULL, s->drivers, early, d);
+	if (r == 0 && s->ndrivers > early)
+		r = drivers_add(s->kdir, s->kver, s->system, s->initramfs, s->drivers + early, s->ndrivers - early, d);
+	return r;
 }
 
 static char *os_release(const struct image_opts *o, const struct profile *p)
@@ -271,7 +290,9 @@ static int fill_roots(const struct image_opts *o, const struct profile *p, struc
 	if (r == 0)
 		r = stage_packages(&p->system, b, s->system, d);
 	if (r == 0)
-		r = add_modules(s, p, d);
+		r = add_modules(s, p, &p->modules, s->initramfs, NULL, d);
+	if (r == 0)
+		r = add_modules(s, p, &p->system_modules, s->system, s->initramfs, d);
 	if (r == 0)
 		r = add_drivers(p, b, s, d);
 	if (r == 0)
@@ -514,9 +535,9 @@ static void write_sizes(const struct profile *p, struct build *b, const struct s
 			   tree_bytes(build_find(b, p->initramfs.names.v[i])->dest));
 	for (size_t i = 0; i < p->system.names.n; i++)
 		buf_printf(&t, "pkg:%s %lld\n", p->system.names.v[i], tree_bytes(build_find(b, p->system.names.v[i])->dest));
-	char *mods = xasprintf("%s/lib/modules", s->initramfs);
-	buf_printf(&t, "modules %lld\n", tree_bytes(mods));
-	free(mods);
+	char *mods = xasprintf("%s/lib/modules", s->initramfs), *smods = xasprintf("%s/lib/modules", s->system);
+	buf_printf(&t, "modules %lld\nsystem-modules %lld\n", tree_bytes(mods), tree_bytes(smods));
+	free(mods), free(smods);
 	write_driver_sizes(s, &t);
 	util_write_file_atomic(path, t.data, t.len, 0644);
 	buf_free(&t);

@@ -190,7 +190,9 @@ static long long source_date_epoch(void)
 static struct recipe **order_for(const struct graph *g, const struct profile *p, size_t *n, struct diag *d)
 {
 	struct strv roots = {0};
-	int *lines = xcalloc(p->initramfs.names.n + p->system.names.n + p->drivers.names.n + 2, sizeof(int));
+	const struct namelist *lists[] = {&p->initramfs, &p->system, &p->drivers, &p->system_drivers};
+	int *lines = xcalloc(p->initramfs.names.n + p->system.names.n + p->drivers.names.n +
+			     p->system_drivers.names.n + 2, sizeof(int));
 	struct recipe **order = NULL;
 
 	strv_push(&roots, p->kernel);
@@ -199,18 +201,11 @@ static struct recipe **order_for(const struct graph *g, const struct profile *p,
 		lines[roots.n] = p->bootloader_line;
 		strv_push(&roots, p->bootloader);
 	}
-	for (size_t i = 0; i < p->initramfs.names.n; i++) {
-		lines[roots.n] = p->initramfs.lines[i];
-		strv_push(&roots, p->initramfs.names.v[i]);
-	}
-	for (size_t i = 0; i < p->system.names.n; i++) {
-		lines[roots.n] = p->system.lines[i];
-		strv_push(&roots, p->system.names.v[i]);
-	}
-	for (size_t i = 0; i < p->drivers.names.n; i++) {
-		lines[roots.n] = p->drivers.lines[i];
-		strv_push(&roots, p->drivers.names.v[i]);
-	}
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		for (size_t i = 0; i < lists[l]->names.n; i++) {
+			lines[roots.n] = lists[l]->lines[i];
+			strv_push(&roots, lists[l]->names.v[i]);
+		}
 	if (graph_order(g, &roots, lines, p->path, &order, n, d) < 0)
 		order = NULL;
 	strv_free(&roots);

@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const char *const profile_keys[] = {
-	"name", "description", "kernel", "bootloader", "initramfs", "system", "modules", "drivers", "cmdline", "size-max", NULL,
+	"name", "description", "kernel", "bootloader", "initramfs", "system", "modules", "drivers",
+	"system-modules", "system-drivers", "cmdline", "size-max", NULL,
 };
 
 int profile_parse_size(const char *s, unsigned long long *ret)
@@ -98,7 +99,9 @@ static int apply_kv(struct profile *p, const struct kv *kv, struct diag *d)
 	}
 	namelist_add(strcmp(kv->key, "initramfs") == 0 ? &p->initramfs :
 		     strcmp(kv->key, "system") == 0 ? &p->system :
-		     strcmp(kv->key, "drivers") == 0 ? &p->drivers : &p->modules, kv->value, kv->line);
+		     strcmp(kv->key, "drivers") == 0 ? &p->drivers :
+		     strcmp(kv->key, "system-drivers") == 0 ? &p->system_drivers :
+		     strcmp(kv->key, "system-modules") == 0 ? &p->system_modules : &p->modules, kv->value, kv->line);
 	return 0;
 }
 
@@ -171,6 +174,8 @@ void profile_free(struct profile *p)
 	namelist_free(&p->system);
 	namelist_free(&p->modules);
 	namelist_free(&p->drivers);
+	namelist_free(&p->system_modules);
+	namelist_free(&p->system_drivers);
 	free(p->path);
 	free(p->text);
 	free(p->name);

@@ -21,8 +21,12 @@ struct profile {
 	int bootloader_line;
 	struct namelist initramfs; /* packages unpacked into the initramfs */
 	struct namelist system;    /* packages in the squashfs system payload */
+	/* In the initramfs: what init needs before the system payload is mounted (the boot medium's). */
 	struct namelist modules;   /* kernel modules (names, without .ko), dependencies added */
 	struct namelist drivers;   /* driver family recipes: init loads their modules for the hardware present */
+	/* The same in the system payload: init loads them once the payload is mounted. */
+	struct namelist system_modules;
+	struct namelist system_drivers;
 	unsigned long long size_max; /* bytes; 0 means no budget */
 	int size_max_line;
 };

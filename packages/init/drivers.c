@@ -2,12 +2,17 @@
  * aliases in /etc/modules.alias and their dependencies in /etc/modules.dep (builder/drivers.h);
  * init matches every device's modalias against the aliases, as modprobe would, and loads what
  * matches, dependencies first. Loading a controller's driver makes new devices appear (virtio
- * devices behind virtio_pci, disks behind virtio_scsi), so it scans again until nothing new loads. */
+ * devices behind virtio_pci, disks behind virtio_scsi), so it scans again until nothing new loads.
+ * The initramfs holds the families that reach the boot medium; the rest (the profile's
+ * system-drivers) are in the system payload, with tables of their own under /system/etc: after
+ * the payload is mounted, a second pass matches against both tables, and only then is a device
+ * that nothing matched reported. */
 #define _GNU_SOURCE
 #include "init.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,11 +28,15 @@
 #define MAX_ROUNDS 16
 #define MAX_DEVICES 2048
 
-static struct modtable table;
+static struct modtable table; /* the initramfs's tables, then the payload's appended */
 static bool loaded[MODDEP_MAX]; /* table.dep[i] was loaded, or tried, this boot */
-static char moddir[128];
-/* Devices looked at already ("bus/device"), so that each is reported once. */
-static char seen[MAX_DEVICES][96];
+/* Devices looked at already ("bus/device"), whether a table matched them, and what to call those
+ * nothing matched in the report. */
+static struct seen_device {
+	char key[96], what[192];
+	const char *kind;
+	bool matched;
+} seen[MAX_DEVICES];
 static size_t nseen;
 
 static const char *read_table(const char *path, char *buf, size_t size,
@@ -50,23 +59,24 @@ static const char *read_table(const char *path, char *buf, size_t size,
 	return NULL;
 }
 
-static bool seen_add(const char *bus, const char *dev)
+/* The device's entry: a new one (unmatched) the first time; NULL when the list is full. */
+static struct seen_device *seen_get(const char *bus, const char *dev)
 {
 	char key[96];
 
 	snprintf(key, sizeof(key), "%.31s/%.63s", bus, dev);
 	for (size_t i = 0; i < nseen; i++)
-		if (strcmp(seen[i], key) == 0)
-			return false;
-	if (nseen < MAX_DEVICES)
-		memcpy(seen[nseen++], key, sizeof(key));
-	return true;
+		if (strcmp(seen[i].key, key) == 0)
+			return &seen[i];
+	if (nseen == MAX_DEVICES)
+		return NULL;
+	memcpy(seen[nseen].key, key, sizeof(key));
+	return &seen[nseen++];
 }
 
 /* Load a module of the table after what it needs; true if it was loaded now. */
 static bool load_module(const struct moddep_entry *e, const char *what, int depth)
 {
-	char path[PATH_MAX];
 	size_t i = (size_t)(e - table.dep);
 	int r;
 
@@ -80,10 +90,7 @@ static bool load_module(const struct moddep_entry *e, const char *what, int dept
 		else
 			log_error("%s needs %s, which " DEP_TABLE " lacks; rebuild the image", e->name, e->deps[j]);
 	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", moddir, e->path) >= sizeof(path))
-		r = -ENAMETOOLONG;
-	else
-		r = module_insert(path);
+	r = module_insert_rel(e->path);
 	if (r == 0)
 		log_info("loaded %s for %s", e->name, what);
 	else if (r < 0)
@@ -129,37 +136,46 @@ static const char *kind_of(const char *bus, const char *sys)
 	return NULL;
 }
 
-/* A device seen for the first time: load what its modalias matches. The modules loaded. */
+/* A device no driver is bound to and no table matched yet: load what its modalias matches. The
+ * modules loaded. */
 static int scan_device(const char *bus, const char *dev)
 {
-	char sys[256], p[PATH_MAX], modalias[256], what[192];
+	char sys[256], p[PATH_MAX], modalias[256];
 	const struct modalias_entry *a;
+	struct seen_device *sd;
 	size_t next = 0;
-	int n = 0, matched = 0;
+	int n = 0;
 	struct stat st;
 
 	if ((size_t)snprintf(sys, sizeof(sys), "/sys/bus/%s/devices/%s", bus, dev) >= sizeof(sys))
 		return 0;
 	snprintf(p, sizeof(p), "%s/driver", sys);
-	if (lstat(p, &st) == 0 || !seen_add(bus, dev)) /* bound (a built-in driver), or done */
+	if (lstat(p, &st) == 0 || !(sd = seen_get(bus, dev)) || sd->matched) /* bound (built in), or done */
 		return 0;
 	snprintf(p, sizeof(p), "%s/modalias", sys);
 	if (sysfile_read(p, modalias, sizeof(modalias)) <= 0)
 		return 0;
 	modalias[strcspn(modalias, "\n")] = '\0';
-	describe(bus, dev, sys, modalias, what, sizeof(what));
+	describe(bus, dev, sys, modalias, sd->what, sizeof(sd->what));
+	sd->kind = kind_of(bus, sys);
 	while ((a = modalias_match(&table, modalias, &next))) {
 		const struct moddep_entry *e = moddep_find(&table, a->module, false);
-		matched++;
+		sd->matched = true;
 		if (e)
-			n += load_module(e, what, 0);
+			n += load_module(e, sd->what, 0);
 		else
-			log_error("%s of " ALIAS_TABLE " is not in " DEP_TABLE "; rebuild the image", a->module);
+			log_error("%s of a modules.alias is not in its modules.dep; rebuild the image", a->module);
 	}
-	if (!matched && kind_of(bus, sys))
-		log_info("no driver in the image for %s, a %s; add the driver family that has one to the "
-			 "profile's drivers", what, kind_of(bus, sys));
 	return n;
+}
+
+/* After the last pass: the storage and network controllers nothing in the image drives. */
+static void report_unmatched(void)
+{
+	for (size_t i = 0; i < nseen; i++)
+		if (!seen[i].matched && seen[i].kind)
+			log_info("no driver in the image for %s, a %s; add the driver family that has one to the "
+				 "profile's drivers or system-drivers", seen[i].what, seen[i].kind);
 }
 
 static int scan_bus(const char *bus)
@@ -237,22 +253,69 @@ static bool usb_settle(void)
 	return true;
 }
 
-const char *drivers_load(struct boot_state *st)
+/* Append root's tables to the table; false (and nothing read) when root has none. */
+static const char *tables_read(const char *root, bool *found)
 {
-	static char alias_text[1 << 20], dep_text[1 << 17];
-	struct utsname un;
-	const char *reason;
+	/* The text stays referenced by the table: one buffer per root. */
+	static char alias_text[2][1 << 20], dep_text[2][1 << 17];
+	char alias[64], dep[64];
+	size_t i = root[0] != '\0';
 
-	(void)st;
-	if (access(ALIAS_TABLE, F_OK) < 0) /* a profile without driver families */
+	snprintf(alias, sizeof(alias), "%s%s", root, ALIAS_TABLE);
+	snprintf(dep, sizeof(dep), "%s%s", root, DEP_TABLE);
+	*found = access(alias, F_OK) == 0;
+	if (!*found) /* a profile without driver families there */
 		return NULL;
-	if ((reason = read_table(ALIAS_TABLE, alias_text, sizeof(alias_text), modalias_parse)) ||
-	    (reason = read_table(DEP_TABLE, dep_text, sizeof(dep_text), moddep_parse)))
-		return reason;
-	uname(&un);
-	snprintf(moddir, sizeof(moddir), "/lib/modules/%.64s", un.release);
+	const char *reason = read_table(alias, alias_text[i], sizeof(alias_text[i]), modalias_parse);
+	return reason ? reason : read_table(dep, dep_text[i], sizeof(dep_text[i]), moddep_parse);
+}
+
+static void scan_rounds(void)
+{
 	for (int round = 0; round < MAX_ROUNDS; round++)
 		if (scan_all() == 0 && !usb_settle())
 			break;
+}
+
+static bool have_tables;
+
+const char *drivers_load(struct boot_state *st)
+{
+	const char *reason = tables_read("", &have_tables);
+
+	(void)st;
+	if (!reason && have_tables)
+		scan_rounds();
+	return reason;
+}
+
+/* The kernel looks for firmware in /lib/firmware, and in the one folder firmware_class.path names. */
+static void firmware_path_set(void)
+{
+	static const char param[] = "/sys/module/firmware_class/parameters/path";
+	int fd;
+
+	if (access(SYSTEM_ROOT "/lib/firmware", F_OK) < 0)
+		return;
+	fd = open(param, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || sysfile_write_all(fd, SYSTEM_ROOT "/lib/firmware", strlen(SYSTEM_ROOT "/lib/firmware")) < 0)
+		log_error("cannot set %s: %s; the system payload's firmware will not be found (the kernel "
+			  "needs FW_LOADER built in)", param, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+const char *system_drivers_load(struct boot_state *st)
+{
+	const char *reason;
+	bool found;
+
+	(void)st;
+	firmware_path_set();
+	if ((reason = system_modules_load()) || (reason = tables_read(SYSTEM_ROOT, &found)))
+		return reason;
+	if (found || have_tables)
+		scan_rounds();
+	report_unmatched();
 	return NULL;
 }

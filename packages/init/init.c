@@ -24,6 +24,7 @@ static const struct {
 	{drivers_load, "drivers"},   /*    the drivers the hardware present needs (/etc/modules.alias) */
 	{watchdog_start, "watchdog"}, /* a hang from here on reboots the machine */
 	{payload_mount, "payload"},  /* 3: /system.sqfs on /system */
+	{system_drivers_load, "system-drivers"}, /* the payload's modules and drivers (/system/etc) */
 	{config_read, "config"},     /* 4: version and bootbank= */
 	{health_check, "health"},    /* 5: the health table */
 	{bank_mount, "banks"},       /*    on a disk: /bootbank, /altbootbank, the saved configuration */

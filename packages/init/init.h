@@ -29,6 +29,7 @@ const char *mounts_setup(struct boot_state *st);  /* early.c */
 const char *modules_load(struct boot_state *st);  /* modules.c */
 const char *drivers_load(struct boot_state *st);  /* drivers.c */
 const char *payload_mount(struct boot_state *st); /* payload.c */
+const char *system_drivers_load(struct boot_state *st); /* drivers.c */
 const char *config_read(struct boot_state *st);   /* config.c */
 const char *health_check(struct boot_state *st);  /* health.c */
 const char *bank_mount(struct boot_state *st);    /* bank.c */
@@ -60,9 +61,17 @@ void watchdog_ping(void);
 /* Disarm the watchdog: nothing feeds it while the installer waits for an answer. */
 void watchdog_stop(void);
 
+/* Where payload.c mounts the system payload; its lib/modules/<release> and lib/firmware hold the
+ * profile's system-modules and system-drivers (docs/recipes.md), its etc/ their tables. */
+#define SYSTEM_ROOT "/system"
+
 /* modules.c: finit_module() the file; 0 when loaded now, 1 when it was already (or is built
  * in), else -errno. */
 int module_insert(const char *path);
+/* The same for a path under lib/modules/<release>/, from the initramfs or else the payload. */
+int module_insert_rel(const char *rel);
+/* The payload's /etc/modules.load (none is fine), as modules_load() does the initramfs's. */
+const char *system_modules_load(void);
 
 /* log.c */
 /* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */

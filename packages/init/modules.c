@@ -1,4 +1,5 @@
-/* Step 2: load the kernel modules listed by the image builder, in its order, without kmod. */
+/* Step 2: load the kernel modules listed by the image builder, in its order, without kmod: the
+ * initramfs's /etc/modules.load, and after the payload is mounted the payload's (system_modules_load). */
 #define _GNU_SOURCE
 #include "init.h"
 
@@ -25,20 +26,34 @@ int module_insert(const char *path)
 	return r;
 }
 
-/* The builder resolves dependencies (modules.dep) and writes them first, so the order is the plan. */
-static const char *module_load(const char *dir, const char *rel)
+int module_insert_rel(const char *rel)
 {
+	static const char *const roots[] = {"", SYSTEM_ROOT};
 	char path[PATH_MAX];
-	int err;
+	struct utsname un;
+	int r = -ENOENT;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path)) {
-		log_error("module path %s is too long; shorten its line in " MODULES_LIST, rel);
+	uname(&un);
+	for (size_t i = 0; i < ARRAY_SIZE(roots) && r == -ENOENT; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/lib/modules/%s/%s", roots[i], un.release, rel) >= sizeof(path))
+			return -ENAMETOOLONG;
+		r = module_insert(path);
+	}
+	return r;
+}
+
+/* The builder resolves dependencies (modules.dep) and writes them first, so the order is the plan. */
+static const char *module_load(const char *list, const char *rel)
+{
+	int err = module_insert_rel(rel);
+
+	if (err == -ENAMETOOLONG) {
+		log_error("module path %s is too long; shorten its line in %s", rel, list);
 		return "module-path";
 	}
-	err = module_insert(path);
 	if (err == -ENOENT) {
-		log_error("module %s is missing from %s; add it to the initramfs or drop it from "
-			  MODULES_LIST, rel, dir);
+		log_error("module %s of %s is in neither the initramfs nor the system payload; rebuild the image",
+			  rel, list);
 		return "module-missing";
 	}
 	err = err < 0 ? -err : 0;
@@ -50,36 +65,46 @@ static const char *module_load(const char *dir, const char *rel)
 	}
 	if (err) {
 		log_error("cannot load module %s: %s; check the kernel log, the module's kernel version, and "
-			  "that the modules it needs come before it in " MODULES_LIST, rel, strerror(err));
+			  "that the modules it needs come before it in %s", rel, strerror(err), list);
 		return "module-load-failed";
 	}
 	return NULL;
 }
 
-const char *modules_load(struct boot_state *st)
+/* Each module of a list, in its order; a missing list is an error only when required. */
+static const char *list_load(const char *list, bool required)
 {
-	static char list[32768];
-	char dir[PATH_MAX], *cursor = list, *line;
-	struct utsname un;
-	ssize_t len = sysfile_read(MODULES_LIST, list, sizeof(list));
+	static char text[32768];
+	char *cursor = text, *line;
+	ssize_t len = sysfile_read(list, text, sizeof(text));
 
-	(void)st;
+	if (len == -ENOENT && !required)
+		return NULL;
 	if (len < 0) {
-		log_error("cannot read " MODULES_LIST ": %s; the image builder must write it "
-			  "(empty when no module is needed)", strerror((int)-len));
+		log_error("cannot read %s: %s; the image builder must write it (empty when no module is needed)",
+			  list, strerror((int)-len));
 		return "modules-list";
 	}
-	uname(&un);
-	snprintf(dir, sizeof(dir), "/lib/modules/%s", un.release);
 	while ((line = sysfile_line_next(&cursor))) {
 		const char *reason;
 
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
 		/* Stop at the first failure: the modules after it may depend on the missing one. */
-		reason = module_load(dir, line);
+		reason = module_load(list, line);
 		if (reason)
 			return reason;
 	}
 	return NULL;
+}
+
+const char *modules_load(struct boot_state *st)
+{
+	(void)st;
+	return list_load(MODULES_LIST, true);
+}
+
+const char *system_modules_load(void)
+{
+	return list_load(SYSTEM_ROOT MODULES_LIST, false);
 }

@@ -18,7 +18,6 @@
 #include "medium.h"
 
 #define PAYLOAD_FILE "/system.sqfs"
-#define PAYLOAD_DIR "/system"
 /* Written by imgbuild into the initramfs, which GRUB verified: the payload's sha256. */
 #define PAYLOAD_SUM "/etc/system.sqfs.sha256"
 #define SHA256SUM "/bin/sha256sum"
@@ -145,15 +144,15 @@ static const char *payload_mount_on(const char *dev)
 {
 	int err;
 
-	if (mkdir(PAYLOAD_DIR, 0755) < 0 && errno != EEXIST) {
-		log_error("cannot create %s: %s; the initramfs root must be writable", PAYLOAD_DIR,
+	if (mkdir(SYSTEM_ROOT, 0755) < 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s; the initramfs root must be writable", SYSTEM_ROOT,
 			  strerror(errno));
 		return "payload-mount-failed";
 	}
-	if (mount(dev, PAYLOAD_DIR, "squashfs", MS_RDONLY, NULL) == 0)
+	if (mount(dev, SYSTEM_ROOT, "squashfs", MS_RDONLY, NULL) == 0)
 		return NULL;
 	err = errno;
-	log_error("cannot mount %s (%s) on %s: %s; %s", PAYLOAD_FILE, dev, PAYLOAD_DIR, strerror(err),
+	log_error("cannot mount %s (%s) on %s: %s; %s", PAYLOAD_FILE, dev, SYSTEM_ROOT, strerror(err),
 		  err == ENODEV ? "list kernel/fs/squashfs/squashfs.ko in /etc/modules.load"
 				: "check that it is a squashfs image in a compression the kernel reads");
 	return "payload-mount-failed";
@@ -163,14 +162,14 @@ static const char *payload_mount_on(const char *dev)
  * appear there as links; the initramfs's own, and what the configuration writes later, win. */
 static void etc_link(void)
 {
-	DIR *dp = opendir(PAYLOAD_DIR "/etc");
+	DIR *dp = opendir(SYSTEM_ROOT "/etc");
 	struct dirent *e;
 
 	while (dp && (e = readdir(dp))) {
 		char from[300], to[300];
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(from, sizeof(from), "%s/etc/%s", PAYLOAD_DIR, e->d_name);
+		snprintf(from, sizeof(from), "%s/etc/%s", SYSTEM_ROOT, e->d_name);
 		snprintf(to, sizeof(to), "/etc/%s", e->d_name);
 		if (symlink(from, to) < 0 && errno != EEXIST)
 			log_error("cannot link %s to %s: %s, ignoring", to, from, strerror(errno));
@@ -187,7 +186,7 @@ static void payload_link(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		char from[32], to[32];
-		snprintf(from, sizeof(from), "%s/%s", PAYLOAD_DIR, dirs[i]);
+		snprintf(from, sizeof(from), "%s/%s", SYSTEM_ROOT, dirs[i]);
 		snprintf(to, sizeof(to), "/%s", dirs[i]);
 		if (access(from, F_OK) == 0 && symlink(from, to) < 0 && errno != EEXIST)
 			log_error("cannot link %s to %s: %s, ignoring", to, from, strerror(errno));

@@ -9,7 +9,7 @@
 # stops the services in the reverse of their start order and the machine is off within the bound.
 . "$(dirname "$0")/common.sh"
 trap 'qemu_kill 2>/dev/null; rm -rf "${SCRATCH:-}"' EXIT
-echo "1..13"
+echo "1..14"
 
 # The fixture: the same image with three more service files.
 scratch_repo
@@ -107,6 +107,13 @@ check 9 "the restarted logd logs again (logger, then /var/log/messages) (got: $c
 run 'for i in $(seq 100); do [ -e /run/network/up ] && break; sleep 0.2; done; ip -4 addr show vSwitch0; ip route; cat /etc/resolv.conf; echo "port=$(basename "$(readlink /sys/class/net/eth0/master)")"'
 check 13 "DHCP by default: vSwitch0 (uplink eth0) leased 10.0.2.15/24, default route via 10.0.2.2, nameserver 10.0.2.3 (got: $(echo "$out" | grep -oE 'inet [0-9./]+|default via [0-9.]+|nameserver [0-9.]+|port=.*' | tr '\n' ' '))" \
 	bash -c 'grep -q "inet 10.0.2.15/24" <<<"$1" && grep -q "default via 10.0.2.2" <<<"$1" && grep -q "^nameserver 10.0.2.3" <<<"$1" && grep -qx "port=vSwitch0" <<<"$1"' _ "$out"
+
+# The payload's modules and drivers (the profile's system-modules and system-drivers): the virtio
+# NIC's driver, KVM and the bridge were loaded from /system, and the kernel looks for firmware in
+# the payload's /lib/firmware.
+run 'echo "fw=$(cat /sys/module/firmware_class/parameters/path)"; for m in virtio_net kvm bridge tun; do [ -d /sys/module/$m ] && echo "mod=$m"; done; ls /system/lib/modules/*/kernel/drivers/net/virtio_net.ko'
+check 14 "the payload's modules are loaded from it (virtio_net kvm bridge tun) and its firmware folder is the kernel's (got: $(echo "$out" | grep -E '^(fw|mod)=' | tr '\n' ' '))" \
+	bash -c 'grep -qx "fw=/system/lib/firmware" <<<"$1" && [ "$(grep -c "^mod=" <<<"$1")" = 4 ] && grep -q "virtio_net.ko$" <<<"$1"' _ "$out"
 
 # poweroff: the stop commands first, then the services stopped in the reverse of their start order
 # (hostcfg-saver, crasher, logd, network, then hostd and saver once logd is ready, then the sessions after BOOT-OK).

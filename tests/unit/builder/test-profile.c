@@ -21,6 +21,24 @@ static void test_profile_parses_when_valid(void)
 	profile_free(p);
 }
 
+static void test_profile_system_drivers(void)
+{
+	const char *t = "name = hv\nkernel = kernel\ninitramfs = init\nmodules = loop\ndrivers = storage-sata\n"
+			"system-modules = kvm tun\nsystem-drivers = net-intel\nsystem-drivers = storage-fc\n";
+	struct profile *p = NULL;
+	struct diag d = {{0}, 0};
+	int e = profile_parse("x.image", t, strlen(t), &p, &d);
+
+	ok(e == 0, "profile: system-modules and system-drivers parse (%s)", d.msg);
+	if (e)
+		return;
+	ok(p->modules.names.n == 1 && p->drivers.names.n == 1, "profile: the initramfs's modules and drivers apart");
+	ok(p->system_modules.names.n == 2 && strcmp(p->system_modules.names.v[1], "tun") == 0 &&
+	   p->system_drivers.names.n == 2 && p->system_drivers.lines[1] == 8,
+	   "profile: the payload's modules and drivers, with their lines");
+	profile_free(p);
+}
+
 static void test_profile_bootloader(void)
 {
 	const char *t = "name = hv\nkernel = kernel\nbootloader = grub\ninitramfs = init\n";
@@ -84,6 +102,7 @@ static void test_profile_size_parses_units(void)
 int main(void)
 {
 	test_profile_parses_when_valid();
+	test_profile_system_drivers();
 	test_profile_bootloader();
 	test_profile_rejects_bad_input();
 	test_profile_size_parses_units();
