@@ -123,7 +123,7 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 	mkdir -p $(OUT) && touch $@
 
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-disk \
+UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-drivers builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
              installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
