@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -305,17 +306,71 @@ static void firmware_path_set(void)
 		close(fd);
 }
 
+/* The payload's modules.load (KVM, the bridge) is independent of the devices' drivers, and under
+ * emulation each of the two takes a good part of a second: a child loads the list while init
+ * matches the devices (modules both need are loaded once: the kernel makes the second loader wait
+ * and answers EEXIST). The child's reason, if any, comes back through a pipe; -1 if it could not
+ * start (the caller then loads the list itself). */
+static pid_t list_load_start(int *fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		const char *reason = system_modules_load();
+		if (reason)
+			sysfile_write_all(p[1], reason, strlen(reason));
+		_exit(reason ? 1 : 0);
+	}
+	close(p[1]);
+	if (pid < 0)
+		close(p[0]);
+	*fd = p[0];
+	return pid;
+}
+
+static const char *list_load_wait(pid_t pid, int fd)
+{
+	static char reason[48];
+	ssize_t n = read(fd, reason, sizeof(reason) - 1);
+	int status = 0;
+
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n > 0) {
+		reason[n] = '\0';
+		return reason;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_error("the process loading " SYSTEM_ROOT "/etc/modules.load ended abnormally (status %d); "
+			  "see the kernel log", status);
+		return "module-load-failed";
+	}
+	return NULL;
+}
+
 const char *system_drivers_load(struct boot_state *st)
 {
-	const char *reason;
-	bool found;
+	const char *reason, *list_reason;
+	bool found = false;
+	int fd = -1;
+	pid_t pid;
 
 	(void)st;
 	firmware_path_set();
-	if ((reason = system_modules_load()) || (reason = tables_read(SYSTEM_ROOT, &found)))
+	pid = list_load_start(&fd);
+	if (pid < 0 && (reason = system_modules_load()))
 		return reason;
-	if (found || have_tables)
+	reason = tables_read(SYSTEM_ROOT, &found);
+	if (!reason && (found || have_tables))
 		scan_rounds();
+	list_reason = pid > 0 ? list_load_wait(pid, fd) : NULL;
+	if (reason || list_reason)
+		return reason ? reason : list_reason;
 	report_unmatched();
 	return NULL;
 }
