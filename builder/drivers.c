@@ -53,8 +53,8 @@ static long long copy_new(const char *from, const char *root, const char *base, 
 	return r;
 }
 
-static int add_module_files(const char *kdir, const char *kver, const char *root, const char *base,
-			    const struct strv *paths, struct driver_family *f, struct diag *d)
+int drivers_copy_modules(const char *kdir, const char *kver, const char *root, const char *base,
+			 const struct strv *paths, long long *bytes, size_t *files, struct diag *d)
 {
 	for (size_t i = 0; i < paths->n; i++) {
 		char *from = xasprintf("%s/%s", kdir, paths->v[i]), *rel = xasprintf("lib/modules/%s/%s", kver, paths->v[i]);
@@ -63,8 +63,8 @@ static int add_module_files(const char *kdir, const char *kver, const char *root
 		free(rel);
 		if (r < 0)
 			return (int)r;
-		f->bytes += r;
-		f->nmodules += r > 0;
+		*bytes += r;
+		*files += r > 0;
 	}
 	return 0;
 }
@@ -104,7 +104,7 @@ static int add_family(const struct kmod_db *db, const char *kdir, const char *kv
 	int r = kmod_resolve(db, &f->r->modules, f->r->module_lines, f->r->path, &paths, d);
 
 	if (r == 0)
-		r = add_module_files(kdir, kver, root, base, &paths, f, d);
+		r = drivers_copy_modules(kdir, kver, root, base, &paths, &f->bytes, &f->nmodules, d);
 	if (r == 0)
 		r = add_firmware(root, base, f, d);
 	for (size_t i = 0; i < paths.n && r == 0; i++)

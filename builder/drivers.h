@@ -27,6 +27,11 @@ struct driver_family {
  */
 int drivers_add(const char *kdir, const char *kver, const char *root, const char *base, struct driver_family *f,
 		size_t n, struct diag *d);
+/* Copy the modules at paths (relative to <kdir>) to <root>/lib/modules/<kver>/, each unless it is
+ * there already or in <base> (NULL for none); add the bytes and files copied. 0, or -errno with d
+ * filled. The profile's `modules` lists go through it too. */
+int drivers_copy_modules(const char *kdir, const char *kver, const char *root, const char *base,
+			 const struct strv *paths, long long *bytes, size_t *files, struct diag *d);
 /* Free what drivers_add filled. */
 void drivers_free(struct driver_family *f, size_t n);
 

@@ -174,23 +174,17 @@ static int add_modules(const struct stage *s, const struct profile *p, const str
 	struct kmod_db db = {0};
 	struct strv paths = {0};
 	struct buf list = {0};
+	long long bytes = 0;
+	size_t files = 0;
 	int r = kmod_load(&db, s->kdir, d);
 
 	if (r == 0)
 		r = kmod_resolve(&db, &l->names, l->lines, p->path, &paths, d);
+	if (r == 0)
+		r = drivers_copy_modules(s->kdir, s->kver, root, base, &paths, &bytes, &files, d);
 	buf_puts(&list, "");
-	for (size_t i = 0; i < paths.n && r == 0; i++) {
-		char *from = xasprintf("%s/%s", s->kdir, paths.v[i]);
-		char *to = xasprintf("%s/lib/modules/%s/%s", root, s->kver, paths.v[i]), *dir = xstrdup(to);
-		char *have = base ? xasprintf("%s/lib/modules/%s/%s", base, s->kver, paths.v[i]) : NULL;
-		char *argv[] = {"cp", from, to, NULL};
-		*strrchr(dir, '/') = '\0';
-		util_mkdir_p(dir, 0755);
-		if ((!have || access(have, F_OK) < 0) && run_argv(argv, NULL, NULL, NULL, NULL) != 0)
-			r = diag_set(d, from, 0, "cannot copy the module into the image");
+	for (size_t i = 0; i < paths.n; i++)
 		buf_printf(&list, "%s\n", paths.v[i]);
-		free(from), free(to), free(dir), free(have);
-	}
 	/* The initramfs always has the list (init requires it); the payload only when it has modules. */
 	if (r == 0 && (!base || paths.n))
 		r = write_text(root, "etc/modules.load", list.data, d);

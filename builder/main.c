@@ -191,9 +191,13 @@ static struct recipe **order_for(const struct graph *g, const struct profile *p,
 {
 	struct strv roots = {0};
 	const struct namelist *lists[] = {&p->initramfs, &p->system, &p->drivers, &p->system_drivers};
-	int *lines = xcalloc(p->initramfs.names.n + p->system.names.n + p->drivers.names.n +
-			     p->system_drivers.names.n + 2, sizeof(int));
+	size_t nroots = 2; /* the kernel and the bootloader */
 	struct recipe **order = NULL;
+	int *lines;
+
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		nroots += lists[l]->names.n;
+	lines = xcalloc(nroots, sizeof(int));
 
 	strv_push(&roots, p->kernel);
 	lines[0] = p->kernel_line;

@@ -29,11 +29,12 @@ int module_insert(const char *path)
 int module_insert_rel(const char *rel)
 {
 	static const char *const roots[] = {"", SYSTEM_ROOT};
+	static struct utsname un; /* the release, asked once */
 	char path[PATH_MAX];
-	struct utsname un;
 	int r = -ENOENT;
 
-	uname(&un);
+	if (!un.release[0])
+		uname(&un);
 	for (size_t i = 0; i < ARRAY_SIZE(roots) && r == -ENOENT; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/lib/modules/%s/%s", roots[i], un.release, rel) >= sizeof(path))
 			return -ENAMETOOLONG;
