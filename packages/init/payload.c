@@ -5,14 +5,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_alg.h>
 #include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "medium.h"
@@ -20,39 +22,66 @@
 #define PAYLOAD_FILE "/system.sqfs"
 /* Written by imgbuild into the initramfs, which GRUB verified: the payload's sha256. */
 #define PAYLOAD_SUM "/etc/system.sqfs.sha256"
-#define SHA256SUM "/bin/sha256sum"
 #define SHA256_HEX 64
 
-/* sha256sum (busybox, in the initramfs) of path into hex; 0 or -1 with the error logged. */
-static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
+/* AF_ALG's hash socket: the sha256 of bytes sent to it (with MSG_MORE), read back as 32 bytes. */
+static int alg_sha256_open(void)
 {
-	int p[2], status;
-	ssize_t n;
-	size_t len = 0;
-	pid_t pid;
+	struct sockaddr_alg sa = {.salg_family = AF_ALG, .salg_type = "hash", .salg_name = "sha256"};
+	int tfm = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), op = -1;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		log_error("cannot run %s: %s", SHA256SUM, strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(p[1], 1);
-		execl(SHA256SUM, "sha256sum", path, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (len < SHA256_HEX && ((n = read(p[0], hex + len, SHA256_HEX - len)) > 0 || (n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
-	hex[len] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (len != SHA256_HEX || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_error("%s %s failed (status %d); the initramfs needs busybox's sha256sum at %s", SHA256SUM, path,
-			  status, SHA256SUM);
-		return -1;
+	if (tfm >= 0 && bind(tfm, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		op = accept4(tfm, NULL, NULL, SOCK_CLOEXEC);
+	if (tfm >= 0)
+		close(tfm);
+	return op;
+}
+
+/* Send the n bytes at p to the hash socket; the digest is taken by reading it afterwards. */
+static int alg_send_all(int op, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(op, p, n > (1 << 20) ? (1 << 20) : n, MSG_MORE);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
 	}
 	return 0;
+}
+
+/* The sha256 of path into hex, by the kernel's crypto API (AF_ALG, CONFIG_CRYPTO_USER_API_HASH):
+ * the initramfs needs no sha256sum, and init no hash of its own. 0, or -1 with the error logged. */
+static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), op = alg_sha256_open(), r = -1;
+	unsigned char md[32];
+	struct stat st;
+	void *map = MAP_FAILED;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (op < 0)
+		log_error("cannot hash %s: the kernel's sha256 (AF_ALG) is not there: %s; build the kernel with "
+			  "CONFIG_CRYPTO_USER_API_HASH and CONFIG_CRYPTO_SHA256", path, strerror(errno));
+	else if (map == MAP_FAILED)
+		log_error("cannot read %s: %s", path, fd < 0 || errno ? strerror(errno) : "empty file");
+	else if (alg_send_all(op, map, (size_t)st.st_size) < 0 || read(op, md, sizeof(md)) != (ssize_t)sizeof(md))
+		log_error("hashing %s with the kernel's sha256 failed: %s", path, strerror(errno));
+	else {
+		for (size_t i = 0; i < sizeof(md); i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		r = 0;
+	}
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	if (op >= 0)
+		close(op);
+	return r;
 }
 
 /* The payload must be the one this initramfs was built with: GRUB checked the initramfs (and the
@@ -178,11 +207,12 @@ static void etc_link(void)
 		closedir(dp);
 }
 
-/* The payload's /usr and /lib64 (glibc's loader, for the dynamically linked programs) appear at
- * their usual paths; the initramfs has neither. */
+/* The payload's /usr, /lib64 (glibc's loader, for the dynamically linked programs) and /bin (busybox
+ * and its applets, the shell of scripts and consoles) appear at their usual paths; the initramfs
+ * has none of them. */
 static void payload_link(void)
 {
-	static const char *const dirs[] = {"usr", "lib64"};
+	static const char *const dirs[] = {"usr", "lib64", "bin"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		char from[32], to[32];

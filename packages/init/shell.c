@@ -33,7 +33,7 @@ static void hostname_set(void)
 
 void session_prepare(void)
 {
-	/* The payload's tools come first; the initramfs's busybox is the fallback. */
+	/* Our programs, then busybox's applets (/bin is the payload's, linked by payload.c). */
 	setenv("PATH", "/usr/sbin:/usr/bin:/bin:/sbin", 1);
 	hostname_set();
 }

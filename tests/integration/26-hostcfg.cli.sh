@@ -98,7 +98,7 @@ step bash -c "echo '$PW' | '$HOSTCFG' --root '$R' user add alice operator >'$t/o
 hash=$(sed -n 's/^alice:\([^:]*\):.*/\1/p' "$R/etc/shadow")
 salt=$(echo "$hash" | cut -d'$' -f3)
 # busybox's own sha512-crypt (its login checks passwords with it), else openssl's.
-bb=$(ls "$OUT"/build/busybox/dest/bin/busybox "$OUT"/images/*/initramfs/bin/busybox 2>/dev/null | head -n 1)
+bb=$(ls "$OUT"/images/*/system/bin/busybox "$OUT"/build/busybox/dest/bin/busybox 2>/dev/null | head -n 1)
 if [ -n "$bb" ]; then again=$("$bb" mkpasswd -m sha512 -S "$salt" "$PW"); else again=$(openssl passwd -6 -salt "$salt" "$PW"); fi
 WHAT="alice's shadow entry is sha512-crypt and $([ -n "$bb" ] && echo "busybox's" || echo "openssl's") crypt gives the same hash"
 step test "${hash:0:3}" = '$6$' -a "$again" = "$hash"
