@@ -116,7 +116,8 @@ check 14 "the payload's modules are loaded from it (virtio_net kvm bridge tun) a
 	bash -c 'grep -qx "fw=/system/lib/firmware" <<<"$1" && [ "$(grep -c "^mod=" <<<"$1")" = 4 ] && grep -q "virtio_net.ko$" <<<"$1"' _ "$out"
 
 # poweroff: the stop commands first, then the services stopped in the reverse of their start order
-# (hostcfg-saver, crasher, logd, network, then hostd and saver once logd is ready, then the sessions after BOOT-OK).
+# (hostcfg-saver, crasher, logd, network, then saver once logd is ready and hostd once the datastore
+# is done, then the sessions after BOOT-OK).
 qemu_mark
 qemu_send 'poweroff'
 off_start=$SECONDS
@@ -125,8 +126,12 @@ off_s=$((SECONDS - off_start))
 # ntpd starts when the DHCP lease comes, before or after the sessions: it is left out.
 stops=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | sed -n 's/.*init: \[ *[0-9.]*\] stopping \(.*\)$/\1/p' |
 	grep -vx ntpd)
-check 10 "poweroff stops the services in reverse start order: tty1 console saver hostd network logd hostcfg-saver (got: $(echo $stops))" \
-	test "$(echo $stops)" = "tty1 console saver hostd network logd hostcfg-saver"
+# The order they first started in, from the console (hostd waits for the datastore, which may end
+# before or after the sessions start): the stops must be its reverse, and name these seven.
+firsts=$(qemu_log | sed -n 's/.*init: \[ *[0-9.]*\] \([a-z0-9-]*\) started (pid [0-9]*)$/\1/p' | awk '!seen[$0]++' |
+	grep -xE 'tty1|console|saver|hostd|network|logd|hostcfg-saver' | tac)
+check 10 "poweroff stops the services in the reverse of their first start: $(echo $firsts) (got: $(echo $stops))" \
+	bash -c '[ "$1" = "$2" ] && [ "$(tr " " "\n" <<<"$1" | sort | tr "\n" " ")" = "console hostcfg-saver hostd logd network saver tty1 " ]' _ "$(echo $stops)" "$(echo $firsts)"
 saved=$(tail -c +"$((QEMU_MARK + 1))" "$QEMU_DIR/serial.log" | tr -d '\r' | grep -oE 'saving-config-42$|stopping saver$' | tr '\n' ,)
 check 11 "saver's stop command ran before saver was signalled (got: $saved)" test "$saved" = "saving-config-42,stopping saver,"
 check 12 "the machine is off within 40 s of poweroff (${off_s} s; 'power-off now' logged)" \
