@@ -39,7 +39,7 @@ HOSTCTL_LIBS = -ljansson -lssl -lcrypto
 LIB_CORE      = lib/diag.c lib/sysfile.c lib/kv.c
 LIB_HOST      = lib/util.c lib/kvcheck.c lib/hash.c lib/run.c $(LIB_CORE)
 BOOTBANK_CORE = bootbank/bank.c bootbank/bootstate.c bootbank/gpt.c
-IMAGE_CORE    = image/hvimg.c image/extents.c
+IMAGE_CORE    = image/hvimg.c image/extents.c lib/worker.c
 BUNDLE_READ   = image/bundle.c $(IMAGE_CORE) signing/verify.c
 
 BUILDER_LIB   = builder/recipe.c builder/profile.c builder/graph.c builder/fetch.c builder/pkg.c builder/build.c \
@@ -125,7 +125,7 @@ $(OUT)/.setup-done: builder/host-packages builder/setup.sh
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_TESTS = builder/test-recipe builder/test-profile builder/test-graph builder/test-kmod builder/test-drivers builder/test-disk \
              builder/test-hash builder/test-pkg bootbank/test-bank bootbank/test-gpt image/test-bundle \
-             installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents bootbank/test-bootdisk \
+             installer/test-ks signing/test-signing bootbank/test-bootstate image/test-extents lib/test-worker bootbank/test-bootdisk \
              altbootbank/test-stage altbootbank/test-trust image/test-hvimg init/test-modalias init/test-service \
              logd/test-msg logd/test-conf auth/test-auth auth/test-cache hostcfg/test-hostcfg hostd/test-api dcui/test-dcui \
              hostd/test-vmdef hostctl/test-hostctl bootbank/test-fat init/test-medium

@@ -13,6 +13,7 @@
 #include "extents.h"
 #include "hash.h"
 #include "trust.h"
+#include "worker.h"
 
 /* Refuse what must not be staged, before anything is written. */
 static int check_bundle(const struct bundle_manifest *m, const struct bankinfo *cur, const struct stage_opts *o,
@@ -45,27 +46,43 @@ static bool bundle_rereadable(const char *path)
 	return strcmp(path, "-") != 0 && stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
-static char chunk[1 << 20];
+static char chunk[2][1 << 20];
+
+static int hash_piece(void *ctx, const void *p, size_t n, uint64_t off)
+{
+	(void)off;
+	hasher_add(ctx, p, n);
+	return 0;
+}
 
 /* Pass 1 of a bundle file: read bank.img through and check every byte against the manifest.
- * Nothing is written, so that a damaged bundle leaves both banks as they were. */
+ * Nothing is written, so that a damaged bundle leaves both banks as they were. Each piece is
+ * hashed in a second thread while the next is read (lib/worker.h), the two buffers in turn. */
 static int verify_pass(struct bundle_reader *br, const struct bootdisk_part *p, const struct stage_opts *o,
 		       struct diag *d)
 {
 	struct hvimg h = {0};
+	struct hasher hash;
+	struct worker w = {0};
 	unsigned long long done = 0;
-	int r = bundle_image_open(br, &h, d);
+	int r = bundle_image_open_deferred(br, &h, &hash, d);
 
 	if (r == 0)
 		r = check_fits(&h, p, o, d);
-	while (r == 0 && done < h.data_bytes) {
-		size_t n = h.data_bytes - done < sizeof(chunk) ? (size_t)(h.data_bytes - done) : sizeof(chunk);
-		r = bundle_image_read(br, chunk, n, d);
+	for (int i = 0; r == 0 && done < h.data_bytes; i = !i) {
+		size_t n = h.data_bytes - done < sizeof(chunk[i]) ? (size_t)(h.data_bytes - done) : sizeof(chunk[i]);
+		if ((r = bundle_image_read(br, chunk[i], n, d)) == 0)
+			worker_start(&w, hash_piece, &hash, chunk[i], n, done);
 		done += n;
 		progress_step(o->progress, "verifying bundle", done, h.data_bytes);
 	}
+	worker_wait(&w);
 	if (r == 0)
 		r = bundle_image_close(br, d);
+	if (r == 0)
+		r = bundle_image_check(br, &hash, NULL, d);
+	else
+		hasher_end(&hash, (char[HASH_HEX_LEN]){0});
 	hvimg_free(&h);
 	return r;
 }

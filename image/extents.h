@@ -32,7 +32,8 @@ struct extents_source {
 	void *ctx;
 	/* A source read only once (a bundle on a pipe): rewind NULL, and the read-back hands the
 	 * disk's bytes here, extent after extent, instead of comparing them with the source read
-	 * again (e.g. a hash of them, compared with one of the bytes written). 0, or -EILSEQ. */
+	 * again (e.g. a hash of them, compared with one of the bytes written). Called in a second
+	 * thread, one call at a time, in extent order, while the next piece is read. 0, or -EILSEQ. */
 	int (*readback)(void *ctx, const void *buf, size_t n, uint64_t off);
 };
 

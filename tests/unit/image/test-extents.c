@@ -281,6 +281,31 @@ static void test_extents_write_hands_the_disk_bytes_to_readback_when_given(void)
 	free(dir), free(path), free(img), free(m.kept);
 }
 
+/* A read-back callback that refuses the second piece it is handed (m->steps counts the calls). */
+static int refuse_second(void *ctx, const void *buf, size_t n, uint64_t off)
+{
+	struct mem *m = ctx;
+
+	(void)buf, (void)n, (void)off;
+	return ++m->steps == 2 ? -EILSEQ : 0;
+}
+
+static void test_extents_write_stops_at_the_first_piece_readback_refuses(void)
+{
+	char *dir = temp_dir(), *path;
+	unsigned char *img = make_source();
+	struct mem m = {.img = img};
+	struct extents_source src = {mem_read, NULL, NULL, &m, refuse_second};
+	enum extents_step step = 0;
+	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
+
+	ok(r == -EILSEQ && step == EXTENTS_MISMATCH && m.steps == 2, "extents_write: -EILSEQ, step EXTENTS_MISMATCH "
+	   "when the readback callback refuses a piece, and no piece is handed over after it (r=%d, calls %d)", r, m.steps);
+	close(fd);
+	util_rm_rf(dir);
+	free(dir), free(path), free(img);
+}
+
 static void test_extents_write_says_which_step_failed_when_something_fails(void)
 {
 	char *dir = temp_dir(), *path, *before = NULL, *after = NULL;
@@ -332,6 +357,7 @@ int main(void)
 	test_extents_write_puts_the_extents_at_base_when_the_source_reads();
 	test_extents_write_applies_the_patch_when_writing_and_comparing();
 	test_extents_write_hands_the_disk_bytes_to_readback_when_given();
+	test_extents_write_stops_at_the_first_piece_readback_refuses();
 	test_extents_write_says_which_step_failed_when_something_fails();
 	return tap_done();
 }

@@ -1,0 +1,36 @@
+/* One call at a time in a second thread, while the caller goes on: the pipelines that read the
+ * next piece of a bank while the last one is hashed (image/extents.c, altbootbank/stage.c).
+ * A pass of N pieces costs about max(read, hash) instead of read + hash.
+ *
+ * worker_start() first waits for the call before (and returns its result, if that failed), then
+ * starts fn(ctx, p, n, off) in a thread and returns; the caller leaves p untouched until the next
+ * worker_start() or worker_wait() returns, so two buffers, used in turn, are enough. When no
+ * thread can be made, the call runs at once in the caller's thread. */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int (*worker_fn)(void *ctx, const void *p, size_t n, uint64_t off);
+
+struct worker {
+	pthread_t thread;
+	bool running;
+	worker_fn fn;
+	void *ctx;
+	const void *p;
+	size_t n;
+	uint64_t off;
+	int r;       /* the first failed call's result; 0 while every call succeeded */
+	int last;    /* the running call's result */
+};
+
+/* 0, or the first failed call's result (the calls after a failure are not made). */
+int worker_start(struct worker *w, worker_fn fn, void *ctx, const void *p, size_t n, uint64_t off);
+/* Wait for the running call; 0, or the first failed call's result. */
+int worker_wait(struct worker *w);
+
+#endif
