@@ -22,7 +22,7 @@ restore() { rm -rf "$SCRATCH/recipes" && cp -a recipes "$SCRATCH/"; }
 r=$SCRATCH/recipes
 sed -i 's/^version = /verison = /' "$r/busybox/busybox.recipe"
 fails_with 1 "unknown recipe key" \
-	"imgbuild: recipes/busybox/busybox.recipe:3: unknown key 'verison'; did you mean 'version'?"
+	"imgbuild: recipes/busybox/busybox.recipe:$(grep -n '^verison' "$r/busybox/busybox.recipe" | cut -d: -f1): unknown key 'verison'; did you mean 'version'?"
 restore
 
 echo "source = file:nothere.c" >>"$r/init/init.recipe"
