@@ -158,7 +158,7 @@ static int extents_readback(int fd, uint64_t base, const struct hvimg_extent *e,
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++)
-		for (uint64_t off = e[i].offset; off < e[i].offset + e[i].length && r == 0;) {
+		for (uint64_t off = e[i].offset; off < e[i].offset + e[i].length;) {
 			size_t len = piece_len(&e[i], off, sizeof(buf_a));
 			if (pread(fd, buf, len, (off_t)(base + off)) != (ssize_t)len) {
 				r = errno ? -errno : -EIO;

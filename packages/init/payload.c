@@ -52,33 +52,52 @@ static int alg_send_all(int op, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* path mapped whole, read-only (the mapping outlives the descriptor); NULL with the error logged. */
+static void *map_file(const char *path, size_t *ret_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map = MAP_FAILED;
+	const char *why = NULL;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		why = strerror(errno);
+	else if (st.st_size == 0)
+		why = "empty file";
+	else if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+		why = strerror(errno);
+	if (fd >= 0)
+		close(fd);
+	if (why) {
+		log_error("cannot read %s: %s", path, why);
+		return NULL;
+	}
+	*ret_size = (size_t)st.st_size;
+	return map;
+}
+
 /* The sha256 of path into hex, by the kernel's crypto API (AF_ALG, CONFIG_CRYPTO_USER_API_HASH):
  * the initramfs needs no sha256sum, and init no hash of its own. 0, or -1 with the error logged. */
 static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), op = alg_sha256_open(), r = -1;
+	int op = alg_sha256_open(), r = -1;
 	unsigned char md[32];
-	struct stat st;
-	void *map = MAP_FAILED;
+	size_t size = 0;
+	void *map = NULL;
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (op < 0)
 		log_error("cannot hash %s: the kernel's sha256 (AF_ALG) is not there: %s; build the kernel with "
 			  "CONFIG_CRYPTO_USER_API_HASH and CONFIG_CRYPTO_SHA256", path, strerror(errno));
-	else if (map == MAP_FAILED)
-		log_error("cannot read %s: %s", path, fd < 0 || errno ? strerror(errno) : "empty file");
-	else if (alg_send_all(op, map, (size_t)st.st_size) < 0 || read(op, md, sizeof(md)) != (ssize_t)sizeof(md))
+	else if ((map = map_file(path, &size)) &&
+		 (alg_send_all(op, map, size) < 0 || read(op, md, sizeof(md)) != (ssize_t)sizeof(md)))
 		log_error("hashing %s with the kernel's sha256 failed: %s", path, strerror(errno));
-	else {
+	else if (map) {
 		for (size_t i = 0; i < sizeof(md); i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		r = 0;
 	}
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
-	if (fd >= 0)
-		close(fd);
+	if (map)
+		munmap(map, size);
 	if (op >= 0)
 		close(op);
 	return r;
