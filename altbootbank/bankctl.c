@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,10 @@ static const char usage[] =
 	"                         with --disk, the kept bank's keys/; or PEM) and every byte of it,\n"
 	"                         write it into the inactive bank, read it back, and mark the bank\n"
 	"                         to be tried on the next boot; names the key that signed it.\n"
-	"                         BUNDLE '-' (standard input) or a pipe: staged in one pass as it\n"
-	"                         streams (the signature first, every byte hashed as written; a\n"
-	"                         bundle found damaged at its end leaves the bank marked empty)\n"
+	"                         BUNDLE '-' (standard input), a pipe or a device: staged in one\n"
+	"                         pass as it streams (the signature first, every byte hashed as\n"
+	"                         written; a bundle found damaged at its end leaves the bank marked\n"
+	"                         empty)\n"
 	"  mark-good [A|B]        mark a bank good (default: the running bank; with --disk, the\n"
 	"                         bank that boots next)\n"
 	"  rollback               boot the other bank next, if it holds a good image\n"
@@ -231,6 +233,19 @@ static void alt_remount(int bank)
 			bank_letter(bank), ALTBOOTBANK, found ? strerror(errno) : "no such partition");
 }
 
+/* A bundle file is mapped while it is staged (image/bundle.h): one cut short meanwhile raises
+ * SIGBUS where its lost pages are read. Before the write the disk is as it was, and the bank
+ * being staged is marked empty before it is written: stopping here leaves the kept bank to boot. */
+static void bundle_cut_short(int sig)
+{
+	static const char msg[] = "bankctl: the bundle file was cut short while it was being staged (SIGBUS); "
+				  "the bank being staged is not marked to boot (it is empty once its writing began): stage the bundle again\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
 static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const char *keyring, struct diag *d)
 {
 	int keep = protected_bank(c);
@@ -251,7 +266,10 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const ch
 	if (trust_load(&c->bd, &t, &o.keyring, d) < 0)
 		return -EBADMSG;
 	bool unmounted = alt_unmount(c);
+	struct sigaction bus = {.sa_handler = bundle_cut_short}, was;
+	sigaction(SIGBUS, &bus, &was);
 	int r = stage_run(&c->bd, &c->copies, &c->st, &o, d);
+	sigaction(SIGBUS, &was, NULL);
 	bootdisk_unmount(&c->bd); /* the staged bank's own mount, before /altbootbank shows it */
 	if (unmounted)
 		alt_remount(o.target);

@@ -6,14 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "extents.h"
 #include "hash.h"
 #include "trust.h"
-#include "worker.h"
 
 /* Refuse what must not be staged, before anything is written. */
 static int check_bundle(const struct bundle_manifest *m, const struct bankinfo *cur, const struct stage_opts *o,
@@ -37,53 +35,50 @@ static int check_fits(const struct hvimg *h, const struct bootdisk_part *p, cons
 	return 0;
 }
 
-/* Whether the bundle can be opened again (a file): else ("-", a pipe, a socket) it is staged in
- * one pass as it streams. */
-static bool bundle_rereadable(const char *path)
-{
-	struct stat st;
+/* bank.img as pass 1 of a mapped bundle file leaves it for pass 2: its header, its data in
+ * place in the mapping (bundle_image_view), and the SHA-256 of the header. */
+struct held_image {
+	struct hvimg h;
+	const unsigned char *data; /* h.data_bytes in the bundle's mapping, or NULL: not mapped */
+	struct hasher after_header; /* the read-back goes on from it */
+};
 
-	return strcmp(path, "-") != 0 && stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+static void held_free(struct held_image *held)
+{
+	if (held->after_header.md)
+		hasher_end(&held->after_header, (char[HASH_HEX_LEN]){0});
+	hvimg_free(&held->h);
+	*held = (struct held_image){0};
 }
 
-static char chunk[2][1 << 20];
-
-static int hash_piece(void *ctx, const void *p, size_t n, uint64_t off)
-{
-	(void)off;
-	hasher_add(ctx, p, n);
-	return 0;
-}
-
-/* Pass 1 of a bundle file: read bank.img through and check every byte against the manifest.
- * Nothing is written, so that a damaged bundle leaves both banks as they were. Each piece is
- * hashed in a second thread while the next is read (lib/worker.h), the two buffers in turn. */
+/* Pass 1 of a bundle file (mapped): hash bank.img where it is and check it against the manifest,
+ * 1 MiB at a time for the progress. Nothing is written, so that a damaged bundle leaves both
+ * banks as they were. */
 static int verify_pass(struct bundle_reader *br, const struct bootdisk_part *p, const struct stage_opts *o,
-		       struct diag *d)
+		       struct held_image *held, struct diag *d)
 {
-	struct hvimg h = {0};
-	struct hasher hash;
-	struct worker w = {0};
-	unsigned long long done = 0;
-	int r = bundle_image_open_deferred(br, &h, &hash, d);
+	const unsigned char *bytes = NULL;
+	struct hasher hash = {0};
+	int r = bundle_image_view(br, &held->h, &bytes, d);
 
 	if (r == 0)
-		r = check_fits(&h, p, o, d);
-	for (int i = 0; r == 0 && done < h.data_bytes; i = !i) {
-		size_t n = h.data_bytes - done < sizeof(chunk[i]) ? (size_t)(h.data_bytes - done) : sizeof(chunk[i]);
-		if ((r = bundle_image_read(br, chunk[i], n, d)) == 0)
-			worker_start(&w, hash_piece, &hash, chunk[i], n, done);
-		done += n;
-		progress_step(o->progress, "verifying bundle", done, h.data_bytes);
+		r = check_fits(&held->h, p, o, d);
+	if (r < 0)
+		return r;
+	hasher_init(&hash);
+	hasher_add(&hash, bytes, held->h.header_len);
+	hasher_copy(&held->after_header, &hash);
+	held->data = bytes + held->h.header_len;
+	for (uint64_t done = 0, n; done < held->h.data_bytes; done += n) {
+		n = held->h.data_bytes - done < (1 << 20) ? held->h.data_bytes - done : (1 << 20);
+		hasher_add(&hash, held->data + done, (size_t)n);
+		progress_step(o->progress, "verifying bundle", done + n, held->h.data_bytes);
 	}
-	worker_wait(&w);
-	if (r == 0)
-		r = bundle_image_close(br, d);
+	r = bundle_image_close(br, d);
 	if (r == 0)
 		r = bundle_image_check(br, &hash, NULL, d);
 	else
 		hasher_end(&hash, (char[HASH_HEX_LEN]){0});
-	hvimg_free(&h);
 	return r;
 }
 
@@ -102,6 +97,8 @@ static size_t fat_serial_at(const unsigned char *boot)
 struct image_source {
 	const char *uuid;
 	struct bundle_reader *br;
+	const unsigned char *held; /* the image's data in the bundle's mapping (read from here, not br) */
+	unsigned char *first;      /* the first piece, copied from there and patched (owned) */
 	struct diag *d;
 	struct hasher back;
 	unsigned char serial[4];  /* the image's own serial bytes, at serial_at of the first sector */
@@ -131,6 +128,23 @@ static void source_patch(void *ctx, void *buf, size_t n, uint64_t off)
 		b[s->serial_at + (size_t)i] = (unsigned char)(serial >> (8 * i));
 }
 
+/* The next piece in place in the mapping; the first one copied and patched. */
+static const void *source_view(void *ctx, size_t n, uint64_t off)
+{
+	struct image_source *s = ctx;
+	const unsigned char *p = s->held;
+
+	s->held += n;
+	if (bundle_view_intact(s->br, p + n, s->d) < 0)
+		return NULL;
+	if (off != 0)
+		return p;
+	s->first = xrealloc(s->first, n);
+	memcpy(s->first, p, n);
+	source_patch(s, s->first, n, off);
+	return s->first;
+}
+
 static int source_readback(void *ctx, const void *buf, size_t n, uint64_t off)
 {
 	struct image_source *s = ctx;
@@ -146,10 +160,14 @@ static int source_readback(void *ctx, const void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-static int write_fail(const struct bootdisk *bd, enum extents_step step, int r, struct diag *d)
+static int write_fail(const struct bootdisk *bd, const struct stage_opts *o, enum extents_step step, int r,
+		      struct diag *d)
 {
-	if (step == EXTENTS_SOURCE)
+	if (step == EXTENTS_SOURCE && r != -EFAULT)
 		return r; /* the bundle reader said what is wrong */
+	if (step == EXTENTS_SOURCE) /* the kernel found pages of the mapped bundle gone as it wrote them */
+		return diag_set(d, o->bundle, 0, "the bundle file was cut short while it was being staged; the bank "
+				"stays marked empty, stage it again");
 	return diag_set_errno(d, -r, bd->path, 0, "%s the bank failed; the bank stays marked empty",
 			      step == EXTENTS_WRITE ? "writing" : step == EXTENTS_FLUSH ? "flushing" : "reading back");
 }
@@ -166,26 +184,36 @@ static void phase_step(void *ctx, const char *phase, unsigned long long done, un
 	progress_step(pn->to, strcmp(phase, "writing") == 0 ? "writing bank" : "reading back", done, total);
 }
 
-/* bank.img's extents written into the bank as they stream from br, flushed, read back from the
- * disk and hashed (struct image_source). The bank was marked empty before, so a bundle found
- * damaged at its end leaves an empty bank, never a half-written one that GRUB would try. */
-static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
-		      struct bundle_reader *br, unsigned long long *ret_bytes, struct diag *d)
+/* bank.img's extents written into the bank from s (in place in the bundle's mapping, or as
+ * they stream from the bundle), flushed, read back from the disk and hashed (struct image_source). The bank was
+ * marked empty before, so that a bundle found damaged at its end leaves an empty bank, never a
+ * half-written one that GRUB would try. */
+static int write_extents(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
+			 const struct hvimg *h, struct image_source *s, struct diag *d)
 {
-	struct image_source s = {.uuid = p->uuid, .br = br, .d = d};
-	struct extents_source src = {source_read, NULL, source_patch, &s, source_readback};
+	struct extents_source src = {source_read, NULL, source_patch, s, source_readback, s->held ? source_view : NULL};
 	struct phase_names pn = {o->progress};
 	struct progress named = {phase_step, NULL, &pn};
-	char where[40];
 	enum extents_step step = 0;
+	int r = check_fits(h, p, o, d);
+
+	if (r == 0 && (r = extents_write(bd->fd, p->offset, h->ext, h->n, &src, &named, &step)) < 0)
+		r = write_fail(bd, o, step, r, d);
+	return r;
+}
+
+/* The one pass of a bundle read once (a pipe): the header, then the data as it streams. */
+static int write_streamed(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
+			  struct bundle_reader *br, unsigned long long *ret_bytes, struct diag *d)
+{
+	struct image_source s = {.uuid = p->uuid, .br = br, .d = d};
+	char where[40];
 	struct hvimg h = {0};
 	int r = bundle_image_open_deferred(br, &h, &s.back, d);
 
 	snprintf(where, sizeof(where), " as read back from bank %c", bank_letter(o->target));
 	if (r == 0)
-		r = check_fits(&h, p, o, d);
-	if (r == 0 && (r = extents_write(bd->fd, p->offset, h.ext, h.n, &src, &named, &step)) < 0)
-		r = write_fail(bd, step, r, d);
+		r = write_extents(bd, p, o, &h, &s, d);
 	if (r == 0)
 		r = bundle_image_close(br, d);
 	if (r == 0)
@@ -198,18 +226,38 @@ static int write_bank(const struct bootdisk *bd, const struct bootdisk_part *p, 
 	return r;
 }
 
-/* A bundle file: verified whole first (pass 1), then opened again and written (pass 2); a pipe
- * (`bankctl stage -`): written as it streams, in one pass. */
-static int write_payload(const struct bootdisk *bd, const struct stage_opts *o, struct bundle_reader *br, bool once,
-			 unsigned long long *ret_bytes, struct diag *d)
+/* Pass 2 from the mapping pass 1 verified: the bundle is not opened or parsed again. A file
+ * changed in between is caught by the read-back's hash, one cut short by bundle_view_intact(). */
+static int write_held(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
+		      struct bundle_reader *br, struct held_image *held, unsigned long long *ret_bytes, struct diag *d)
 {
-	struct bundle_reader *again = NULL;
-	int r = once ? 0 : bundle_reopen(br, &again, d);
+	struct image_source s = {.uuid = p->uuid, .br = br, .held = held->data, .d = d, .back = held->after_header};
+	char where[40];
+	int r;
 
+	held->after_header = (struct hasher){0}; /* s.back owns it now */
+	snprintf(where, sizeof(where), " as read back from bank %c", bank_letter(o->target));
+	r = write_extents(bd, p, o, &held->h, &s, d);
 	if (r == 0)
-		r = write_bank(bd, &bd->bank[o->target], o, once ? br : again, ret_bytes, d);
-	bundle_close(again);
+		r = bundle_image_check(br, &s.back, where, d);
+	else
+		hasher_end(&s.back, (char[HASH_HEX_LEN]){0});
+	if (r == 0)
+		*ret_bytes = held->h.data_bytes;
+	free(s.first);
 	return r;
+}
+
+/* A bundle file: verified whole first (pass 1), then written from its mapping (pass 2); one
+ * that cannot be mapped ("-", a pipe, a socket, a device): written as it streams, in one pass. */
+static int write_payload(const struct bootdisk *bd, const struct stage_opts *o, struct bundle_reader *br,
+			 struct held_image *held, unsigned long long *ret_bytes, struct diag *d)
+{
+	const struct bootdisk_part *p = &bd->bank[o->target];
+
+	if (held->data)
+		return write_held(bd, p, o, br, held, ret_bytes, d);
+	return write_streamed(bd, p, o, br, ret_bytes, d);
 }
 
 /* The saved configuration of the kept bank, when it has one. */
@@ -240,8 +288,9 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 	const struct bootdisk_part *p = &bd->bank[o->target];
 	unsigned long long bytes = 0;
 	struct buf saved = {0};
-	bool state = o->keep->state, once = !bundle_rereadable(o->bundle);
-	int r = once ? 0 : verify_pass(br, p, o, d);
+	struct held_image held = {0};
+	bool state = o->keep->state, once = !bundle_mapped(br);
+	int r = once ? 0 : verify_pass(br, p, o, &held, d);
 
 	if (r == 0 && state)
 		r = fetch_state(bd, o, &saved, d);
@@ -253,7 +302,7 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
 		r = mark(bd, c, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
 	if (r == 0)
-		r = write_payload(bd, o, br, once, &bytes, d);
+		r = write_payload(bd, o, br, &held, &bytes, d);
 	if (r == 0 && once)
 		r = trust_save(bd, signer, m, d);
 	if (r == 0 && state)
@@ -265,6 +314,7 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 			      "tried on the next boot (%d tries)", m->product, m->version, m->build_id,
 			      bank_letter(o->target), bytes / 1048576.0, state ? ", saved configuration carried over" : "",
 			      BANK_TRIES);
+	held_free(&held);
 	buf_free(&saved);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,8 +212,11 @@ struct bundle_reader {
 	struct hasher image_hash;      /* over bank.img as it streams */
 	bool hashing;                  /* image_hash is started and not yet ended (false: deferred) */
 	struct hasher *hash_to;        /* where bank.img's bytes go: &image_hash, a caller's, or NULL */
-	bool stdin_;                   /* read from standard input: cannot be opened again */
+	bool stdin_;                   /* read from standard input */
 	unsigned long long image_read;
+	void *map;                     /* a bundle file mapped whole (libarchive reads it in place), or NULL */
+	size_t map_len;
+	int map_fd;                    /* the mapped file, open while it is mapped */
 };
 
 static int read_entry_text(struct bundle_reader *b, struct archive_entry *e, char **ret, size_t *ret_len,
@@ -272,6 +276,40 @@ static int read_signature(struct bundle_reader *b, struct diag *d)
 	return read_entry_text(b, e, &b->signature, &b->signature_len, d);
 }
 
+/* Map a bundle file whole, for libarchive to read in place (no copy into its buffers, and
+ * bank.img's bytes handed out where they are: bundle_image_view). The file stays open, for
+ * bundle_view_intact(). Nothing when it cannot be mapped (not a regular file, empty, or a file
+ * system without mmap): it is then read as it streams. */
+static void map_bundle(struct bundle_reader *b, const char *path)
+{
+	struct stat st;
+	/* Only a regular file is opened here: opening a FIFO would wait for, then lose, its writer. */
+	int fd = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	void *p = MAP_FAILED;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (unsigned long long)st.st_size <= SIZE_MAX)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	b->map = p;
+	b->map_len = (size_t)st.st_size;
+	b->map_fd = fd;
+}
+
+static int open_archive(struct bundle_reader *b, const char *path)
+{
+	if (b->stdin_)
+		return archive_read_open_fd(b->a, 0, 1 << 20);
+	map_bundle(b, path);
+	if (b->map)
+		return archive_read_open_memory(b->a, b->map, b->map_len);
+	return archive_read_open_filename(b->a, path, 1 << 20);
+}
+
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 {
 	struct bundle_reader *b = xcalloc(1, sizeof(*b));
@@ -283,7 +321,7 @@ int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 	b->stdin_ = in;
 	b->a = archive_read_new();
 	archive_read_support_format_tar(b->a);
-	if ((in ? archive_read_open_fd(b->a, 0, 1 << 20) : archive_read_open_filename(b->a, path, 1 << 20)) != ARCHIVE_OK)
+	if (open_archive(b, path) != ARCHIVE_OK)
 		r = diag_set(d, b->path, 0, "not an update bundle (%s); give the .bundle file that 'make' builds",
 			     archive_error_string(b->a));
 	if (r == 0)
@@ -298,21 +336,19 @@ int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d)
 	return 0;
 }
 
-int bundle_reopen(const struct bundle_reader *b, struct bundle_reader **ret, struct diag *d)
+bool bundle_mapped(const struct bundle_reader *b)
 {
-	struct bundle_reader *again = NULL;
-	int r = b->stdin_ ? diag_set(d, b->path, 0, "a bundle on standard input cannot be read twice; give its file") : 0;
+	return b->map != NULL;
+}
 
-	if (r == 0)
-		r = bundle_open(b->path, &again, d);
-	if (r == 0 && (again->text_len != b->text_len || memcmp(again->text, b->text, b->text_len) != 0))
-		r = diag_set(d, b->path, 0, "the bundle changed while it was being staged; stage it again");
-	if (r < 0) {
-		bundle_close(again);
-		return r;
-	}
-	*ret = again;
-	return 0;
+int bundle_view_intact(const struct bundle_reader *b, const void *end, struct diag *d)
+{
+	struct stat st;
+	size_t need = (size_t)((const char *)end - (const char *)b->map);
+
+	if (b->map && fstat(b->map_fd, &st) == 0 && (unsigned long long)st.st_size >= need)
+		return 0;
+	return diag_set(d, b->path, 0, "the bundle file was cut short while it was being staged; stage it again");
 }
 
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b)
@@ -341,6 +377,10 @@ void bundle_close(struct bundle_reader *b)
 		return;
 	if (b->a)
 		archive_read_free(b->a);
+	if (b->map) {
+		munmap(b->map, b->map_len);
+		close(b->map_fd);
+	}
 	if (b->pending)
 		archive_entry_free(b->pending);
 	if (b->hashing) {
@@ -437,6 +477,39 @@ int bundle_image_open_deferred(struct bundle_reader *b, struct hvimg *ret, struc
 	b->hashing = false;
 	hasher_init(ret_hash);
 	return image_open(b, ret, ret_hash, NULL, d);
+}
+
+int bundle_image_view(struct bundle_reader *b, struct hvimg *ret, const unsigned char **ret_bytes, struct diag *d)
+{
+	const void *p = NULL;
+	size_t n = 0, len = 0;
+	la_int64_t off = -1;
+	const char *why = NULL;
+	int r;
+
+	if (!b->map)
+		return -ENOTSUP;
+	if ((r = image_entry(b, d)) < 0)
+		return r;
+	b->hash_to = NULL;
+	b->image_read = 0;
+	if (archive_read_data_block(b->a, &p, &n, &off) != ARCHIVE_OK || off != 0 || n != b->m.image_size)
+		return diag_set(d, b->path, 0, "%s is not the %llu bytes the manifest says; the bundle is truncated or "
+				"damaged, download it again", BUNDLE_IMAGE, b->m.image_size);
+	if ((len = hvimg_header_len(p, n)) == 0 || len > n)
+		return diag_set(d, b->path, 0, "%s is not a bank image (no HVIMG1 header); the bundle is damaged",
+				BUNDLE_IMAGE);
+	if (hvimg_parse(p, len, ret, &why) < 0)
+		return diag_set(d, b->path, 0, "%s: %s; the bundle is damaged", BUNDLE_IMAGE, why);
+	if (ret->header_len + ret->data_bytes != n) {
+		hvimg_free(ret);
+		return diag_set(d, b->path, 0, "%s holds %llu bytes, its header says %llu; the bundle is damaged",
+				BUNDLE_IMAGE, (unsigned long long)n,
+				(unsigned long long)(ret->header_len + ret->data_bytes));
+	}
+	b->image_read = n;
+	*ret_bytes = p;
+	return 0;
 }
 
 int bundle_image_check(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d)

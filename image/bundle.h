@@ -32,6 +32,8 @@
 #ifndef BUNDLE_H
 #define BUNDLE_H
 
+#include <stdbool.h>
+
 #include "hash.h"
 #include "hvimg.h"
 #include "kv.h"
@@ -69,8 +71,17 @@ void bundle_manifest_free(struct bundle_manifest *m);
 int bundle_version_cmp(const char *a, const char *b);
 
 struct bundle_reader;
-/* Open a bundle ("-": standard input) and read its manifest (and signature, if any). -EINVAL and d on error. */
+/* Open a bundle ("-": standard input) and read its manifest (and signature, if any). A bundle
+ * file is mapped whole and read in place (bundle_mapped). -EINVAL and d on error. */
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d);
+/* Whether b is a file mapped in memory: bundle_image_view() can hand out bank.img in place, and
+ * the mapping stays until bundle_close(). A file truncated while mapped raises SIGBUS where its
+ * lost pages are read: a program that reads them says so in a handler (bankctl does). */
+bool bundle_mapped(const struct bundle_reader *b);
+/* Whether the mapped file still holds every byte up to end (a pointer into the mapping): a
+ * writer that hands the mapping to the kernel (pwrite) asks first, as the kernel reports a cut
+ * file as a bad address, not SIGBUS. -EIO with d ("cut short") when it does not. */
+int bundle_view_intact(const struct bundle_reader *b, const void *end, struct diag *d);
 /* The manifest of an open bundle. */
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b);
 /* Check the manifest's signature against the keyring; who signed into *ret (free its
@@ -92,12 +103,15 @@ int bundle_image_close(struct bundle_reader *b, struct diag *d);
  * hasher_end() when it gives up); bundle_image_read() does not hash, and bundle_image_close()
  * checks the size and what follows only. */
 int bundle_image_open_deferred(struct bundle_reader *b, struct hvimg *ret, struct hasher *ret_hash, struct diag *d);
+/* bank.img of a mapped bundle, in place: its header into *ret (owned by the caller: hvimg_free)
+ * and all its bytes, header then data (the manifest's image size), at *ret_bytes until
+ * bundle_close(). Nothing is hashed: the caller hashes the bytes and checks them with
+ * bundle_image_check(); bundle_image_close() then checks what follows. -ENOTSUP when b is not
+ * mapped; -EINVAL with d when bank.img is missing, of another size or not an image. */
+int bundle_image_view(struct bundle_reader *b, struct hvimg *ret, const unsigned char **ret_bytes, struct diag *d);
 /* End h and compare it with the manifest's sha256 of bank.img; where says where the data was
  * found (" as read back from bank B"). -EINVAL with d when they differ. */
 int bundle_image_check(const struct bundle_reader *b, struct hasher *h, const char *where, struct diag *d);
-/* Open the bundle b came from again (a file), for another pass over bank.img: its manifest must
- * be the same bytes as b's, whose signature was checked. -EINVAL with d when it changed. */
-int bundle_reopen(const struct bundle_reader *b, struct bundle_reader **ret, struct diag *d);
 /* Close a bundle; accepts NULL. */
 void bundle_close(struct bundle_reader *b);
 

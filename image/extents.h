@@ -35,6 +35,11 @@ struct extents_source {
 	 * again (e.g. a hash of them, compared with one of the bytes written). Called in a second
 	 * thread, one call at a time, in extent order, while the next piece is read. 0, or -EILSEQ. */
 	int (*readback)(void *ctx, const void *buf, size_t n, uint64_t off);
+	/* Optional, instead of read and patch when writing: the next n bytes where they already are
+	 * (e.g. a bundle mapped in memory), patched if need be, valid until the next call; the
+	 * write pass writes from there, with no copy. NULL when they cannot be had (-EIO); -EFAULT,
+	 * with EXTENTS_SOURCE, when the kernel could not read them (a mapped file cut short). */
+	const void *(*view)(void *ctx, size_t n, uint64_t off);
 };
 
 /* Which step of extents_write() failed. */

@@ -30,6 +30,16 @@ void hasher_add(struct hasher *h, const void *p, size_t n)
 		h->err = -EIO;
 }
 
+int hasher_copy(struct hasher *dst, const struct hasher *src)
+{
+	*dst = (struct hasher){.err = src->err};
+	if (dst->err == 0 && !(dst->md = EVP_MD_CTX_new()))
+		dst->err = -ENOMEM;
+	else if (dst->err == 0 && EVP_MD_CTX_copy_ex(dst->md, src->md) != 1)
+		dst->err = -EIO;
+	return dst->err;
+}
+
 void hasher_add_str(struct hasher *h, const char *s)
 {
 	hasher_add(h, s, strlen(s) + 1);

@@ -16,6 +16,9 @@ struct hasher {
  * calls and ignores them, and hasher_end() returns the error: checking hasher_end() is enough. */
 int hasher_init(struct hasher *h);
 void hasher_add(struct hasher *h, const void *p, size_t n);
+/* dst, a new hasher that goes on from where src is (src is unchanged); released by hasher_end()
+ * as any other. 0, or -ENOMEM / -EIO (kept in dst, as hasher_init's). */
+int hasher_copy(struct hasher *dst, const struct hasher *src);
 /* Add a string and its terminating NUL, so that "ab","c" and "a","bc" differ. */
 void hasher_add_str(struct hasher *h, const char *s);
 /* Finish into out (hex) and release the context. 0, or the hasher's error with out "". */

@@ -9,6 +9,8 @@
  *   CRASH_MODE=after    the call is made, then the process group is killed
  *   CRASH_MODE=torn1    a write puts only its first 512 bytes on the disk, then the kill
  *   CRASH_MODE=torn2    a write puts only its bytes 512..1023 (its second sector), then the kill
+ *   CRASH_MODE=run      no cut: the shell command CRASH_RUN runs, then the call is made (a file
+ *                       the program reads, changed by someone else in the middle of its run)
  *
  * CRASH_DIR instead watches every file in one folder, those made during the run too, and the
  * folder itself (its fsync, a rename or unlink in it): for hostcfg's state archive
@@ -175,6 +177,12 @@ static bool before_call(int fd, const char *call, long long off, long long len)
 	n = count_call(call, off, len);
 	if (n != cfg.at || cfg.at == 0)
 		return false;
+	if (strcmp(cfg.mode, "run") == 0) {
+		const char *cmd = getenv("CRASH_RUN");
+		if (cmd && system(cmd) != 0)
+			fprintf(stderr, "crashshim: CRASH_RUN failed: %s\n", cmd);
+		return false;
+	}
 	if (strcmp(cfg.mode, "before") == 0)
 		power_cut();
 	return true;

@@ -35,6 +35,35 @@ refused "larger than the bank" "$VARIANTS/too-big.bundle" "does not fit bank B"
 refused "not a bundle" "$t/text.bundle" "not an update bundle"
 refused "a missing file" "$t/nothere.bundle" "not an update bundle"
 
+# A bundle file changed by someone else while it is staged, after its verify pass (the crash
+# shim, tests/crash/crashshim.c, runs the change at the first write to the disk). bankctl reads
+# the file in place (mapped): a byte flipped then is caught by the read-back's hash, and a file
+# cut short is found before its lost pages are written (where bankctl itself reads them, they
+# raise SIGBUS, which it reports too); either way bank B stays empty, bank A boots.
+changed() {
+	local what=$1 change=$2 want=$3 st
+	n=$((n + 1))
+	fresh_disk "$t/changed.img"
+	cp "$VARIANTS/v2.bundle" "$t/changed.bundle"
+	: >"$t/counter"
+	LD_PRELOAD=$OUT/test/crash/crashshim.so CRASH_FILES=$t/changed.img CRASH_COUNTER=$t/counter CRASH_AT=1 \
+		CRASH_MODE=run CRASH_RUN=$change "$BANKCTL" --disk "$t/changed.img" stage "$t/changed.bundle" >"$t/out" 2>&1
+	st=$?
+	if [ $st -eq 1 ] && grep -qF -- "$want" "$t/out" && [ "$(bank_field "$t/changed.img" B state)" = empty ] &&
+		[ "$(next_bank "$t/changed.img")" = A ]; then
+		echo "ok $n - $what: exit 1, bank B empty, bank A boots next: $(grep bankctl: "$t/out" | tail -n 1)"
+	else
+		echo "not ok $n - $what: exit $st, expected '$want', bank B empty and bank A next; got:"
+		sed 's/^/#   /' "$t/out"
+		"$BANKCTL" --disk "$t/changed.img" status | sed 's/^/#   /'
+		FAILED=1
+	fi
+}
+changed "a bundle file with a byte flipped after its verify pass" \
+	"printf '\\125' | dd of=$t/changed.bundle bs=1 seek=5000000 conv=notrunc status=none" "as read back from bank B does not match"
+changed "a bundle file cut short after its verify pass" "truncate -s 5000000 $t/changed.bundle" \
+	"was cut short while it was being staged"
+
 n=$((n + 1))
 if "$BANKCTL" --disk "$disk" stage "$VARIANTS/v0.9.bundle" --allow-downgrade >"$t/out" 2>&1; then
 	echo "ok $n - --allow-downgrade stages the older version"

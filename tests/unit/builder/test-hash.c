@@ -31,6 +31,23 @@ static void test_hash_matches_sha256_test_vector(void)
 	   "hash: sha256(\"abc\") is the FIPS 180-2 vector");
 }
 
+/* A copy goes on from where its source was; the two end independently. */
+static void test_hasher_copy_goes_on_alone(void)
+{
+	struct hasher a, b;
+	char abc[HASH_HEX_LEN], abd[HASH_HEX_LEN], want[HASH_HEX_LEN];
+
+	hasher_init(&a);
+	hasher_add(&a, "ab", 2);
+	ok(hasher_copy(&b, &a) == 0, "hasher_copy: succeeds");
+	hasher_add(&b, "c", 1);
+	hasher_add(&a, "d", 1);
+	ok(hasher_end(&b, abc) == 0 && strcmp(abc, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+	   "hasher_copy: the copy of \"ab\" given \"c\" ends as sha256(\"abc\")");
+	hash_buf("abd", 3, want);
+	ok(hasher_end(&a, abd) == 0 && strcmp(abd, want) == 0, "hasher_copy: the source, given \"d\", ends as sha256(\"abd\")");
+}
+
 static void test_hash_tree_changes_when_content_or_mode_changes(void)
 {
 	char *dir = tmpdir(), a[HASH_HEX_LEN], b[HASH_HEX_LEN], c[HASH_HEX_LEN], e[HASH_HEX_LEN];
@@ -89,6 +106,7 @@ static void test_fetch_reads_sha256_from_apt_metadata(void)
 int main(void)
 {
 	test_hash_matches_sha256_test_vector();
+	test_hasher_copy_goes_on_alone();
 	test_hash_tree_changes_when_content_or_mode_changes();
 	test_hash_cache_is_used_and_invalidated();
 	test_fetch_reads_sha256_from_apt_metadata();

@@ -201,24 +201,6 @@ static void test_bundle_deferred_hash(void)
 	free(path), util_rm_rf(dir), free(dir);
 }
 
-static void test_bundle_reopen(void)
-{
-	char *dir, *path = make_bundle(&dir);
-	struct bundle_reader *b = NULL, *again = NULL;
-	struct diag d = {{0}, 0};
-
-	ok(bundle_open(path, &b, &d) == 0 && bundle_reopen(b, &again, &d) == 0 && again &&
-	   strcmp(bundle_get_manifest(again)->version, "2.0.0") == 0,
-	   "bundle: opened again when its manifest is the same bytes (%s)", d.msg);
-	bundle_close(again);
-	again = NULL;
-	damage(path, 0, "hypervisor"); /* product = Hypervisor: still a manifest, another one */
-	ok(bundle_reopen(b, &again, &d) < 0 && !again && strstr(d.msg, "the bundle changed while it was being staged"),
-	   "bundle: refused when opened again with another manifest (%s)", d.msg);
-	bundle_close(b);
-	free(path), util_rm_rf(dir), free(dir);
-}
-
 static void test_hvimg_rejects_bad_headers(void)
 {
 	unsigned char buf[256];
@@ -282,12 +264,56 @@ static void test_version_compare(void)
 	ok(bundle_version_cmp("1.0", "1.0.1") < 0, "version: 1.0 < 1.0.1");
 }
 
+/* Cut path short n bytes after the start of bank.img's header. */
+static void cut_in_image(const char *path, long n)
+{
+	char *data = NULL;
+	size_t len = 0;
+	const char *at = util_read_file(path, &data, &len) == 0 ? memmem(data, len, HVIMG_MAGIC, 7) : NULL;
+
+	damage(path, at ? (long)(at - data) + n : 0, NULL);
+	free(data);
+}
+
+/* bank.img in place from the mapped file: the header and data that bundle_image_read() gives. */
+static void test_bundle_view(void)
+{
+	char *dir, *path = make_bundle(&dir), *data = NULL;
+	struct bundle_reader *b = NULL;
+	struct hvimg h = {0}, v = {0};
+	const unsigned char *bytes = NULL;
+	struct diag d = {{0}, 0};
+	int r = open_read(path, &h, &data, &d);
+
+	ok(r == 0 && bundle_open(path, &b, &d) == 0 && bundle_mapped(b), "bundle: a bundle file is mapped (%s)", d.msg);
+	r = b ? bundle_image_view(b, &v, &bytes, &d) : -1;
+	ok(r == 0 && v.n == h.n && v.data_bytes == h.data_bytes && v.header_len == h.header_len &&
+	   memcmp(bytes + v.header_len, data, h.data_bytes) == 0,
+	   "bundle_image_view: bank.img's header and data in place, the bytes bundle_image_read gives (%s)", d.msg);
+	ok(r == 0 && bundle_view_intact(b, bytes + v.header_len + v.data_bytes, &d) == 0,
+	   "bundle_view_intact: the whole view is still in the file (%s)", d.msg);
+	ok(r == 0 && bundle_image_close(b, &d) == 0, "bundle_image_view: then the bundle ends where it should (%s)", d.msg);
+	bundle_close(b), hvimg_free(&v);
+	b = NULL;
+	r = bundle_open(path, &b, &d) == 0 ? bundle_image_view(b, &v, &bytes, &d) : -1;
+	cut_in_image(path, 30); /* the pages past the cut are not touched again: they would raise SIGBUS */
+	ok(r == 0 && bundle_view_intact(b, bytes + v.header_len + v.data_bytes, &d) < 0 && strstr(d.msg, "cut short"),
+	   "bundle_view_intact: a file cut short after it was mapped is found (%s)", d.msg);
+	bundle_close(b), hvimg_free(&v), hvimg_free(&h), free(data);
+	b = NULL;
+	ok(bundle_open(path, &b, &d) == 0 && bundle_image_view(b, &v, &bytes, &d) < 0 && strstr(d.msg, "truncated"),
+	   "bundle_image_view: a bundle cut short inside bank.img is refused as truncated (%s)", d.msg);
+	bundle_close(b);
+	util_rm_rf(dir);
+	free(dir), free(path);
+}
+
 int main(void)
 {
 	test_bundle_round_trips();
 	test_bundle_refuses_damage();
 	test_bundle_deferred_hash();
-	test_bundle_reopen();
+	test_bundle_view();
 	test_hvimg_rejects_bad_headers();
 	test_manifest_rejects_bad_input();
 	test_version_compare();

@@ -114,6 +114,7 @@ struct mem {
 	unsigned long long done[2], total[2];
 	int steps;
 	unsigned char *kept;            /* keep_back: the bytes read back */
+	int views, view_fail_at;        /* mem_view: calls, and the one that finds nothing */
 	uint64_t next;
 	bool in_order;
 };
@@ -128,6 +129,21 @@ static int mem_read(void *ctx, void *buf, size_t n, uint64_t off)
 	if (m->change_on_rewind && m->rewinds)
 		((unsigned char *)buf)[n - 1] ^= 1;
 	return 0;
+}
+
+/* The bytes in place, unpatched but for byte 0 (xor_at0 counts here as a patch in a copy). */
+static const void *mem_view(void *ctx, size_t n, uint64_t off)
+{
+	struct mem *m = ctx;
+	static unsigned char first[1 << 20];
+
+	if (++m->views == m->view_fail_at)
+		return NULL;
+	if (off != 0)
+		return m->img + off;
+	memcpy(first, m->img, n);
+	first[0] ^= m->xor_at0;
+	return first;
 }
 
 static int mem_rewind(void *ctx)
@@ -215,7 +231,7 @@ static void test_extents_write_puts_the_extents_at_base_when_the_source_reads(vo
 	char *dir = temp_dir(), *path;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img};
-	struct extents_source src = {mem_read, mem_rewind, NULL, &m, NULL};
+	struct extents_source src = {mem_read, mem_rewind, NULL, &m, NULL, NULL};
 	struct progress p = {mem_step, NULL, &m};
 	enum extents_step step = 0;
 	unsigned long long total = 5000 + (1 << 20) + 300000;
@@ -238,7 +254,7 @@ static void test_extents_write_applies_the_patch_when_writing_and_comparing(void
 	char *dir = temp_dir(), *path;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img, .xor_at0 = 0x5a};
-	struct extents_source src = {mem_read, NULL, mem_patch, &m, NULL};
+	struct extents_source src = {mem_read, NULL, mem_patch, &m, NULL, NULL};
 	enum extents_step step = 0;
 	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
 
@@ -266,7 +282,7 @@ static void test_extents_write_hands_the_disk_bytes_to_readback_when_given(void)
 	char *dir = temp_dir(), *path;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img, .xor_at0 = 0x5a, .kept = xcalloc(1, DISK), .in_order = true};
-	struct extents_source src = {mem_read, NULL, mem_patch, &m, keep_back};
+	struct extents_source src = {mem_read, NULL, mem_patch, &m, keep_back, NULL};
 	enum extents_step step = 0;
 	bool same = true;
 	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
@@ -276,6 +292,29 @@ static void test_extents_write_hands_the_disk_bytes_to_readback_when_given(void)
 			same &= m.kept[o] == (img[o] ^ (o == 0 ? 0x5a : 0));
 	ok(r == 0 && same && m.in_order && m.reads == 3, "extents_write: with a readback callback, the source is read "
 	   "once and the disk's bytes (patched) of every extent are handed over in order (r=%d, reads %d)", r, m.reads);
+	close(fd);
+	util_rm_rf(dir);
+	free(dir), free(path), free(img), free(m.kept);
+}
+
+static void test_extents_write_writes_from_the_view_when_given(void)
+{
+	char *dir = temp_dir(), *path;
+	unsigned char *img = make_source();
+	struct mem m = {.img = img, .xor_at0 = 0x5a, .kept = xcalloc(1, DISK), .in_order = true};
+	struct extents_source src = {mem_read, NULL, mem_patch, &m, keep_back, mem_view};
+	enum extents_step step = 0;
+	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
+
+	ok(r == 0 && m.reads == 0 && m.views == 3 && target_right(path, img, 0x5a),
+	   "extents_write: with a view callback, each piece is written from the view, none read (r=%d, reads %d, "
+	   "views %d)", r, m.reads, m.views);
+	close(fd);
+	free(path);
+	m = (struct mem){.img = img, .kept = m.kept, .view_fail_at = 2};
+	fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
+	ok(r == -EIO && step == EXTENTS_SOURCE, "extents_write: a view that finds nothing is a source error (r=%d, "
+	   "step %d)", r, step);
 	close(fd);
 	util_rm_rf(dir);
 	free(dir), free(path), free(img), free(m.kept);
@@ -295,7 +334,7 @@ static void test_extents_write_stops_at_the_first_piece_readback_refuses(void)
 	char *dir = temp_dir(), *path;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img};
-	struct extents_source src = {mem_read, NULL, NULL, &m, refuse_second};
+	struct extents_source src = {mem_read, NULL, NULL, &m, refuse_second, NULL};
 	enum extents_step step = 0;
 	int fd = make_target(dir, &path), r = extents_write(fd, BASE, ext, NEXT, &src, NULL, &step);
 
@@ -311,7 +350,7 @@ static void test_extents_write_says_which_step_failed_when_something_fails(void)
 	char *dir = temp_dir(), *path, *before = NULL, *after = NULL;
 	unsigned char *img = make_source();
 	struct mem m = {.img = img, .fail_at = 1};
-	struct extents_source src = {mem_read, mem_rewind, NULL, &m, NULL};
+	struct extents_source src = {mem_read, mem_rewind, NULL, &m, NULL, NULL};
 	enum extents_step step = 0;
 	size_t len;
 	int fd = make_target(dir, &path), r, ro;
@@ -358,6 +397,7 @@ int main(void)
 	test_extents_write_applies_the_patch_when_writing_and_comparing();
 	test_extents_write_hands_the_disk_bytes_to_readback_when_given();
 	test_extents_write_stops_at_the_first_piece_readback_refuses();
+	test_extents_write_writes_from_the_view_when_given();
 	test_extents_write_says_which_step_failed_when_something_fails();
 	return tap_done();
 }
