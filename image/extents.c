@@ -226,7 +226,7 @@ static int flush_and_read_back(int fd, uint64_t base, uint64_t span, const struc
 		worker_wait(&flush);
 		return r;
 	}
-	if ((worker_wait(&flush) < 0 || r < 0))
+	if (worker_wait(&flush) < 0 || r < 0)
 		return *step = EXTENTS_FLUSH, flush.r < 0 ? flush.r : r;
 	return 0;
 }

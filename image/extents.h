@@ -48,7 +48,9 @@ enum extents_step { EXTENTS_SOURCE = 1, EXTENTS_WRITE, EXTENTS_FLUSH, EXTENTS_RE
 /*
  * Write the n extents e[] from src to fd at base + offset, flush, drop the cached pages (and a
  * block device's buffers) so that the disk answers, read every extent back and compare it with
- * the source's bytes read again (or hand it to src->readback). Progress is reported as "writing" and "verifying" in bytes.
+ * the source's bytes read again. With src->readback, the disk's bytes are handed there instead,
+ * and the flush (fsync) runs in a second thread while the extents, once written back, are read
+ * back. Progress is reported as "writing" and "verifying" in bytes.
  * Returns 0, or -errno with *ret_step saying what failed (-EILSEQ for EXTENTS_MISMATCH).
  */
 int extents_write(int fd, uint64_t base, const struct hvimg_extent *e, size_t n, const struct extents_source *src,

@@ -1,6 +1,6 @@
-/* One call at a time in a second thread, while the caller goes on: the pipelines that read the
- * next piece of a bank while the last one is hashed (image/extents.c, altbootbank/stage.c).
- * A pass of N pieces costs about max(read, hash) instead of read + hash.
+/* One call at a time in a second thread, while the caller goes on: the read-back that reads the
+ * next piece of a bank while the last one is hashed, and the fsync that runs meanwhile
+ * (image/extents.c). A pass of N pieces costs about max(read, hash) instead of read + hash.
  *
  * worker_start() first waits for the call before (and returns its result, if that failed), then
  * starts fn(ctx, p, n, off) in a thread and returns; the caller leaves p untouched until the next
