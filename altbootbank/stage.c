@@ -202,25 +202,33 @@ static int write_extents(const struct bootdisk *bd, const struct bootdisk_part *
 	return r;
 }
 
+/* The read-back's hash of s against the manifest's when all went well (r == 0); else only ended. */
+static int check_read_back(struct bundle_reader *br, const struct stage_opts *o, struct image_source *s, int r,
+			   struct diag *d)
+{
+	char where[40];
+
+	if (r < 0) {
+		hasher_end(&s->back, (char[HASH_HEX_LEN]){0});
+		return r;
+	}
+	snprintf(where, sizeof(where), " as read back from bank %c", bank_letter(o->target));
+	return bundle_image_check(br, &s->back, where, d);
+}
+
 /* The one pass of a bundle read once (a pipe): the header, then the data as it streams. */
 static int write_streamed(const struct bootdisk *bd, const struct bootdisk_part *p, const struct stage_opts *o,
 			  struct bundle_reader *br, unsigned long long *ret_bytes, struct diag *d)
 {
 	struct image_source s = {.uuid = p->uuid, .br = br, .d = d};
-	char where[40];
 	struct hvimg h = {0};
 	int r = bundle_image_open_deferred(br, &h, &s.back, d);
 
-	snprintf(where, sizeof(where), " as read back from bank %c", bank_letter(o->target));
 	if (r == 0)
 		r = write_extents(bd, p, o, &h, &s, d);
 	if (r == 0)
 		r = bundle_image_close(br, d);
-	if (r == 0)
-		r = bundle_image_check(br, &s.back, where, d);
-	else
-		hasher_end(&s.back, (char[HASH_HEX_LEN]){0});
-	if (r == 0)
+	if ((r = check_read_back(br, o, &s, r, d)) == 0)
 		*ret_bytes = h.data_bytes;
 	hvimg_free(&h);
 	return r;
@@ -232,17 +240,11 @@ static int write_held(const struct bootdisk *bd, const struct bootdisk_part *p, 
 		      struct bundle_reader *br, struct held_image *held, unsigned long long *ret_bytes, struct diag *d)
 {
 	struct image_source s = {.uuid = p->uuid, .br = br, .held = held->data, .d = d, .back = held->after_header};
-	char where[40];
 	int r;
 
 	held->after_header = (struct hasher){0}; /* s.back owns it now */
-	snprintf(where, sizeof(where), " as read back from bank %c", bank_letter(o->target));
 	r = write_extents(bd, p, o, &held->h, &s, d);
-	if (r == 0)
-		r = bundle_image_check(br, &s.back, where, d);
-	else
-		hasher_end(&s.back, (char[HASH_HEX_LEN]){0});
-	if (r == 0)
+	if ((r = check_read_back(br, o, &s, r, d)) == 0)
 		*ret_bytes = held->h.data_bytes;
 	free(s.first);
 	return r;

@@ -433,11 +433,35 @@ int bundle_image_read(struct bundle_reader *b, void *buf, size_t n, struct diag 
 }
 
 /* bank.img's entry and header, hashed into hash_to; the data that follows into data_to. */
+/* bank.img's header: how long it is, from its first HVIMG_HEADER of avail bytes at p (0 with d
+ * when they are not one, or it would be longer than max), and its parse (len bytes at p), for a
+ * streamed and a mapped bundle. */
+static size_t header_len(const struct bundle_reader *b, const unsigned char *p, size_t avail, size_t max,
+			 struct diag *d)
+{
+	size_t len = hvimg_header_len(p, avail);
+
+	if (len > max)
+		len = 0;
+	if (len == 0)
+		diag_set(d, b->path, 0, "%s is not a bank image (no HVIMG1 header); the bundle is damaged", BUNDLE_IMAGE);
+	return len;
+}
+
+static int header_parse(const struct bundle_reader *b, const unsigned char *p, size_t len, struct hvimg *ret,
+			struct diag *d)
+{
+	const char *why = NULL;
+
+	if (hvimg_parse(p, len, ret, &why) < 0)
+		return diag_set(d, b->path, 0, "%s: %s; the bundle is damaged", BUNDLE_IMAGE, why);
+	return 0;
+}
+
 static int image_open(struct bundle_reader *b, struct hvimg *ret, struct hasher *hash_to, struct hasher *data_to,
 		      struct diag *d)
 {
 	unsigned char head[HVIMG_HEADER], *all = NULL;
-	const char *why = NULL;
 	size_t len;
 	int r = image_entry(b, d);
 
@@ -445,16 +469,15 @@ static int image_open(struct bundle_reader *b, struct hvimg *ret, struct hasher 
 	b->image_read = 0;
 	if (r == 0)
 		r = bundle_image_read(b, head, sizeof(head), d);
-	if (r == 0 && (len = hvimg_header_len(head, sizeof(head))) == 0)
-		r = diag_set(d, b->path, 0, "%s is not a bank image (no HVIMG1 header); the bundle is damaged",
-			     BUNDLE_IMAGE);
+	if (r == 0 && (len = header_len(b, head, sizeof(head), SIZE_MAX, d)) == 0)
+		r = -EINVAL;
 	if (r == 0) {
 		all = xmalloc(len);
 		memcpy(all, head, sizeof(head));
 		r = bundle_image_read(b, all + sizeof(head), len - sizeof(head), d);
 	}
-	if (r == 0 && hvimg_parse(all, len, ret, &why) < 0)
-		r = diag_set(d, b->path, 0, "%s: %s; the bundle is damaged", BUNDLE_IMAGE, why);
+	if (r == 0)
+		r = header_parse(b, all, len, ret, d);
 	free(all);
 	b->hash_to = data_to;
 	return r;
@@ -484,7 +507,6 @@ int bundle_image_view(struct bundle_reader *b, struct hvimg *ret, const unsigned
 	const void *p = NULL;
 	size_t n = 0, len = 0;
 	la_int64_t off = -1;
-	const char *why = NULL;
 	int r;
 
 	if (!b->map)
@@ -496,11 +518,10 @@ int bundle_image_view(struct bundle_reader *b, struct hvimg *ret, const unsigned
 	if (archive_read_data_block(b->a, &p, &n, &off) != ARCHIVE_OK || off != 0 || n != b->m.image_size)
 		return diag_set(d, b->path, 0, "%s is not the %llu bytes the manifest says; the bundle is truncated or "
 				"damaged, download it again", BUNDLE_IMAGE, b->m.image_size);
-	if ((len = hvimg_header_len(p, n)) == 0 || len > n)
-		return diag_set(d, b->path, 0, "%s is not a bank image (no HVIMG1 header); the bundle is damaged",
-				BUNDLE_IMAGE);
-	if (hvimg_parse(p, len, ret, &why) < 0)
-		return diag_set(d, b->path, 0, "%s: %s; the bundle is damaged", BUNDLE_IMAGE, why);
+	if ((len = header_len(b, p, n, n, d)) == 0)
+		return -EINVAL;
+	if ((r = header_parse(b, p, len, ret, d)) < 0)
+		return r;
 	if (ret->header_len + ret->data_bytes != n) {
 		hvimg_free(ret);
 		return diag_set(d, b->path, 0, "%s holds %llu bytes, its header says %llu; the bundle is damaged",
