@@ -102,6 +102,36 @@ static const char *key_user(struct service *svc, const char *value)
 	return NULL;
 }
 
+/* The capabilities a service may keep: the few a daemon of the host needs. */
+static const struct {
+	const char *name;
+	int number; /* CAP_* of linux/capability.h */
+} cap_names[] = {
+	{"net_bind_service", 10}, {"net_admin", 12}, {"net_raw", 13}, {"sys_nice", 23}, {"sys_time", 25},
+};
+
+static const char *key_capabilities(struct service *svc, const char *value)
+{
+	char copy[256], *save = NULL, *word;
+
+	if (strlen(value) >= sizeof(copy))
+		return "the capabilities list is too long";
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+		size_t c = 0;
+
+		while (c < sizeof(cap_names) / sizeof(cap_names[0]) && strcmp(word, cap_names[c].name) != 0)
+			c++;
+		if (c == sizeof(cap_names) / sizeof(cap_names[0]))
+			return "unknown capability; the capabilities are net_bind_service, net_admin, net_raw, "
+			       "sys_nice, sys_time";
+		svc->caps |= 1ULL << cap_names[c].number;
+	}
+	if (!svc->caps)
+		return "no capability named; name one or leave the key out";
+	return NULL;
+}
+
 static const char *key_after(struct service *svc, const char *value)
 {
 	char copy[512], *save = NULL, *word;
@@ -207,7 +237,7 @@ static const struct {
 	{"description", key_description}, {"command", key_command}, {"user", key_user}, {"after", key_after},
 	{"ready", key_ready}, {"ready-timeout", key_ready_timeout}, {"essential", key_essential},
 	{"restart", key_restart}, {"restart-limit", key_restart_limit}, {"stop", key_stop},
-	{"stop-timeout", key_stop_timeout}, {"tty", key_tty},
+	{"stop-timeout", key_stop_timeout}, {"tty", key_tty}, {"capabilities", key_capabilities},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -229,7 +259,7 @@ static int apply(struct service *svc, const struct kv *kv, unsigned *seen)
 		return err ? bad(svc, kv->line, "%s", err) : 0;
 	}
 	return bad(svc, kv->line, "unknown key '%s'; the keys are description, command, user, after, ready, "
-		   "ready-timeout, essential, restart, restart-limit, stop, stop-timeout, tty", kv->key);
+		   "ready-timeout, essential, restart, restart-limit, stop, stop-timeout, tty, capabilities", kv->key);
 }
 
 static void defaults(struct service *svc, const char *name, const char *path)
@@ -255,6 +285,9 @@ static int check_whole(struct service *svc, unsigned seen)
 	if (svc->tty[0] && svc->essential)
 		return bad(svc, 0, "a service on a tty starts after BOOT-OK, so it cannot be essential; "
 			   "write essential = no");
+	if (svc->caps && (!svc->user[0] || strcmp(svc->user, "root") == 0))
+		return bad(svc, 0, "capabilities are kept only by a service run as another user than root; "
+			   "add 'user = NAME' or leave capabilities out");
 	return 0;
 }
 

@@ -39,6 +39,7 @@ struct service {
 	struct service_cmd command;
 	struct service_cmd stop;     /* argv[0] NULL when there is no stop command */
 	char user[32];               /* "" for root */
+	unsigned long long caps;     /* capabilities kept after becoming user (bit = CAP_* number) */
 	char after[SERVICE_AFTER_MAX][SERVICE_NAME_MAX];
 	int n_after, after_line;     /* after_line: where the after key stands */
 	enum service_ready ready;

@@ -19,12 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -205,7 +208,28 @@ void services_child_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* In the child: its user's group and id, from /etc/passwd; exits 126 when it cannot. */
+/* In the child, now its user: keep svc->caps as permitted, effective, inheritable and ambient
+ * capabilities, so that they survive the exec of its (not set-uid) command. No libcap: init is
+ * static with musl, and this is one system call and a prctl per capability. */
+static int child_keep_caps(const struct service *svc)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
+
+	for (int i = 0; i < 2; i++) {
+		data[i].permitted = (__u32)(svc->caps >> (32 * i));
+		data[i].effective = data[i].inheritable = data[i].permitted;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -1;
+	for (int c = 0; c < 64; c++)
+		if ((svc->caps >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return -1;
+	return 0;
+}
+
+/* In the child: its user's group and id, from /etc/passwd, and the capabilities it keeps; exits
+ * 126 when it cannot. */
 static void child_user(const struct service *svc)
 {
 	struct passwd *pw;
@@ -218,8 +242,14 @@ static void child_user(const struct service *svc)
 			  svc->user, svc->path);
 		_exit(126);
 	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	if ((svc->caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) || setgroups(0, NULL) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_error("service %s: cannot become user %s: %s", svc->name, svc->user, strerror(errno));
+		_exit(126);
+	}
+	if (svc->caps && child_keep_caps(svc) < 0) {
+		log_error("service %s: cannot keep its capabilities as user %s: %s", svc->name, svc->user,
+			  strerror(errno));
 		_exit(126);
 	}
 	setenv("HOME", pw->pw_dir, 1);

@@ -31,7 +31,8 @@ static void test_full(void)
 			       "restart = always\n"
 			       "restart-limit = 3 10\n"
 			       "stop = /usr/sbin/webd --save\n"
-			       "stop-timeout = 7\n");
+			       "stop-timeout = 7\n"
+			       "capabilities = sys_time net_bind_service\n");
 
 	ok(r == 0 && s->state == SVC_WAITING, "a file with every key parses (%s)", s->problem);
 	ok(strcmp(s->command.argv[0], "/usr/sbin/webd") == 0 && strcmp(s->command.argv[2], "443") == 0 &&
@@ -45,6 +46,7 @@ static void test_full(void)
 	ok(s->essential && s->restart == RESTART_ALWAYS && s->limit_n == 3 && s->limit_s == 10 && s->stop_timeout == 7,
 	   "essential, restart, restart-limit and stop-timeout");
 	ok(strcmp(s->stop.argv[1], "--save") == 0, "the stop command is split too");
+	ok(s->caps == ((1ULL << 25) | (1ULL << 10)), "capabilities: sys_time (25) and net_bind_service (10)");
 }
 
 static void test_defaults(void)
@@ -54,7 +56,7 @@ static void test_defaults(void)
 	ok(parse(s, "d", "command = /bin/true\n") == 0, "a file with only a command parses");
 	ok(s->ready == READY_STARTED && s->ready_timeout == 10 && s->restart == RESTART_ON_FAILURE &&
 		   s->limit_n == 5 && s->limit_s == 60 && s->stop_timeout == 5 && !s->essential && s->user[0] == '\0' &&
-		   s->stop.argv[0] == NULL && s->tty[0] == '\0',
+		   s->stop.argv[0] == NULL && s->tty[0] == '\0' && s->caps == 0,
 	   "defaults: ready started, 10 s, on-failure, 5 restarts in 60 s, stop-timeout 5, not essential, root");
 	ok(parse(s, "d", "command = /bin/x\nready = path /run/x.sock\nrestart-limit = none\nrestart = never\n") == 0 &&
 		   s->ready == READY_PATH && strcmp(s->ready_arg, "/run/x.sock") == 0 && s->limit_n < 0 &&
@@ -93,6 +95,11 @@ static void test_errors(void)
 	refused("command = /bin/x\nrestart-limit = 33 60\n", "bad:2: restart-limit must be", "a limit over 32");
 	refused("command = /bin/x\nafter = a b/c\n", "bad:2: after names services", "a bad name in after");
 	refused("command = /bin/x\nuser = ro ot\n", "bad:2: the user must be", "a user with a blank");
+	refused("command = /bin/x\nuser = ntpd\ncapabilities = sys_admin\n", "bad:3: unknown capability",
+		"a capability init does not hand out");
+	refused("command = /bin/x\nuser = ntpd\ncapabilities =  \n", "bad:3: no capability named", "an empty list");
+	refused("command = /bin/x\ncapabilities = sys_time\n", "capabilities are kept only by a service run as another user",
+		"capabilities for a root service");
 	refused("command = /bin/x\ntty = ttyS0\n", "bad:2: tty must be console or a terminal under /dev", "a bare tty");
 	refused("command = /bin/x\ntty = console\nessential = yes\n", "cannot be essential", "an essential session");
 	refused("command /bin/x\n", "bad:1: expected '=' after the key", "a line without '='");
