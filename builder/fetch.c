@@ -145,9 +145,13 @@ static int fetch_tar(const struct recipe *r, const struct source *s, const char 
 		const char *base = strrchr(s->ref, '/') + 1;
 		path = xasprintf("%s/%s", dl_dir, *base ? base : "download.tar");
 		if (access(path, F_OK) != 0) {
-			char *argv[] = {"curl", "-fsSL", "-o", path, s->ref, NULL};
-			if (run_argv(argv, NULL, NULL, NULL, NULL) != 0)
+			/* Into PATH.part<pid> first: a download cut short never stands as the file. */
+			char *part = xasprintf("%s.part%ld", path, (long)getpid());
+			char *argv[] = {"curl", "-fsSL", "-o", part, s->ref, NULL};
+			if (run_argv(argv, NULL, NULL, NULL, NULL) != 0 || rename(part, path) < 0)
 				err = diag_set(d, r->path, s->line, "cannot download %s; check the URL and the network", s->ref);
+			unlink(part);
+			free(part);
 		}
 	} else {
 		path = xstrdup(s->ref);

@@ -47,8 +47,8 @@ grep -q "compiling motd" "$SCRATCH/log" && echo "ok 6 - the failing step's outpu
 	{ echo "not ok 6 - the failing step's output is shown"; FAILED=1; }
 restore
 
-sed -i 's/^source = deb:busybox-static=.*/source = deb:busybox-static=9.9.9-nosuch/' "$r/busybox/busybox.recipe"
-fails_with 7 "Debian package version not in apt's index" "busybox-static=9.9.9-nosuch is not in apt's index"
+sed -i 's/^source = deb:e2fsprogs=.*/source = deb:e2fsprogs=9.9.9-nosuch/' "$r/mke2fs/mke2fs.recipe"
+fails_with 7 "Debian package version not in apt's index" "e2fsprogs=9.9.9-nosuch is not in apt's index"
 restore
 
 # A good build first: a failed rebuild must not leave that ISO looking current.
