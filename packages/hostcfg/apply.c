@@ -42,8 +42,8 @@ static char *gen_passwd(const struct hc_config *c)
 		else
 			buf_printf(&b, "%s:x:%u:%u:%s:/:/bin/sh\n", u->name, u->uid, role_gid[u->role], u->name);
 	}
-	/* The system's own: OpenNTPD's unprivileged part (docs/network.md). */
-	buf_puts(&b, "ntpd:x:101:101:OpenNTPD:/var/lib/openntpd:/bin/false\n");
+	/* The system's own: the NTP client's user (docs/network.md). */
+	buf_puts(&b, "ntpd:x:101:101:NTP client:/:/bin/false\n");
 	return b.data;
 }
 
