@@ -110,6 +110,8 @@ static const struct {
 	{"net_bind_service", 10}, {"net_admin", 12}, {"net_raw", 13}, {"sys_nice", 23}, {"sys_time", 25},
 };
 
+#define N_CAPS (sizeof(cap_names) / sizeof(cap_names[0]))
+
 static const char *key_capabilities(struct service *svc, const char *value)
 {
 	char copy[256], *save = NULL, *word;
@@ -120,9 +122,9 @@ static const char *key_capabilities(struct service *svc, const char *value)
 	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
 		size_t c = 0;
 
-		while (c < sizeof(cap_names) / sizeof(cap_names[0]) && strcmp(word, cap_names[c].name) != 0)
+		while (c < N_CAPS && strcmp(word, cap_names[c].name) != 0)
 			c++;
-		if (c == sizeof(cap_names) / sizeof(cap_names[0]))
+		if (c == N_CAPS)
 			return "unknown capability; the capabilities are net_bind_service, net_admin, net_raw, "
 			       "sys_nice, sys_time";
 		svc->caps |= 1ULL << cap_names[c].number;
