@@ -387,12 +387,17 @@ static int write_grub_cfg(const struct profile *p, const struct stage *s, struct
 		"serial --unit=0 --speed=115200\n"
 		"terminal_input serial console\n"
 		"terminal_output serial console\n"
+		"# A one-line countdown, not the menu: drawing the menu on the screen through the BIOS costs\n"
+		"# half a second under emulation. Esc shows the menu; i picks the installer at once.\n"
+		"set timeout_style=countdown\n"
 		"set timeout=1\n"
 		"set default=0\n"
 		"# An answer file on a FAT volume labelled KS makes the default an unattended install.\n"
 		"if search --no-floppy --label KS --set=ksdev; then\n"
 		"  set default=1\n"
 		"  echo \"ks.cfg volume found ($ksdev): installing to local disk\"\n"
+		"else\n"
+		"  echo \"Booting %s (live). Esc: the menu; i: install to local disk\"\n"
 		"fi\n"
 		"# The payload stays on the medium: init copies it into RAM (" MEDIUM_PAYLOAD_ARG "), faster\n"
 		"# than GRUB's reads through the firmware. A bank's boot loads boot.cfg's $initrd whole.\n"
@@ -402,12 +407,12 @@ static int write_grub_cfg(const struct profile *p, const struct stage *s, struct
 		"  linux $kernel $cmdline bootbank=live " MEDIUM_PAYLOAD_ARG "\n"
 		"  initrd " BOOT_INITRD "\n"
 		"}\n"
-		"menuentry \"Install to local disk\" {\n"
+		"menuentry \"Install to local disk\" --hotkey=i {\n"
 		"  source /boot.cfg\n"
 		"  echo \"Loading the installer of $product $version\"\n"
 		"  linux $kernel $cmdline bootbank=live installer " MEDIUM_PAYLOAD_ARG "\n"
 		"  initrd " BOOT_INITRD " /boot/install.cpio\n"
-		"}\n", p->name);
+		"}\n", p->name, p->name);
 	int r = write_text(s->tree, "boot/grub/grub.cfg", text, d);
 
 	free(text);

@@ -70,7 +70,7 @@ done
 iso_m=$(median <<<"$iso_t")
 # The pc machine's CD is IDE, which SeaBIOS and GRUB read by PIO (a port access per 2 bytes, each
 # one slow under TCG); q35's is AHCI (DMA), as on any server of the last 15 years. Both include
-# GRUB's 1 s menu, where the operator can pick "Install to local disk".
+# GRUB's 1 s countdown, where the operator can press Esc for the menu or i for the installer.
 row "QEMU (TCG) start to BOOT-OK, bios CD (pc, IDE)" "$iso_m" s "<=" 5
 row "  the same on q35 (AHCI CD)" "$(median <<<"$q35_t")" s "<=" 5
 if [ -n "$deb_t" ]; then

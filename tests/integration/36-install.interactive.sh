@@ -1,6 +1,6 @@
 #!/bin/bash
 # The interactive installer (BIOS, ISO as a CD, no answer file): "Install to local disk" picked
-# in GRUB's menu lists the local disks with size and model, never the CD it booted from, asks
+# in GRUB's menu (Esc during its countdown) lists the local disks with size and model, never the CD it booted from, asks
 # which and for a typed YES, installs, and the chosen disk then boots to BOOT-OK bank=A.
 . "$(dirname "$0")/common.sh"
 t=$(mktemp -d)
@@ -15,8 +15,12 @@ blank=$(sha256sum <"$t/small.img")
 QEMU_BOOT_NAME=install-interactive qemu_start "$ISO" bios cd \
 	-drive "file=$t/small.img,format=raw,if=virtio" -device ahci,id=ahci \
 	-drive "file=$t/big.img,format=raw,if=none,id=big" -device ide-hd,drive=big,bus=ahci.0,model=TESTDISK-2G
-WHAT="GRUB's menu offers \"Install to local disk\""
-step qemu_wait 'Install to local disk' 60
+# GRUB counts down 1 s under one line that names its keys; Esc stops it and shows the menu.
+WHAT="GRUB's countdown says how to reach the menu and the installer"
+step qemu_wait 'Esc: the menu; i: install to local disk' 60
+qemu_keys '\e'
+WHAT="Esc shows GRUB's menu, which offers \"Install to local disk\""
+step qemu_wait 'Install to local disk' 30
 qemu_keys '\e[B'; sleep 0.5; qemu_keys '\r'
 WHAT="the installer lists both disks with their sizes, and not the CD it booted from"
 step qemu_wait 'Install on which disk\? \[1-2\]' 150
