@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,26 +75,38 @@ static void *map_file(const char *path, size_t *ret_size)
 	return map;
 }
 
+/* The digest of what was sent to op, as hex. 0, or -1. */
+static int alg_digest_hex(int op, char hex[SHA256_HEX + 1])
+{
+	unsigned char md[32];
+
+	if (read(op, md, sizeof(md)) != (ssize_t)sizeof(md))
+		return -1;
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static void alg_missing(const char *path)
+{
+	log_error("cannot hash %s: the kernel's sha256 (AF_ALG) is not there: %s; build the kernel with "
+		  "CONFIG_CRYPTO_USER_API_HASH and CONFIG_CRYPTO_SHA256", path, strerror(errno));
+}
+
 /* The sha256 of path into hex, by the kernel's crypto API (AF_ALG, CONFIG_CRYPTO_USER_API_HASH):
  * the initramfs needs no sha256sum, and init no hash of its own. 0, or -1 with the error logged. */
 static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
 {
 	int op = alg_sha256_open(), r = -1;
-	unsigned char md[32];
 	size_t size = 0;
 	void *map = NULL;
 
 	if (op < 0)
-		log_error("cannot hash %s: the kernel's sha256 (AF_ALG) is not there: %s; build the kernel with "
-			  "CONFIG_CRYPTO_USER_API_HASH and CONFIG_CRYPTO_SHA256", path, strerror(errno));
-	else if ((map = map_file(path, &size)) &&
-		 (alg_send_all(op, map, size) < 0 || read(op, md, sizeof(md)) != (ssize_t)sizeof(md)))
+		alg_missing(path);
+	else if ((map = map_file(path, &size)) && (alg_send_all(op, map, size) < 0 || alg_digest_hex(op, hex) < 0))
 		log_error("hashing %s with the kernel's sha256 failed: %s", path, strerror(errno));
-	else if (map) {
-		for (size_t i = 0; i < sizeof(md); i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	else if (map)
 		r = 0;
-	}
 	if (map)
 		munmap(map, size);
 	if (op >= 0)
@@ -104,10 +115,11 @@ static int sha256_file(const char *path, char hex[SHA256_HEX + 1])
 }
 
 /* The payload must be the one this initramfs was built with: GRUB checked the initramfs (and the
- * payload's own signature), this ties the two together before anything of the payload is used. */
-static const char *payload_verify(void)
+ * payload's own signature), this ties the two together before anything of the payload is used.
+ * got: the payload's sha256, hashed as it was copied from the boot medium; "" to hash it here. */
+static const char *payload_verify(const char *got)
 {
-	char want[SHA256_HEX + 16], got[SHA256_HEX + 1];
+	char want[SHA256_HEX + 16], hashed[SHA256_HEX + 1];
 	ssize_t n = sysfile_read(PAYLOAD_SUM, want, sizeof(want));
 
 	if (n < SHA256_HEX) {
@@ -115,8 +127,10 @@ static const char *payload_verify(void)
 			  PAYLOAD_SUM, n < 0 ? strerror((int)-n) : "too short");
 		return "payload-tampered";
 	}
-	if (sha256_file(PAYLOAD_FILE, got) < 0)
+	if (!got[0] && sha256_file(PAYLOAD_FILE, hashed) < 0)
 		return "payload-tampered";
+	if (!got[0])
+		got = hashed;
 	if (memcmp(want, got, SHA256_HEX) != 0) {
 		log_error("%s has sha256 %s, but this image's is %.64s; the payload was altered or belongs to "
 			  "another image: boot the other bank or reinstall this one", PAYLOAD_FILE, got, want);
@@ -243,14 +257,32 @@ static void payload_link(void)
 	etc_link();
 }
 
-/* Copy the squashfs out of the payload cpio at path into PAYLOAD_FILE; NULL or a reason. */
-static const char *payload_copy(const char *path, const char *dev)
+/* Copy size bytes of in at off to out, each piece also sent to the hash socket op: the medium's
+ * reads (the kernel reads ahead) overlap the hashing. 0, or -1 with errno. */
+static int copy_hashing(int in, uint64_t off, uint64_t size, int out, int op)
 {
-	int in = open(path, O_RDONLY | O_CLOEXEC), out = -1;
+	static char buf[1 << 20];
+
+	while (size > 0) {
+		ssize_t n = pread(in, buf, size < sizeof(buf) ? (size_t)size : sizeof(buf), (off_t)off);
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		if (sysfile_write_all(out, buf, (size_t)n) < 0 || alg_send_all(op, (unsigned char *)buf, (size_t)n) < 0)
+			return -1;
+		off += (uint64_t)n;
+		size -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Copy the squashfs out of the payload cpio at path into PAYLOAD_FILE, hashing it on the way
+ * (its sha256 into got); NULL or a reason. */
+static const char *payload_copy(const char *path, const char *dev, char got[SHA256_HEX + 1])
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC), out = -1, op = -1, r = -1;
 	unsigned char head[512];
 	uint64_t off = 0, size = 0;
 	ssize_t n = in < 0 ? -1 : pread(in, head, sizeof(head), 0);
-	off_t pos;
 
 	if (n < 0 || medium_cpio_member(head, (size_t)n, MEDIUM_PAYLOAD_MEMBER, &off, &size) < 0) {
 		log_error("%s on the boot medium %s is %s; boot from the medium this image was written to, or "
@@ -259,26 +291,30 @@ static const char *payload_copy(const char *path, const char *dev)
 			close(in);
 		return "payload-missing";
 	}
-	out = open(PAYLOAD_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
-	pos = (off_t)off;
-	while (out >= 0 && size > 0 && (n = sendfile(out, in, &pos, size > (1 << 30) ? (1 << 30) : size)) > 0)
-		size -= (uint64_t)n;
-	close(in);
-	if (out < 0 || size > 0) {
-		log_error("cannot copy the payload from %s on %s into %s: %s; the medium may be damaged, or RAM "
-			  "short", path, dev, PAYLOAD_FILE, out < 0 || n < 0 ? strerror(errno) : "the file ends early");
-		if (out >= 0)
-			close(out), unlink(PAYLOAD_FILE);
-		return "payload-missing";
+	if ((op = alg_sha256_open()) < 0) {
+		alg_missing(PAYLOAD_FILE);
+		close(in);
+		return "payload-tampered";
 	}
-	close(out);
-	return NULL;
+	out = open(PAYLOAD_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+	if (out >= 0)
+		r = copy_hashing(in, off, size, out, op) < 0 || alg_digest_hex(op, got) < 0 ? -1 : 0;
+	if (r < 0)
+		log_error("cannot copy the payload from %s on %s into %s: %s; the medium may be damaged, or RAM "
+			  "short", path, dev, PAYLOAD_FILE, strerror(errno));
+	close(in);
+	close(op);
+	if (out >= 0)
+		close(out);
+	if (r < 0 && out >= 0)
+		unlink(PAYLOAD_FILE);
+	return r < 0 ? "payload-missing" : NULL;
 }
 
 /* The ISO's GRUB leaves the payload on the medium (MEDIUM_PAYLOAD_ARG): GRUB reads it over the
  * firmware's disk calls, far slower than the kernel's driver. Copied into RAM, so the host does
- * not need the medium once booted; payload_verify() checks it as any other. */
-static const char *payload_fetch(void)
+ * not need the medium once booted; hashed as it is copied, payload_verify() compares that hash. */
+static const char *payload_fetch(char got[SHA256_HEX + 1])
 {
 	char dev[300];
 	const char *reason;
@@ -295,7 +331,7 @@ static const char *payload_fetch(void)
 			  "profile's modules must hold isofs", dev, MEDIUM_MOUNT, strerror(-err));
 		return "medium-mount-failed";
 	}
-	reason = payload_copy(MEDIUM_MOUNT "/" MEDIUM_PAYLOAD, dev);
+	reason = payload_copy(MEDIUM_MOUNT "/" MEDIUM_PAYLOAD, dev, got);
 	if (umount(MEDIUM_MOUNT) < 0)
 		log_error("cannot unmount the boot medium %s: %s, ignoring", dev, strerror(errno));
 	if (!reason)
@@ -315,10 +351,10 @@ const char *payload_mount(struct boot_state *st)
 {
 	int file_fd, loop_fd;
 	const char *reason;
-	char dev[32];
+	char dev[32], got[SHA256_HEX + 1] = "";
 
 	(void)st;
-	if (access(PAYLOAD_FILE, F_OK) < 0 && payload_on_medium() && (reason = payload_fetch()))
+	if (access(PAYLOAD_FILE, F_OK) < 0 && payload_on_medium() && (reason = payload_fetch(got)))
 		return reason;
 	file_fd = open(PAYLOAD_FILE, O_RDONLY | O_CLOEXEC);
 	if (file_fd < 0) {
@@ -326,7 +362,7 @@ const char *payload_mount(struct boot_state *st)
 			  "second initrd", PAYLOAD_FILE, strerror(errno));
 		return "payload-missing";
 	}
-	if ((reason = payload_verify())) {
+	if ((reason = payload_verify(got))) {
 		close(file_fd);
 		return reason;
 	}
