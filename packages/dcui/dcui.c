@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@
 
 #define REFRESH_MS 5000       /* the welcome screen's facts read again */
 #define REPAINT_S 30          /* the whole screen sent again (console messages may have overwritten it) */
+#define REPAINT_EARLY_S 3     /* ... in the host's first minute, while the services started after BOOT-OK */
+#define EARLY_S 60            /*     (network, hostd) print their start on the console */
 #define MSG_MAX 512
 
 static struct dcui_host dh;
@@ -105,17 +108,25 @@ static int para(int y, int max, const char *text)
 	return y;
 }
 
+/* Seconds between whole repaints: more often while the host is starting. */
+static int repaint_every(void)
+{
+	struct sysinfo si;
+
+	return sysinfo(&si) == 0 && si.uptime < EARLY_S ? REPAINT_EARLY_S : REPAINT_S;
+}
+
 /* How long to wait for a key: until the facts are read again, or the whole screen is due sooner. */
 static int tick(void)
 {
-	time_t due = painted + REPAINT_S - time(NULL);
+	time_t due = painted + repaint_every() - time(NULL);
 
 	return due <= 0 ? 100 : due * 1000 < REFRESH_MS ? (int)due * 1000 : REFRESH_MS;
 }
 
 static void paint(void)
 {
-	if (time(NULL) - painted >= REPAINT_S) {
+	if (time(NULL) - painted >= repaint_every()) {
 		clearok(curscr, TRUE);
 		painted = time(NULL);
 	}
@@ -125,7 +136,7 @@ static void paint(void)
 /* The whole screen sent again in a few seconds (after a change whose services print on the console). */
 static void repaint_soon(void)
 {
-	painted = time(NULL) - REPAINT_S + 3;
+	painted = time(NULL) - repaint_every() + 3;
 }
 
 /* ---- the welcome screen ---- */
