@@ -24,8 +24,8 @@
 
 #define REFRESH_MS 5000       /* the welcome screen's facts read again */
 #define REPAINT_S 30          /* the whole screen sent again (console messages may have overwritten it) */
-#define REPAINT_EARLY_S 3     /* ... in the host's first minute, while the services started after BOOT-OK */
-#define EARLY_S 60            /*     (network, hostd) print their start on the console */
+#define REPAINT_EARLY_S 3     /* ... in the host's first minute, while the services still starting */
+#define EARLY_S 60            /*     (hostd, the network's DHCP client) print on the console */
 #define MSG_MAX 512
 
 static struct dcui_host dh;

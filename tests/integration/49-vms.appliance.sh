@@ -82,8 +82,8 @@ WHAT="first boot with -cpu max: BOOT-OK, root logs in"
 step boot first
 WHAT="the datastore is mounted: ext4 at /vmfs/volumes/datastore1"
 step eval 'run "grep \" /vmfs/volumes/datastore1 \" /proc/mounts" && grep -q "^/dev/vda[0-9]* /vmfs/volumes/datastore1 ext4 " <<<"$out"'
-# hostd makes the vms group; like the network, it starts after BOOT-OK's essential service
-# (logd) and the datastore: its API answering says it is up.
+# hostd makes the vms group; it starts after logd and the datastore and need not be up at
+# BOOT-OK (it is not essential): its API answering says it is.
 for _ in $(seq 60); do api /api/vms && status 200 && break; sleep 1; done
 WHAT="/dev/kvm is there (nested SVM) and cgroup2 is mounted with the vms group"
 step eval 'run "ls /dev/kvm; cat /sys/fs/cgroup/vms/cgroup.subtree_control" && grep -q "^/dev/kvm$" <<<"$out" && grep -q memory <<<"$out" && grep -q cpu <<<"$out"'
