@@ -9,6 +9,7 @@
 #include "bootdisk.h"
 #include "progress.h"
 #include "signing.h"
+#include "trust.h"
 
 struct stage_opts {
 	const char *bundle;
@@ -17,7 +18,8 @@ struct stage_opts {
 	const struct progress *progress; /* steps "verifying", "writing", "verifying" (read-back) and
 				  * notes: who signed, what was staged (NULL: silent) */
 	const struct bankinfo *keep; /* what the bank that is kept holds (bankinfo_read) */
-	struct keyring *keyring;     /* what the bundle's signature must chain to (trust.h) */
+	const struct trust_opts *trust; /* where the keyring the signature must chain to comes from
+				  * (trust.h); loaded while bank.img is hashed */
 };
 
 /* Stage the bundle into bank o->target of bd, whose boot state is st (its copies in c). 0, or
