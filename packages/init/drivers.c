@@ -99,7 +99,8 @@ static bool load_module(const struct moddep_entry *e, const char *what, int dept
 	return r == 0;
 }
 
-/* "pci 0000:00:03.0 (8086:100e)"; other buses: "virtio virtio0 (virtio:d00000008v00001AF4)". */
+/* "pci 0000:00:03.0 (8086:100e)"; a CPU: "cpu cpu0 (cpu:type:x86,ven0002fam0019mod0001)", without
+ * its long feature list; other buses: "virtio virtio0 (virtio:d00000008v00001AF4)". */
 static void describe(const char *bus, const char *dev, const char *sys, const char *modalias, char *out,
 		     size_t size)
 {
@@ -113,6 +114,10 @@ static void describe(const char *bus, const char *dev, const char *sys, const ch
 		ven[strcspn(ven, "\n")] = id[strcspn(id, "\n")] = '\0';
 		snprintf(out, size, "pci %.64s (%.6s:%.6s)", dev, ven + (ven[0] == '0' && ven[1] == 'x' ? 2 : 0),
 			 id + (id[0] == '0' && id[1] == 'x' ? 2 : 0));
+	} else if (strcmp(bus, "cpu") == 0) {
+		const char *features = strstr(modalias, ":feature:");
+		int len = features ? (int)(features - modalias) : 96;
+		snprintf(out, size, "cpu %.48s (%.*s)", dev, len < 96 ? len : 96, modalias);
 	} else {
 		snprintf(out, size, "%.32s %.48s (%.96s)", bus, dev, modalias);
 	}
@@ -137,11 +142,34 @@ static const char *kind_of(const char *bus, const char *sys)
 	return NULL;
 }
 
-/* A device no driver is bound to and no table matched yet: load what its modalias matches. The
- * modules loaded. */
+/* The device's modalias: its modalias file, or the MODALIAS= line of its uevent (a CPU has only
+ * that: "cpu:type:x86,ven...:feature:,0000,...", its features, which kvm_intel and kvm_amd match). */
+static bool read_modalias(const char *sys, char *out, size_t size)
+{
+	char p[PATH_MAX], *line;
+	size_t len;
+
+	snprintf(p, sizeof(p), "%s/modalias", sys);
+	if (sysfile_read(p, out, size) > 0) {
+		out[strcspn(out, "\n")] = '\0';
+		return true;
+	}
+	snprintf(p, sizeof(p), "%s/uevent", sys);
+	if (sysfile_read(p, out, size) <= 0 || !(line = strstr(out, "MODALIAS=")) ||
+	    (line != out && line[-1] != '\n'))
+		return false;
+	line += strlen("MODALIAS=");
+	len = strcspn(line, "\n");
+	memmove(out, line, len);
+	out[len] = '\0';
+	return true;
+}
+
+/* A device no driver is bound to (a CPU whatever drives it: its feature modules never bind to
+ * it) and no table matched yet: load what its modalias matches. The modules loaded. */
 static int scan_device(const char *bus, const char *dev)
 {
-	char sys[256], p[PATH_MAX], modalias[256];
+	char sys[256], p[PATH_MAX], modalias[4096];
 	const struct modalias_entry *a;
 	struct seen_device *sd;
 	size_t next = 0;
@@ -151,12 +179,10 @@ static int scan_device(const char *bus, const char *dev)
 	if ((size_t)snprintf(sys, sizeof(sys), "/sys/bus/%s/devices/%s", bus, dev) >= sizeof(sys))
 		return 0;
 	snprintf(p, sizeof(p), "%s/driver", sys);
-	if (lstat(p, &st) == 0 || !(sd = seen_get(bus, dev)) || sd->matched) /* bound (built in), or done */
+	if ((strcmp(bus, "cpu") != 0 && lstat(p, &st) == 0) || !(sd = seen_get(bus, dev)) || sd->matched)
+		return 0; /* bound (built in), or done */
+	if (!read_modalias(sys, modalias, sizeof(modalias)))
 		return 0;
-	snprintf(p, sizeof(p), "%s/modalias", sys);
-	if (sysfile_read(p, modalias, sizeof(modalias)) <= 0)
-		return 0;
-	modalias[strcspn(modalias, "\n")] = '\0';
 	describe(bus, dev, sys, modalias, sd->what, sizeof(sd->what));
 	sd->kind = kind_of(bus, sys);
 	while ((a = modalias_match(&table, modalias, &next))) {

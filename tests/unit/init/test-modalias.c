@@ -16,6 +16,8 @@ static const char aliases[] =
 	"alias scsi:t-0x00* sd_mod\n"
 	"alias pci:v*d*sv*sd*bc01sc08i02* nvme\n"
 	"alias usb:v054Cp0010d0[1-5]*dc*dsc*dp*ic*isc*ip*in* usb_storage\n"
+	"alias cpu:type:x86,ven*fam*mod*:feature:*0085* kvm_intel\n"
+	"alias cpu:type:x86,ven*fam*mod*:feature:*00C2* kvm_amd\n"
 	"\n";
 
 static const char deps[] =
@@ -32,7 +34,7 @@ static void load(void)
 	memcpy(a, aliases, sizeof(a));
 	memcpy(d, deps, sizeof(d));
 	memset(&t, 0, sizeof(t));
-	ok(modalias_parse(&t, a, &line) == 0 && t.nalias == 6, "modalias: six alias lines, comments and blanks skipped");
+	ok(modalias_parse(&t, a, &line) == 0 && t.nalias == 8, "modalias: eight alias lines, comments and blanks skipped");
 	ok(moddep_parse(&t, d, &line) == 0 && t.ndep == 4, "modalias: four modules.dep lines");
 }
 
@@ -67,6 +69,19 @@ static void test_devices_match_their_drivers(void)
 	   "modalias: [1-5] ranges match as modprobe's do");
 	ok(matches("pci:v000010ECd00008139sv00001AF4sd00001100bc02sc00i00")[0] == '\0',
 	   "modalias: an rtl8139 matches no driver in the table");
+}
+
+/* A CPU's modalias (its uevent's MODALIAS=) lists its features; KVM's modules match theirs. */
+static void test_cpus_match_their_kvm_module(void)
+{
+	static const char amd[] = "cpu:type:x86,ven0002fam0019mod0001:feature:,0000,0001,0002,0084,00C0,00C2,00C3,0100";
+	static const char intel[] = "cpu:type:x86,ven0000fam0006mod0055:feature:,0000,0001,0080,0085,0086,0094";
+	static const char neither[] = "cpu:type:x86,ven0002fam000Fmod006B:feature:,0000,0001,0002,00C0,00C3";
+
+	ok(strcmp(matches(amd), "kvm_amd") == 0, "modalias: a CPU with svm (00C2) matches kvm_amd only (got '%s')", matches(amd));
+	ok(strcmp(matches(intel), "kvm_intel") == 0, "modalias: a CPU with vmx (0085) matches kvm_intel only (got '%s')",
+	   matches(intel));
+	ok(matches(neither)[0] == '\0', "modalias: a CPU with neither matches no KVM module");
 }
 
 static void test_dependencies_are_found(void)
@@ -113,6 +128,7 @@ int main(void)
 
 	load();
 	test_devices_match_their_drivers();
+	test_cpus_match_their_kvm_module();
 	test_dependencies_are_found();
 	modname_of("kernel/drivers/scsi/sd_mod.ko.xz", name, sizeof(name));
 	ok(strcmp(name, "sd_mod") == 0, "modalias: a compressed module's name");
