@@ -58,8 +58,8 @@ static const char *module_load(const char *list, const char *rel)
 		return "module-missing";
 	}
 	err = err < 0 ? -err : 0;
-	/* No hardware for it here (kvm_intel on AMD, either on a CPU without virtualization): the
-	 * image carries both vendors' modules, so this is not a failed boot. */
+	/* No hardware for it here (a profile's list may name modules for hardware a machine lacks;
+	 * the driver families, matched by modalias, never load those): not a failed boot. */
 	if (err == ENODEV || err == EOPNOTSUPP) {
 		log_error("module %s found no hardware for it (%s); skipped", rel, strerror(err));
 		return NULL;
