@@ -74,12 +74,21 @@ int module_insert_rel(const char *rel);
 const char *system_modules_load(void);
 
 /* log.c */
-/* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>". */
+/* Print "init: <message>" to the console as one write; messages read "<what is wrong>; <what to do>".
+ * In a console session (log_console_quiet) it goes to syslog as well. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same for what init did, e.g. "init: loaded e1000 for pci 0000:00:03.0 (8086:100e)". */
+/* The same for what init did, e.g. "init: loaded e1000 for pci 0000:00:03.0 (8086:100e)"; in a
+ * console session to syslog only (to the console while syslog does not take it). */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A boot-log line: "init: [  1.23] <message>" on the console, "[  1.23] <message>" appended to
- * BOOT_LOG; the time is seconds since the kernel started. */
+/* On from the console sessions' start (after BOOT-OK) to the shutdown's: routine lines, init's
+ * and the services' output, stay off the console. */
+void log_console_quiet(bool on);
+bool log_console_is_quiet(void);
+/* "<tag>: <msg>" to syslog through /dev/log with priority pri (LOG_DAEMON | LOG_INFO, ...); false
+ * when nothing listens there. */
+bool log_syslog(int pri, const char *tag, const char *msg, size_t len);
+/* A boot-log line: "init: [  1.23] <message>" as log_info() prints, "[  1.23] <message>"
+ * appended to BOOT_LOG; the time is seconds since the kernel started. */
 #define BOOT_LOG "/run/boot.log"
 void log_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double log_uptime(void);

@@ -6,17 +6,54 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-static void log_line(const char *fmt, va_list ap)
+/* A console session runs (after BOOT-OK, until the shutdown): what init did, and the services'
+ * output, go to syslog only, so that they do not land in the middle of the operator's screen.
+ * Problems (log_error) still reach the console too. */
+static bool quiet;
+
+void log_console_quiet(bool on)
+{
+	quiet = on;
+}
+
+bool log_console_is_quiet(void)
+{
+	return quiet;
+}
+
+bool log_syslog(int pri, const char *tag, const char *msg, size_t len)
+{
+	static int fd = -1;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+	char line[512];
+	int n;
+
+	if (fd < 0)
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	n = snprintf(line, sizeof(line), "<%d>%s: %.*s", pri, tag, (int)len, msg);
+	if (fd < 0 || n < 0)
+		return false;
+	return sendto(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, MSG_DONTWAIT,
+		      (struct sockaddr *)&addr, sizeof(addr)) >= 0;
+}
+
+/* "init: <message>" on the console as one write (so kernel messages cannot land in the middle of
+ * the line); a routine one in a console session to syslog instead, while syslog takes it. */
+static void log_line(bool routine, const char *fmt, va_list ap)
 {
 	char line[512] = "init: ";
 	size_t len = strlen(line);
 
 	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
-	/* One write, so kernel messages cannot land in the middle of the line. */
 	len = strlen(line);
+	if (quiet && log_syslog(LOG_DAEMON | (routine ? LOG_INFO : LOG_ERR), "init", line + 6, len - 6) && routine)
+		return;
 	line[len++] = '\n';
 	sysfile_write_all(STDERR_FILENO, line, len);
 }
@@ -26,7 +63,7 @@ void log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line(fmt, ap);
+	log_line(false, fmt, ap);
 	va_end(ap);
 }
 
@@ -35,7 +72,7 @@ void log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line(fmt, ap);
+	log_line(true, fmt, ap);
 	va_end(ap);
 }
 

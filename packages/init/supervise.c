@@ -29,6 +29,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ static struct service svcs[SERVICE_MAX];
 static size_t n_svcs, order[SERVICE_MAX];
 static int sig_fd = -1;
 static bool sessions;      /* the services on a tty may start (after BOOT-OK) */
+static bool essentials_up; /* every essential service was ready once: the others may start */
 static bool stopping;      /* shutting down: nothing restarts */
 static bool health_dirty = true;
 
@@ -152,24 +154,18 @@ static void load_dir(const char *dir)
 
 /* --- output --------------------------------------------------------------------------------- */
 
-/* A line of a service's output: on the console, and to syslog through /dev/log when it is there. */
+/* A line of a service's output: to syslog through /dev/log when it is there, and on the console,
+ * but for in a console session when syslog took it (log_console_quiet). */
 static void output_line(const struct service *svc, const char *line, size_t len)
 {
-	static int log_fd = -1;
 	char msg[400];
 	int n;
 
+	if (log_syslog(LOG_DAEMON | LOG_INFO, svc->name, line, len) && log_console_is_quiet())
+		return;
 	n = snprintf(msg, sizeof(msg), "%s: %.*s\n", svc->name, (int)len, line);
 	if (n > 0) /* one write, as log.c's lines */
 		sysfile_write_all(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-	if (log_fd < 0)
-		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	n = snprintf(msg, sizeof(msg), "<30>%s: %.*s", svc->name, (int)len, line); /* daemon.info */
-	if (log_fd >= 0 && n > 0) {
-		struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
-		sendto(log_fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, MSG_DONTWAIT,
-		       (struct sockaddr *)&addr, sizeof(addr));
-	}
 }
 
 static void output_read(struct service *svc)
@@ -496,6 +492,8 @@ static void tick_waiting(struct service *svc, size_t i)
 
 	if (svc->tty[0] && !sessions)
 		return;
+	if (!svc->essential && !essentials_up)
+		return;
 	if (svc->tty[0] && (other = tty_taken(svc))) {
 		svc->state = SVC_DONE;
 		log_step("%s not started: its terminal is %s's", svc->name, other->name);
@@ -511,10 +509,25 @@ static void tick_waiting(struct service *svc, size_t i)
 	}
 }
 
-/* Start, judge and restart what is due. */
+/* Whether every essential service was ready once (or cannot be: a bad file), from then on. */
+static void essentials_check(void)
+{
+	if (essentials_up)
+		return;
+	for (size_t i = 0; i < n_svcs; i++)
+		if (svcs[i].essential && !svcs[i].was_ready && svcs[i].state != SVC_BAD)
+			return;
+	essentials_up = true;
+}
+
+/* Start, judge and restart what is due. The essential services start first, alone: the others
+ * wait until those are ready (on one slow CPU they would share it, and BOOT-OK, which waits for
+ * the essential ones only, would come later). */
 static void tick(void)
 {
 	double now = services_now();
+
+	essentials_check();
 
 	for (size_t k = 0; k < n_svcs && !stopping; k++) {
 		size_t i = order[k];
@@ -673,12 +686,15 @@ const char *services_start(struct boot_state *st)
 		if (!reason && waiting)
 			loop_once(1000);
 	} while (!reason && waiting);
+	if (!reason)
+		tick(); /* the services that waited for the essential ones start now, before BOOT-OK */
 	return reason;
 }
 
 void services_run(void)
 {
 	sessions = true;
+	log_console_quiet(true);
 	for (;;) {
 		tick();
 		loop_once(10000); /* at least every 10 s for the watchdog */
@@ -810,6 +826,7 @@ void services_shutdown(int how)
 	const char *what = how == RB_POWER_OFF ? "power-off" : how == (int)RB_HALT_SYSTEM ? "halt" : "reboot";
 
 	stopping = true;
+	log_console_quiet(false); /* what stops, and why, on the console again */
 	shutdown_deadline = services_now() + SHUTDOWN_MAX;
 	log_step("shutting down for %s", what);
 	for (size_t k = n_svcs; k-- > 0;) {
