@@ -9,7 +9,7 @@
 # stops the services in the reverse of their start order and the machine is off within the bound.
 . "$(dirname "$0")/common.sh"
 trap 'qemu_kill 2>/dev/null; rm -rf "${SCRATCH:-}"' EXIT
-echo "1..15"
+echo "1..16"
 
 # The fixture: the same image with three more service files.
 scratch_repo
@@ -73,6 +73,12 @@ order=$(echo "$out" | sed -n 's/^\[ *[0-9.]*\] //p' | sed 's/ (pid [0-9]*)$//' |
 	grep -xE 'logd started|logd ready|step services done|boot reported healthy' | head -n 4 | tr '\n' ',')
 check 3 "/run/boot.log: logd started, logd ready, step services done, boot reported healthy, in this order (got: $order)" \
 	test "$order" = "logd started,logd ready,step services done,boot reported healthy,"
+# The essential logd starts alone; the others (network, the saver, crasher ...) once it is ready,
+# still before the services step ends and BOOT-OK.
+early=$(echo "$out" | sed -n 's/^\[ *[0-9.]*\] //p' | sed 's/ (pid [0-9]*)$//' |
+	sed -n '/^logd started$/,/^step services done$/p' | grep -xE 'logd ready|(network|hostcfg-saver|crasher|saver) started' | tr '\n' ',')
+check 16 "/run/boot.log: network, hostcfg-saver, crasher and saver start after 'logd ready' and before the step's end (got: $early)" \
+	bash -c '[ "${1%%,*}" = "logd ready" ] && [ "$(tr , "\n" <<<"$1" | grep -c " started$")" = 4 ]' _ "$early"
 
 # crasher: started at boot, restarted twice (1 s, then 2 s later), given up at its third failure.
 qemu_wait 'init: service crasher: given up' 60
