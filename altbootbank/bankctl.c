@@ -249,11 +249,11 @@ static void bundle_cut_short(int sig)
 static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const char *keyring, struct diag *d)
 {
 	int keep = protected_bank(c);
-	struct trust_opts t = {.kept = keep, .on_host = c->running >= 0, .keyring = keyring};
 	struct util_reporter rep;
 	struct progress p = util_reporter_init(&rep, "bankctl", stdout, isatty(2));
 	struct stage_opts o = {.bundle = bundle, .target = !keep, .allow_downgrade = downgrade, .progress = &p,
-			       .keep = &c->info[keep], .trust = &t};
+			       .keep = &c->info[keep]};
+	struct trust_opts t = {.kept = keep, .on_host = c->running >= 0, .keyring = keyring};
 
 	if (c->running >= 0 && c->st.env.bank[keep].state == BANK_TRIAL && c->st.env.bank[!keep].state == BANK_GOOD)
 		return diag_set(d, c->bd.path, 0, "bank %c (running) is on trial and bank %c is the fallback; refusing to "
@@ -263,6 +263,8 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const ch
 	       bank_letter(o.target), c->bd.path,
 	       bank_letter(keep));
 	fflush(stdout);
+	if (trust_load(&c->bd, &t, &o.keyring, d) < 0)
+		return -EBADMSG;
 	bool unmounted = alt_unmount(c);
 	struct sigaction bus = {.sa_handler = bundle_cut_short}, was;
 	sigaction(SIGBUS, &bus, &was);
@@ -271,6 +273,7 @@ static int cmd_stage(struct ctx *c, const char *bundle, bool downgrade, const ch
 	bootdisk_unmount(&c->bd); /* the staged bank's own mount, before /altbootbank shows it */
 	if (unmounted)
 		alt_remount(o.target);
+	signing_keyring_free(o.keyring);
 	return r;
 }
 

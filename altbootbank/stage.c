@@ -12,7 +12,6 @@
 #include "extents.h"
 #include "hash.h"
 #include "trust.h"
-#include "worker.h"
 
 /* Refuse what must not be staged, before anything is written. */
 static int check_bundle(const struct bundle_manifest *m, const struct bankinfo *cur, const struct stage_opts *o,
@@ -52,57 +51,34 @@ static void held_free(struct held_image *held)
 	*held = (struct held_image){0};
 }
 
-/* Pass 1 of a bundle file (mapped): hash bank.img where it is and check it against the manifest.
- * Nothing is written, so that a damaged bundle leaves both banks as they were. It runs in a second
- * thread (verify_start) while the keyring loads and the signature is checked: it touches only
- * the bundle's archive and mapping, which nothing else reads until it is done. */
-struct verify_job {
-	struct bundle_reader *br;
-	struct held_image *held;
-	struct diag d;
-};
-
-static int verify_pass(void *ctx, const void *unused, size_t n_unused, uint64_t off_unused)
+/* Pass 1 of a bundle file (mapped): hash bank.img where it is and check it against the manifest,
+ * 1 MiB at a time for the progress. Nothing is written, so that a damaged bundle leaves both
+ * banks as they were. */
+static int verify_pass(struct bundle_reader *br, const struct bootdisk_part *p, const struct stage_opts *o,
+		       struct held_image *held, struct diag *d)
 {
-	struct verify_job *j = ctx;
-	struct held_image *held = j->held;
 	const unsigned char *bytes = NULL;
 	struct hasher hash = {0};
-	int r = bundle_image_view(j->br, &held->h, &bytes, &j->d);
+	int r = bundle_image_view(br, &held->h, &bytes, d);
 
-	(void)unused, (void)n_unused, (void)off_unused;
+	if (r == 0)
+		r = check_fits(&held->h, p, o, d);
 	if (r < 0)
 		return r;
 	hasher_init(&hash);
 	hasher_add(&hash, bytes, held->h.header_len);
 	hasher_copy(&held->after_header, &hash);
 	held->data = bytes + held->h.header_len;
-	hasher_add(&hash, held->data, held->h.data_bytes);
-	r = bundle_image_close(j->br, &j->d);
+	for (uint64_t done = 0, n; done < held->h.data_bytes; done += n) {
+		n = held->h.data_bytes - done < (1 << 20) ? held->h.data_bytes - done : (1 << 20);
+		hasher_add(&hash, held->data + done, (size_t)n);
+		progress_step(o->progress, "verifying bundle", done + n, held->h.data_bytes);
+	}
+	r = bundle_image_close(br, d);
 	if (r == 0)
-		r = bundle_image_check(j->br, &hash, NULL, &j->d);
+		r = bundle_image_check(br, &hash, NULL, d);
 	else
 		hasher_end(&hash, (char[HASH_HEX_LEN]){0});
-	return r;
-}
-
-/* Start pass 1 of a mapped bundle in w; a bundle read once (a pipe) has none. */
-static void verify_start(struct worker *w, struct verify_job *j, struct bundle_reader *br)
-{
-	j->br = br;
-	if (bundle_mapped(br))
-		worker_start(w, verify_pass, j, NULL, 0, 0);
-}
-
-/* Wait for pass 1; its error in d, unless r already is one (those come first, as they always did). */
-static int verify_wait(struct worker *w, struct verify_job *j, const struct stage_opts *o, int r, struct diag *d)
-{
-	if (worker_wait(w) < 0 && r == 0) {
-		*d = j->d;
-		return w->r;
-	}
-	if (r == 0 && j->held->data)
-		progress_step(o->progress, "verifying bundle", j->held->h.data_bytes, j->held->h.data_bytes);
 	return r;
 }
 
@@ -307,15 +283,16 @@ static int mark(const struct bootdisk *bd, const struct bootstate_copies *c, str
 }
 
 static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st,
-			 const struct stage_opts *o, struct bundle_reader *br, struct held_image *held,
-			 const struct signing_info *signer, struct diag *d)
+			 const struct stage_opts *o, struct bundle_reader *br, const struct signing_info *signer,
+			 struct diag *d)
 {
 	const struct bundle_manifest *m = bundle_get_manifest(br);
 	const struct bootdisk_part *p = &bd->bank[o->target];
 	unsigned long long bytes = 0;
 	struct buf saved = {0};
+	struct held_image held = {0};
 	bool state = o->keep->state, once = !bundle_mapped(br);
-	int r = once ? 0 : check_fits(&held->h, p, o, d);
+	int r = once ? 0 : verify_pass(br, p, o, &held, d);
 
 	if (r == 0 && state)
 		r = fetch_state(bd, o, &saved, d);
@@ -327,7 +304,7 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 	if (r == 0 && st->env.bank[o->target].state != BANK_EMPTY)
 		r = mark(bd, c, st, o->target, BANK_EMPTY, 0, st->env.bank[o->target].gen, d);
 	if (r == 0)
-		r = write_payload(bd, o, br, held, &bytes, d);
+		r = write_payload(bd, o, br, &held, &bytes, d);
 	if (r == 0 && once)
 		r = trust_save(bd, signer, m, d);
 	if (r == 0 && state)
@@ -339,49 +316,38 @@ static int stage_payload(struct bootdisk *bd, const struct bootstate_copies *c, 
 			      "tried on the next boot (%d tries)", m->product, m->version, m->build_id,
 			      bank_letter(o->target), bytes / 1048576.0, state ? ", saved configuration carried over" : "",
 			      BANK_TRIES);
+	held_free(&held);
 	buf_free(&saved);
 	return r;
 }
 
 /* The manifest's signature, before anything else: the bundle's revocations count already. */
-static int verify_signer(struct bundle_reader *br, struct keyring *k, const struct stage_opts *o,
-			 struct signing_info *ret, struct diag *d)
+static int verify_signer(struct bundle_reader *br, const struct stage_opts *o, struct signing_info *ret,
+			 struct diag *d)
 {
 	int r;
 
-	trust_add_revocations(k, bundle_get_manifest(br));
-	r = bundle_verify_signature(br, k, ret, d);
+	trust_add_revocations(o->keyring, bundle_get_manifest(br));
+	r = bundle_verify_signature(br, o->keyring, ret, d);
 	if (r == 0)
 		progress_note(o->progress, "signed by '%s' (sha256 %.16s...)%s", ret->subject, ret->fingerprint,
 			      ret->chained ? ", a key certified by a trusted key: trusted from now on" : "");
 	return r;
 }
 
-/* The keyring, the signature and what the bundle is for are checked while pass 1 hashes bank.img. */
 int stage_run(struct bootdisk *bd, const struct bootstate_copies *c, struct bootstate *st, const struct stage_opts *o,
 	      struct diag *d)
 {
 	struct bundle_reader *br = NULL;
 	struct signing_info signer = {0};
-	struct held_image held = {0};
-	struct verify_job job = {.held = &held};
-	struct worker pass1 = {0};
-	struct keyring *k = NULL;
 	int r = bundle_open(o->bundle, &br, d);
 
 	if (r == 0)
-		verify_start(&pass1, &job, br);
-	if (r == 0 && trust_load(bd, o->trust, &k, d) < 0)
-		r = -EBADMSG;
-	if (r == 0)
-		r = verify_signer(br, k, o, &signer, d);
+		r = verify_signer(br, o, &signer, d);
 	if (r == 0)
 		r = check_bundle(bundle_get_manifest(br), o->keep, o, d);
-	r = verify_wait(&pass1, &job, o, r, d);
 	if (r == 0)
-		r = stage_payload(bd, c, st, o, br, &held, &signer, d);
-	held_free(&held);
-	signing_keyring_free(k);
+		r = stage_payload(bd, c, st, o, br, &signer, d);
 	buf_free(&signer.new_certs);
 	bundle_close(br);
 	return r;

@@ -9,7 +9,6 @@
 #include "bootdisk.h"
 #include "progress.h"
 #include "signing.h"
-#include "trust.h"
 
 struct stage_opts {
 	const char *bundle;
@@ -18,8 +17,7 @@ struct stage_opts {
 	const struct progress *progress; /* steps "verifying", "writing", "verifying" (read-back) and
 				  * notes: who signed, what was staged (NULL: silent) */
 	const struct bankinfo *keep; /* what the bank that is kept holds (bankinfo_read) */
-	const struct trust_opts *trust; /* where the keyring the signature must chain to comes from
-				  * (trust.h); loaded while bank.img is hashed */
+	struct keyring *keyring;     /* what the bundle's signature must chain to (trust.h) */
 };
 
 /* Stage the bundle into bank o->target of bd, whose boot state is st (its copies in c). 0, or

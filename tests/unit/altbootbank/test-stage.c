@@ -81,6 +81,7 @@ static int stage(const char *disk, const char *bundle, struct bootstate *ret_st,
 	struct bootdisk bd = {0};
 	struct bootstate_copies c;
 	struct bankinfo keep = {0};
+	struct keyring *k = NULL;
 	struct trust_opts to = {.kept = 0};
 	struct notes n = {""};
 	struct progress p = {NULL, note, &n};
@@ -90,11 +91,14 @@ static int stage(const char *disk, const char *bundle, struct bootstate *ret_st,
 		r = bootdisk_state_load(&bd, &c, ret_st, d);
 	if (r == 0)
 		r = bankinfo_read(&bd, 0, &keep, d);
+	if (r == 0)
+		r = trust_load(&bd, &to, &k, d);
 	if (r == 0) {
-		struct stage_opts o = {.bundle = bundle, .target = 1, .progress = &p, .keep = &keep, .trust = &to};
+		struct stage_opts o = {.bundle = bundle, .target = 1, .progress = &p, .keep = &keep, .keyring = k};
 		r = stage_run(&bd, &c, ret_st, &o, d);
 	}
 	snprintf(ret_note, 512, "%s", n.last);
+	signing_keyring_free(k);
 	bankinfo_free(&keep);
 	if (bd.path)
 		bootdisk_close(&bd);
