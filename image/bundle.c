@@ -302,8 +302,11 @@ static void map_bundle(struct bundle_reader *b, const char *path)
 
 static int open_archive(struct bundle_reader *b, const char *path)
 {
-	if (b->stdin_)
+	if (b->stdin_) {
+		/* A pipe of 1 MiB instead of 64 KiB: its writer blocks (and the two switch) 16 times less. */
+		fcntl(0, F_SETPIPE_SZ, 1 << 20);
 		return archive_read_open_fd(b->a, 0, 1 << 20);
+	}
 	map_bundle(b, path);
 	if (b->map)
 		return archive_read_open_memory(b->a, b->map, b->map_len);
