@@ -25,7 +25,7 @@
 #define REFRESH_MS 5000       /* the welcome screen's facts read again */
 #define REPAINT_S 30          /* the whole screen sent again (console messages may have overwritten it) */
 #define REPAINT_EARLY_S 3     /* ... in the host's first minute, when the kernel's late lines are likeliest */
-#define EARLY_S 60            /*     (hostd, the network's DHCP client) print on the console */
+#define EARLY_S 60            /*     (init keeps the services' output in syslog while the DCUI runs) */
 #define MSG_MAX 512
 
 static struct dcui_host dh;

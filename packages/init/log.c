@@ -47,12 +47,15 @@ bool log_syslog(int pri, const char *tag, const char *msg, size_t len)
  * the line); a routine one in a console session to syslog instead, while syslog takes it. */
 static void log_line(bool routine, const char *fmt, va_list ap)
 {
-	char line[512] = "init: ";
-	size_t len = strlen(line);
+	static const char prefix[] = "init: ";
+	char line[512];
+	size_t len = sizeof(prefix) - 1;
 
+	memcpy(line, prefix, len);
 	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
 	len = strlen(line);
-	if (quiet && log_syslog(LOG_DAEMON | (routine ? LOG_INFO : LOG_ERR), "init", line + 6, len - 6) && routine)
+	if (quiet && log_syslog(LOG_DAEMON | (routine ? LOG_INFO : LOG_ERR), "init", line + sizeof(prefix) - 1,
+				len - (sizeof(prefix) - 1)) && routine)
 		return;
 	line[len++] = '\n';
 	sysfile_write_all(STDERR_FILENO, line, len);
