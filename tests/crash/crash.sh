@@ -48,6 +48,9 @@ NOW=$(date '+%Y-%m-%d %H:%M:%S')
 [ -e "$FAKETIME_LIB" ] || { echo "crash.sh: $FAKETIME_LIB:1: missing; install faketime (builder/host-packages)"; exit 77; }
 w=$(mktemp -d "${TMPDIR:-/tmp}/crash.XXXXXX")
 trap 'rm -rf "$w"' EXIT
+# A command killed between writing a scratch file (bankctl's for mcopy) and removing it leaves it
+# behind: in $w, not in /tmp.
+mkdir "$w/tmp" && export TMPDIR=$w/tmp
 
 # cut N MODE FILES CMD...: run CMD in a process group of its own, the power cut at the N-th
 # change of FILES (N = 0: never; the calls are logged to $w/calls).
