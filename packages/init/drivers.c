@@ -27,18 +27,19 @@
 #define ALIAS_TABLE "/etc/modules.alias"
 #define DEP_TABLE "/etc/modules.dep"
 #define MAX_ROUNDS 16
-#define MAX_DEVICES 2048
+#define MAX_REPORTED 256
 
 static struct modtable table; /* the initramfs's tables, then the payload's appended */
 static bool loaded[MODDEP_MAX]; /* table.dep[i] was loaded, or tried, this boot */
-/* Devices looked at already ("bus/device"), whether a table matched them, and what to call those
- * nothing matched in the report. */
-static struct seen_device {
+static struct devset devices;   /* every device looked at, and what was found (modalias.h) */
+/* The storage and network controllers no table matched yet ("bus/device"), for the report after
+ * the last pass; one matched or bound later is taken off. */
+static struct unmatched {
 	char key[96], what[192];
 	const char *kind;
-	bool matched;
-} seen[MAX_DEVICES];
-static size_t nseen;
+	bool gone;
+} unmatched[MAX_REPORTED];
+static size_t nunmatched;
 
 static const char *read_table(const char *path, char *buf, size_t size,
 			      int (*parse)(struct modtable *, char *, int *))
@@ -60,19 +61,29 @@ static const char *read_table(const char *path, char *buf, size_t size,
 	return NULL;
 }
 
-/* The device's entry: a new one (unmatched) the first time; NULL when the list is full. */
-static struct seen_device *seen_get(const char *bus, const char *dev)
+/* The buses of the devices kind_of() names. */
+static bool reportable(const char *bus)
+{
+	return strcmp(bus, "pci") == 0 || strcmp(bus, "virtio") == 0;
+}
+
+/* Note a controller (kind set) that no table matched, or take one off the list (kind NULL). */
+static void note_unmatched(const char *bus, const char *dev, const char *what, const char *kind)
 {
 	char key[96];
+	size_t i = 0;
 
 	snprintf(key, sizeof(key), "%.31s/%.63s", bus, dev);
-	for (size_t i = 0; i < nseen; i++)
-		if (strcmp(seen[i].key, key) == 0)
-			return &seen[i];
-	if (nseen == MAX_DEVICES)
-		return NULL;
-	memcpy(seen[nseen].key, key, sizeof(key));
-	return &seen[nseen++];
+	while (i < nunmatched && strcmp(unmatched[i].key, key) != 0)
+		i++;
+	if (i == nunmatched) {
+		if (!kind || nunmatched == MAX_REPORTED)
+			return;
+		memcpy(unmatched[nunmatched++].key, key, sizeof(key));
+	}
+	snprintf(unmatched[i].what, sizeof(unmatched[i].what), "%s", what);
+	unmatched[i].kind = kind;
+	unmatched[i].gone = !kind;
 }
 
 /* Load a module of the table after what it needs; true if it was loaded now. */
@@ -166,43 +177,50 @@ static bool read_modalias(const char *sys, char *out, size_t size)
 }
 
 /* A device no driver is bound to (a CPU whatever drives it: its feature modules never bind to
- * it) and no table matched yet: load what its modalias matches. The modules loaded. */
+ * it) and no table matched yet: load what its modalias matches. A device done with (bound, no
+ * modalias, matched) is not read again in a later round. The modules loaded. */
 static int scan_device(const char *bus, const char *dev)
 {
-	char sys[256], p[PATH_MAX], modalias[4096];
+	char sys[256], p[PATH_MAX], modalias[4096], what[192];
 	const struct modalias_entry *a;
-	struct seen_device *sd;
+	enum dev_state state = devset_get(&devices, bus, dev);
+	bool matched = false;
 	size_t next = 0;
 	int n = 0;
 	struct stat st;
 
-	if ((size_t)snprintf(sys, sizeof(sys), "/sys/bus/%s/devices/%s", bus, dev) >= sizeof(sys))
+	if (state == DEV_DONE || state == DEV_MATCHED ||
+	    (size_t)snprintf(sys, sizeof(sys), "/sys/bus/%s/devices/%s", bus, dev) >= sizeof(sys))
 		return 0;
 	snprintf(p, sizeof(p), "%s/driver", sys);
-	if ((strcmp(bus, "cpu") != 0 && lstat(p, &st) == 0) || !(sd = seen_get(bus, dev)) || sd->matched)
-		return 0; /* bound (built in), or done */
-	if (!read_modalias(sys, modalias, sizeof(modalias)))
+	if ((strcmp(bus, "cpu") != 0 && lstat(p, &st) == 0) || !read_modalias(sys, modalias, sizeof(modalias))) {
+		devset_set(&devices, bus, dev, DEV_DONE);
+		if (reportable(bus))
+			note_unmatched(bus, dev, "", NULL); /* bound since: by a module another device needed */
 		return 0;
-	describe(bus, dev, sys, modalias, sd->what, sizeof(sd->what));
-	sd->kind = kind_of(bus, sys);
+	}
+	describe(bus, dev, sys, modalias, what, sizeof(what));
 	while ((a = modalias_match(&table, modalias, &next))) {
 		const struct moddep_entry *e = moddep_find(&table, a->module, false);
-		sd->matched = true;
+		matched = true;
 		if (e)
-			n += load_module(e, sd->what, 0);
+			n += load_module(e, what, 0);
 		else
 			log_error("%s of a modules.alias is not in its modules.dep; rebuild the image", a->module);
 	}
+	devset_set(&devices, bus, dev, matched ? DEV_MATCHED : DEV_UNMATCHED);
+	if (reportable(bus))
+		note_unmatched(bus, dev, what, matched ? NULL : kind_of(bus, sys));
 	return n;
 }
 
 /* After the last pass: the storage and network controllers nothing in the image drives. */
 static void report_unmatched(void)
 {
-	for (size_t i = 0; i < nseen; i++)
-		if (!seen[i].matched && seen[i].kind)
+	for (size_t i = 0; i < nunmatched; i++)
+		if (!unmatched[i].gone)
 			log_info("no driver in the image for %s, a %s; add the driver family that has one to the "
-				 "profile's drivers or system-drivers", seen[i].what, seen[i].kind);
+				 "profile's drivers or system-drivers", unmatched[i].what, unmatched[i].kind);
 }
 
 static int scan_bus(const char *bus)

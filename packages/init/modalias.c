@@ -150,3 +150,49 @@ const struct moddep_entry *moddep_find(const struct modtable *t, const char *key
 			return &t->dep[i];
 	return NULL;
 }
+
+/* FNV-1a of "bus/dev"; never 0, the free slot's mark. */
+static uint64_t dev_hash(const char *bus, const char *dev)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const char *p = bus; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (const char *p = dev; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* The slot of h, or the free slot where it would go. */
+static size_t dev_slot(const struct devset *s, uint64_t h)
+{
+	size_t i = (size_t)(h % DEVSET_SLOTS);
+
+	while (s->hash[i] && s->hash[i] != h)
+		i = (i + 1) % DEVSET_SLOTS;
+	return i;
+}
+
+enum dev_state devset_get(const struct devset *s, const char *bus, const char *dev)
+{
+	uint64_t h = dev_hash(bus, dev);
+	size_t i = dev_slot(s, h);
+
+	return s->hash[i] == h ? (enum dev_state)s->state[i] : DEV_NEW;
+}
+
+bool devset_set(struct devset *s, const char *bus, const char *dev, enum dev_state state)
+{
+	uint64_t h = dev_hash(bus, dev);
+	size_t i = dev_slot(s, h);
+
+	if (s->hash[i] != h) {
+		if (s->n >= DEVSET_SLOTS / 4 * 3)
+			return false;
+		s->hash[i] = h;
+		s->n++;
+	}
+	s->state[i] = (unsigned char)state;
+	return true;
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MODALIAS_MAX 8192 /* alias lines */
 #define MODDEP_MAX 1024   /* module lines */
@@ -44,5 +45,29 @@ const struct modalias_entry *modalias_match(const struct modtable *t, const char
 const struct moddep_entry *moddep_find(const struct modtable *t, const char *key, bool by_path);
 /* "kernel/drivers/nvme/host/nvme-core.ko" -> "nvme_core" (cut to size). */
 void modname_of(const char *path, char *out, size_t size);
+
+/* The devices a scan has looked at ("bus/device"), and what it found, so that the next scan
+ * round reads a device again only while it may still need a driver. Open addressing over 64-bit
+ * hashes of the names, no allocation: a host with a terabyte of memory has thousands of memory
+ * blocks, and every one is a device. Once the set is three-quarters full it takes no more: a
+ * device it does not know is DEV_NEW, and is looked at in every round. */
+#define DEVSET_SLOTS 16384
+
+enum dev_state {
+	DEV_NEW,       /* not looked at, or not remembered */
+	DEV_DONE,      /* nothing to do: a driver is bound, or it has no modalias */
+	DEV_UNMATCHED, /* a modalias no table matched yet (a later table may) */
+	DEV_MATCHED,   /* a table matched it; its modules were loaded */
+};
+
+struct devset {
+	uint64_t hash[DEVSET_SLOTS]; /* 0: a free slot */
+	unsigned char state[DEVSET_SLOTS];
+	size_t n;
+};
+
+enum dev_state devset_get(const struct devset *s, const char *bus, const char *dev);
+/* Remember a device's state; false when the set is full (the device is then not remembered). */
+bool devset_set(struct devset *s, const char *bus, const char *dev, enum dev_state state);
 
 #endif

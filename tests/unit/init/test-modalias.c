@@ -1,6 +1,8 @@
 /* init's driver tables (packages/init/modalias.h): what the builder writes parses, devices match
- * the drivers modprobe would pick, and malformed tables are refused with their line. */
+ * the drivers modprobe would pick, and malformed tables are refused with their line; the set of
+ * devices a scan has looked at. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "modalias.h"
@@ -122,6 +124,36 @@ static void test_full_tables_are_refused(void)
 	   "modalias: line %d of a table too big for init is refused (E2BIG), not overflowed", MODALIAS_MAX + 1);
 }
 
+/* A big host's memory blocks (thousands) fill the device set, and a CPU scanned after them is
+ * still looked at: not remembered, but never skipped. */
+static void test_device_set(void)
+{
+	static struct devset s;
+	char name[32];
+	size_t kept = 0;
+	bool cpu_new;
+
+	ok(devset_get(&s, "cpu", "cpu0") == DEV_NEW, "devset: an unknown device is new");
+	ok(devset_set(&s, "cpu", "cpu0", DEV_UNMATCHED) && devset_get(&s, "cpu", "cpu0") == DEV_UNMATCHED,
+	   "devset: a device's state is remembered");
+	devset_set(&s, "cpu", "cpu0", DEV_MATCHED);
+	ok(devset_get(&s, "cpu", "cpu0") == DEV_MATCHED && s.n == 1, "devset: a state changes in place");
+	ok(devset_get(&s, "node", "cpu0") == DEV_NEW && devset_get(&s, "cpu", "cpu1") == DEV_NEW,
+	   "devset: another bus's device of the same name, another device: new");
+	for (int i = 0; i < DEVSET_SLOTS; i++) {
+		snprintf(name, sizeof(name), "memory%d", i);
+		kept += devset_set(&s, "memory", name, DEV_DONE);
+	}
+	ok(kept == DEVSET_SLOTS / 4 * 3 - 1, "devset: %zu of %d memory blocks remembered, then it is full", kept,
+	   DEVSET_SLOTS);
+	cpu_new = !devset_set(&s, "cpu", "cpu1", DEV_MATCHED) && devset_get(&s, "cpu", "cpu1") == DEV_NEW;
+	ok(cpu_new, "devset: full, a CPU is not remembered and stays new (scanned in every round)");
+	ok(devset_get(&s, "cpu", "cpu0") == DEV_MATCHED && devset_get(&s, "memory", "memory0") == DEV_DONE,
+	   "devset: full, what it holds is still found");
+	ok(devset_set(&s, "cpu", "cpu0", DEV_DONE) && devset_get(&s, "cpu", "cpu0") == DEV_DONE,
+	   "devset: full, a device it holds still changes state");
+}
+
 int main(void)
 {
 	char name[8];
@@ -136,5 +168,6 @@ int main(void)
 	ok(strcmp(name, "very_lo") == 0, "modalias: a name is cut to fit, never overflowed");
 	test_bad_tables_name_the_line();
 	test_full_tables_are_refused();
+	test_device_set();
 	return tap_done();
 }
