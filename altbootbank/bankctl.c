@@ -233,9 +233,10 @@ static void alt_remount(int bank)
 			bank_letter(bank), ALTBOOTBANK, found ? strerror(errno) : "no such partition");
 }
 
-/* A bundle file is mapped while it is staged (image/bundle.h): one cut short meanwhile raises
- * SIGBUS where its lost pages are read. Before the write the disk is as it was, and the bank
- * being staged is marked empty before it is written: stopping here leaves the kept bank to boot. */
+/* A bundle file is mapped while it is staged (image/bundle.h): one cut short while its headers
+ * are parsed raises SIGBUS where its lost pages are read (bank.img's data is read out with
+ * pread, which reports it instead). Before the write the disk is as it was, and the bank being
+ * staged is marked empty before it is written: stopping here leaves the kept bank to boot. */
 static void bundle_cut_short(int sig)
 {
 	static const char msg[] = "bankctl: the bundle file was cut short while it was being staged (SIGBUS); "

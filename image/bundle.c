@@ -278,8 +278,10 @@ static int read_signature(struct bundle_reader *b, struct diag *d)
 
 /* Map a bundle file whole, for libarchive to read in place (no copy into its buffers, and
  * bank.img's bytes handed out where they are: bundle_image_view). The file stays open, for
- * bundle_view_intact(). Nothing when it cannot be mapped (not a regular file, empty, or a file
- * system without mmap): it is then read as it streams. */
+ * bundle_view_read(). Its pages are not read ahead (MAP_POPULATE): the
+ * parser touches the headers only, and bank.img's data is read out with bundle_view_read().
+ * Nothing when it cannot be mapped (not a regular file, empty, or a file system without mmap):
+ * it is then read as it streams. */
 static void map_bundle(struct bundle_reader *b, const char *path)
 {
 	struct stat st;
@@ -289,7 +291,7 @@ static void map_bundle(struct bundle_reader *b, const char *path)
 
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (unsigned long long)st.st_size <= SIZE_MAX)
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED) {
 		if (fd >= 0)
 			close(fd);
@@ -344,14 +346,17 @@ bool bundle_mapped(const struct bundle_reader *b)
 	return b->map != NULL;
 }
 
-int bundle_view_intact(const struct bundle_reader *b, const void *end, struct diag *d)
+int bundle_view_read(const struct bundle_reader *b, const void *at, void *buf, size_t n, struct diag *d)
 {
-	struct stat st;
-	size_t need = (size_t)((const char *)end - (const char *)b->map);
+	off_t off = (off_t)((const char *)at - (const char *)b->map);
+	ssize_t got = 0;
 
-	if (b->map && fstat(b->map_fd, &st) == 0 && (unsigned long long)st.st_size >= need)
-		return 0;
-	return diag_set(d, b->path, 0, "the bundle file was cut short while it was being staged; stage it again");
+	for (size_t done = 0; done < n; done += (size_t)got)
+		if ((got = pread(b->map_fd, (char *)buf + done, n - done, off + (off_t)done)) <= 0)
+			return got < 0 ? diag_set(d, b->path, 0, "cannot read: %s", strerror(errno))
+				       : diag_set(d, b->path, 0, "the bundle file was cut short while it was being "
+						  "staged; stage it again");
+	return 0;
 }
 
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b)

@@ -76,12 +76,13 @@ struct bundle_reader;
 int bundle_open(const char *path, struct bundle_reader **ret, struct diag *d);
 /* Whether b is a file mapped in memory: bundle_image_view() can hand out bank.img in place, and
  * the mapping stays until bundle_close(). A file truncated while mapped raises SIGBUS where its
- * lost pages are read: a program that reads them says so in a handler (bankctl does). */
+ * lost pages are read: a program that reads them says so in a handler (bankctl does), or reads
+ * them with bundle_view_read() instead. */
 bool bundle_mapped(const struct bundle_reader *b);
-/* Whether the mapped file still holds every byte up to end (a pointer into the mapping): a
- * writer that hands the mapping to the kernel (pwrite) asks first, as the kernel reports a cut
- * file as a bad address, not SIGBUS. -EIO with d ("cut short") when it does not. */
-int bundle_view_intact(const struct bundle_reader *b, const void *end, struct diag *d);
+/* The n bytes of the mapped file at at (a pointer into the mapping) read into buf with pread(),
+ * not through the mapping: a copy of one's own, which a writer of the file no longer changes,
+ * and a file cut short is an error (-EIO with d), not SIGBUS. */
+int bundle_view_read(const struct bundle_reader *b, const void *at, void *buf, size_t n, struct diag *d);
 /* The manifest of an open bundle. */
 const struct bundle_manifest *bundle_get_manifest(const struct bundle_reader *b);
 /* Check the manifest's signature against the keyring; who signed into *ret (free its
