@@ -130,9 +130,8 @@ static size_t fat_serial_at(const unsigned char *boot)
 struct image_source {
 	const char *uuid;
 	struct bundle_reader *br;
-	const unsigned char *held; /* the next piece to write in the verified copy (held), or NULL */
+	unsigned char *held;       /* the next piece to write in the verified copy (held), or NULL */
 	const unsigned char *want; /* the next piece the read-back must find (held) */
-	unsigned char *first;      /* the first piece, copied from there and patched (owned) */
 	struct diag *d;
 	struct hasher back;        /* streamed: the read-back's hash */
 	uint64_t differs_at;       /* held: where the read-back found other bytes (+1; 0: nowhere) */
@@ -163,26 +162,22 @@ static void source_patch(void *ctx, void *buf, size_t n, uint64_t off)
 		b[s->serial_at + (size_t)i] = (unsigned char)(serial >> (8 * i));
 }
 
-/* The next piece in place in the verified copy; the first one copied and patched. */
+/* The next piece in place in the verified copy (bankctl's own: the first one is patched there). */
 static const void *source_view(void *ctx, size_t n, uint64_t off)
 {
 	struct image_source *s = ctx;
-	const unsigned char *p = s->held;
+	unsigned char *p = s->held;
 
 	s->held += n;
-	if (off != 0)
-		return p;
-	s->first = xrealloc(s->first, n);
-	memcpy(s->first, p, n);
-	source_patch(s, s->first, n, off);
-	return s->first;
+	source_patch(s, p, n, off);
+	return p;
 }
 
-/* Held: the piece read back against what was written (the first one as patched). */
+/* Held: the piece read back against what was written. */
 static int source_compare(void *ctx, const void *buf, size_t n, uint64_t off)
 {
 	struct image_source *s = ctx;
-	const unsigned char *want = off == 0 && s->first ? s->first : s->want, *b = buf;
+	const unsigned char *want = s->want, *b = buf;
 	size_t i = 0;
 
 	s->want += n;
@@ -297,7 +292,6 @@ static int write_held(const struct bootdisk *bd, const struct bootdisk_part *p, 
 
 	if (r == 0)
 		*ret_bytes = held->h.data_bytes;
-	free(s.first);
 	return r;
 }
 
