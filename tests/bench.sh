@@ -119,10 +119,10 @@ fi
 command -v bmaptool >/dev/null || apt-get install -y -qq --no-install-recommends bmap-tools >/dev/null 2>&1
 bundle=$OUT/$NAME-$VERSION.bundle
 bytes=$(stat -c %s "$bundle")
-# Five rounds, alternating stage from the file, dd, stage from a pipe (each stage on a fresh copy
+# Eleven rounds, alternating stage from the file, dd, stage from a pipe (each stage on a fresh copy
 # of the disk image, made and written back before the clock starts); the medians count.
 stage_t="" dd_t="" pipe_t=""
-for r in 1 2 3 4 5; do
+for r in $(seq 11); do
 	fresh_disk "$t/disk.img"
 	fresh_disk "$t/disk2.img"
 	sync -f "$t/disk.img"
@@ -134,13 +134,13 @@ done
 stage=$(median <<<"$stage_t") dd_m=$(median <<<"$dd_t") pipe_m=$(median <<<"$pipe_t")
 row "bankctl stage ($((bytes / 1048576)) MiB bundle, verify, read-back)" "$stage" s "<=" "-"
 row "  dd conv=fsync of the same bytes" "$dd_m" s "<=" "-"
-row "  ratio to dd conv=fsync (medians of 5)" "$(awk -v a="$stage" -v b="$dd_m" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
+row "  ratio to dd conv=fsync (medians of 11)" "$(awk -v a="$stage" -v b="$dd_m" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
 row "  the same from a pipe (one pass: stage -)" "$pipe_m" s "<=" "-"
 row "  ratio to dd conv=fsync of the same bytes" "$(awk -v a="$pipe_m" -v b="$dd_m" 'BEGIN { printf "%.2f", a / b }')" x "<=" 2
-rauc=$(BENCH_RAUC_RUNS=5 bash tests/bench-rauc.sh "$bytes" "$t/rauc" 2>"$t/rauc.log" | sed -n 's/^rauc_install_seconds=//p')
+rauc=$(BENCH_RAUC_RUNS=11 bash tests/bench-rauc.sh "$bytes" "$t/rauc" 2>"$t/rauc.log" | sed -n 's/^rauc_install_seconds=//p')
 if [ -n "$rauc" ]; then
 	row "  rauc install of a plain bundle, same size" "$rauc" s "<=" "-"
-	row "  ratio to rauc install (medians of 5)" "$(awk -v a="$stage" -v b="$rauc" 'BEGIN { printf "%.2f", a / b }')" x "<=" 0.5
+	row "  ratio to rauc install (medians of 11)" "$(awk -v a="$stage" -v b="$rauc" 'BEGIN { printf "%.2f", a / b }')" x "<=" 0.5
 else
 	row "  rauc install (could not run: see $t/rauc.log)" "n/a" "" "<=" "-"
 	cat "$t/rauc.log" >&2
