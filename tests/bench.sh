@@ -59,13 +59,21 @@ debian_vmlinuz() {
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "timeout" }'; }
 dk=$(debian_vmlinuz)
-iso_t="" deb_t="" q35_t=""
+# Ours booted the way Debian's is (-kernel, no GRUB and no countdown; the payload from the ISO as
+# a CD): the kernel and initramfs out of the ISO, the command line of its boot.cfg.
+xorriso -osirrox on -indev "$ISO" -extract /boot/vmlinuz "$t/vmlinuz" -extract /boot/initrd.img "$t/initrd.img" \
+	-extract /boot.cfg "$t/boot.cfg" >/dev/null 2>&1
+ours_cmdline="$(sed -n 's/^cmdline="\(.*\)"$/\1/p' "$t/boot.cfg") bootbank=live payload=medium"
+iso_t="" deb_t="" q35_t="" own_t=""
 for r in 1 2 3; do
 	export QEMU_BOOT_NAME=bench-bios-$r
 	iso_t="$iso_t $(qemu_boot "$ISO" bios cd 'BOOT-OK' 300 | sed -n 's/^elapsed=//p')"
 	QEMU_BOOT_NAME=bench-q35-$r
 	q35_t="$q35_t $(qemu_boot "$ISO" bios cd 'BOOT-OK' 300 -M q35 | sed -n 's/^elapsed=//p')"
 	[ -n "$dk" ] && deb_t="$deb_t $(bash tests/bench-kernel.sh 1 "$dk" | sed -n 's/^run 1 .*: \([0-9.]*\) s$/\1/p')"
+	QEMU_BOOT_NAME=bench-kernel-$r
+	[ -s "$t/vmlinuz" ] && own_t="$own_t $(qemu_boot "$ISO" bios cd 'BOOT-OK' 300 -kernel "$t/vmlinuz" \
+		-initrd "$t/initrd.img" -append "$ours_cmdline" | sed -n 's/^elapsed=//p')"
 done
 iso_m=$(median <<<"$iso_t")
 # The pc machine's CD is IDE, which SeaBIOS and GRUB read by PIO (a port access per 2 bytes, each
@@ -77,6 +85,11 @@ if [ -n "$deb_t" ]; then
 	deb_m=$(median <<<"$deb_t")
 	row "  Debian's kernel, -kernel, to a marker" "$deb_m" s "<=" "-"
 	row "  ratio (ours to BOOT-OK / Debian's)" "$(awk -v a="$iso_m" -v b="$deb_m" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')" x "<=" 0.6
+	# Like for like (both -kernel), ours to BOOT-OK, Debian's to its marker: for information; the
+	# target stays on the ISO's figure above.
+	own_m=$(median <<<"$own_t")
+	row "  ours, -kernel as Debian's, to BOOT-OK" "$own_m" s "<=" "-"
+	row "  ratio (ours, -kernel / Debian's)" "$(awk -v a="$own_m" -v b="$deb_m" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')" x "<=" "-"
 else
 	row "  Debian's kernel (not found in out/dl or apt)" "n/a" "" "<=" "-"
 fi
