@@ -8,7 +8,7 @@
  * thread is made by the first worker_start() and serves every call until worker_wait(), which
  * ends it (a thread per call cost ~0.1 ms each, between the pieces of a pass). When no thread can
  * be made, the call runs at once in the caller's thread. The struct worker stays where it is
- * while its thread lives. */
+ * while its thread lives: every path that started one calls worker_wait() before it returns. */
 #ifndef WORKER_H
 #define WORKER_H
 
