@@ -44,10 +44,16 @@ struct held_image {
 	unsigned char *data; /* h.data_bytes, mapped (owned: held_free), or NULL: not mapped */
 };
 
+/* The copy's mapped length (an empty image still maps one byte). */
+static size_t held_len(const struct held_image *held)
+{
+	return held->h.data_bytes ? (size_t)held->h.data_bytes : 1;
+}
+
 static void held_free(struct held_image *held)
 {
 	if (held->data)
-		munmap(held->data, held->h.data_bytes ? held->h.data_bytes : 1);
+		munmap(held->data, held_len(held));
 	hvimg_free(&held->h);
 	*held = (struct held_image){0};
 }
@@ -56,7 +62,7 @@ static void held_free(struct held_image *held)
  * pages, a 10 MiB image took 10 ms here, most of it page faults; into 2 MiB pages, 2.6 ms. */
 static int held_alloc(struct held_image *held, const struct stage_opts *o, struct diag *d)
 {
-	size_t n = held->h.data_bytes ? held->h.data_bytes : 1;
+	size_t n = held_len(held);
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)

@@ -33,11 +33,10 @@ static struct modtable table; /* the initramfs's tables, then the payload's appe
 static bool loaded[MODDEP_MAX]; /* table.dep[i] was loaded, or tried, this boot */
 static struct devset devices;   /* every device looked at, and what was found (modalias.h) */
 /* The storage and network controllers no table matched yet ("bus/device"), for the report after
- * the last pass; one matched or bound later is taken off. */
+ * the last pass; one matched or bound later is taken off (its kind NULL). */
 static struct unmatched {
 	char key[96], what[192];
 	const char *kind;
-	bool gone;
 } unmatched[MAX_REPORTED];
 static size_t nunmatched;
 
@@ -83,7 +82,6 @@ static void note_unmatched(const char *bus, const char *dev, const char *what, c
 	}
 	snprintf(unmatched[i].what, sizeof(unmatched[i].what), "%s", what);
 	unmatched[i].kind = kind;
-	unmatched[i].gone = !kind;
 }
 
 /* Load a module of the table after what it needs; true if it was loaded now. */
@@ -218,7 +216,7 @@ static int scan_device(const char *bus, const char *dev)
 static void report_unmatched(void)
 {
 	for (size_t i = 0; i < nunmatched; i++)
-		if (!unmatched[i].gone)
+		if (unmatched[i].kind)
 			log_info("no driver in the image for %s, a %s; add the driver family that has one to the "
 				 "profile's drivers or system-drivers", unmatched[i].what, unmatched[i].kind);
 }
